@@ -60,7 +60,12 @@ ISSUES: dict[str, IssueSpec] = {
             "full set of one side's demands)",
         ),
         IssueSpec(
-            "pow_exchange", IssueKind.COUNT, 20_000, 100, Domain.HUMANITARIAN, "prisoners of war per side"
+            "pow_exchange",
+            IssueKind.COUNT,
+            20_000,
+            100,
+            Domain.HUMANITARIAN,
+            "prisoners of war per side",
         ),
         IssueSpec(
             "remains", IssueKind.COUNT, 20_000, 1_000, Domain.HUMANITARIAN, "bodies repatriated"

@@ -140,7 +140,8 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator) -> RoundSetup:
     level = np.zeros(n, dtype=np.int64)
     if "ceasefire" in issues:
         c = issues.index("ceasefire")
-        level = rules.ceasefire_level(level_ideal, level_red, level_wants, cond_red, wants[:, c], step[c])
+        level = rules.ceasefire_level(level_ideal, level_red, level_wants, cond_red,
+                                      wants[:, c], step[c])
         # conditions at the chosen level; where there is none, those of a general one
         column = np.where(level == 0, 2, level) - 1
         at_level = np.take_along_axis(cond_red, column[:, None, None], 2)
