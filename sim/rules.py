@@ -235,4 +235,6 @@ def wilson_interval(successes: np.ndarray, n: np.ndarray, z: float = 1.959963984
     denom = 1 + z**2 / n
     centre = (p + z**2 / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    # the interval holds p exactly, also where rounding at p = 0 or 1 would cut it off
+    return np.clip(np.minimum(centre - half, p), 0.0, 1.0), np.clip(np.maximum(centre + half, p),
+                                                                     0.0, 1.0)

@@ -1,0 +1,52 @@
+"""`negsim run` as a user runs it: files, table, determinism."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sim.agenda import OUTCOME_COLUMNS
+from sim.cli import main
+from sim.summary import EVENTS
+
+ROOT = Path(__file__).resolve().parent.parent
+JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
+
+
+def test_run_writes_results_and_summary(tmp_path, capsys):
+    out = tmp_path / "june"
+    assert main(["run", str(JUNE), "--runs", "3000", "--seed", "4", "--out", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "3,000 simulated rounds, seed 4" in table and "95% interval" in table
+    results = pd.read_parquet(out / "results.parquet")
+    assert list(results.columns) == ["run_id", "seed", "chunk", *OUTCOME_COLUMNS]
+    assert len(results) == 3000 and (results["seed"] == 4).all()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenario"] == "Istanbul, 20-30 June 2025 (proposed)"
+    assert (summary["runs"], summary["seed"]) == (3000, 4)
+    assert set(summary["events"]) == set(EVENTS)
+    for name, event in summary["events"].items():
+        lo, hi = event["ci95"]
+        assert 0 <= lo <= event["p"] <= hi <= 1, name
+    assert summary["events"]["walkout"]["p"] == results["walkout"].mean()
+    pow_agreed = results.loc[results["pow_exchange_per_side"] > 0, "pow_exchange_per_side"]
+    assert summary["quantiles"]["pow_exchange_per_side"]["p50"] == pow_agreed.median()
+    assert summary["quantiles"]["duration_minutes"]["n"] == 3000
+    assert not summary["events"]["memorandum_exchanged"]["on_agenda"]
+    assert "not on the agenda" in table
+
+
+def test_same_seed_gives_identical_files(tmp_path):
+    for name in ("a", "b"):
+        assert main(["run", str(JUNE), "--runs", "500", "--out", str(tmp_path / name)]) == 0
+    for file in ("results.parquet", "summary.json"):
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+
+
+def test_default_output_folder_is_named_after_the_scenario(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(JUNE), "--runs", "50"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "results" / "june-20-30-2025" / "summary.json").is_file()
