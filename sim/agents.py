@@ -40,15 +40,37 @@ class RoundView:
     minute: int
     session: np.ndarray  # (R,) bool: in session on an item
     item: np.ndarray  # (R,) int
+    cell: np.ndarray  # (R,) int: flat index of (replicate, item) in an (R, I) array
+    item_version: np.ndarray  # (R,) int: how often the item changed (for ItemColumns)
     minutes_on_item: np.ndarray  # (R,) int
     elapsed: np.ndarray  # (R,) float
     pressure: np.ndarray  # (R,) float
     agreed_value: np.ndarray  # (R, I) float, NaN where not agreed
 
 
-def _current(values: np.ndarray, view: RoundView) -> np.ndarray:
-    """The column of the item under discussion, per replicate: ``values[r, item[r]]``."""
-    return np.take_along_axis(values, view.item[:, None], axis=1)[:, 0]
+class ItemColumns:
+    """``values[r, item[r]]`` of several (R, I) arrays: each replicate's value on the
+    item under discussion.
+
+    Gathering these every minute was the engine's hottest operation; items change
+    rarely, so the columns are kept and refreshed only for the replicates whose item
+    changed since the last read (``RoundView.item_version``).
+    """
+
+    def __init__(self, **arrays: np.ndarray) -> None:
+        self._full = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
+        n = next(iter(self._full.values())).shape[0]
+        self._now = {name: np.zeros(n, a.dtype) for name, a in self._full.items()}
+        self._version = np.full(n, -1, dtype=np.int64)
+
+    def __call__(self, view: RoundView) -> dict[str, np.ndarray]:
+        rows = np.flatnonzero(self._version != view.item_version)
+        if rows.size:
+            cells = view.cell[rows]
+            for name, values in self._full.items():
+                self._now[name][rows] = values.ravel().take(cells)
+            self._version[rows] = view.item_version[rows]
+        return self._now
 
 
 class Delegation(mesa.Agent):
@@ -65,54 +87,58 @@ class Delegation(mesa.Agent):
         super().__init__(model)
         self.party = party
         self.name = name
+        n = setup.replicates
         self.wants = setup.wants[party]  # (I,)
-        self.ideal = setup.ideal[:, party]  # (R, I)
-        self.red_line = setup.red_line[:, party]
-        self.salience = setup.salience[:, party]
-        self.tolerance = setup.tolerance[:, party]
+        self.columns = ItemColumns(
+            ideal=setup.ideal[:, party],
+            red_line=setup.red_line[:, party],
+            salience=setup.salience[:, party],
+            tolerance=setup.tolerance[:, party],
+            wants=np.broadcast_to(self.wants, (n, len(self.wants))),
+            scale=np.broadcast_to(setup.maximum, (n, len(self.wants))),
+            step=np.broadcast_to(setup.step, (n, len(self.wants))),
+        )
         self.concession = setup.concession[:, party]  # (R,)
         self.walkout_threshold = setup.walkout_threshold[:, party]
-        self.scale = setup.maximum  # (I,)
-        self.step_size = setup.step
         self.linkage = tuple((issue, requires, at_least)
                              for p, issue, requires, at_least in setup.linkage if p == party)
-        self.frustration = np.zeros(setup.replicates)
+        self.frustration = np.zeros(n)
 
     def aspiration(self, view: RoundView) -> np.ndarray:
         """Where it holds out on the current item this minute; pressure makes the
         deadline feel nearer (Faratin et al. 1998, with Pruitt's time pressure)."""
+        now = self.columns(view)
         fraction = rules.concession_fraction(view.elapsed * (1.0 + view.pressure),
                                              self.concession)
-        return rules.aspiration(_current(self.ideal, view), _current(self.red_line, view),
-                                fraction)
+        return rules.aspiration(now["ideal"], now["red_line"], fraction)
 
     def offer(self, view: RoundView, aspiration: np.ndarray) -> np.ndarray:
         """The position it states: its aspiration, on the item's lattice."""
-        wants = self.wants[view.item]
-        return rules.round_toward_ideal(aspiration, wants, self.step_size[view.item])
+        now = self.columns(view)
+        return rules.round_toward_ideal(aspiration, now["wants"], now["step"])
 
     def linkage_met(self, view: RoundView) -> np.ndarray:
         """False where it has tied the current item to another not yet agreed far
         enough (e.g. Russia: leaders meet only to sign a finished agreement)."""
         met = np.ones(view.item.shape, dtype=bool)
         for issue, requires, at_least in self.linkage:
-            done = np.nan_to_num(view.agreed_value[:, requires], nan=-np.inf) >= at_least
+            with np.errstate(invalid="ignore"):  # NaN (not agreed) compares False
+                done = view.agreed_value[:, requires] >= at_least
             met &= (view.item != issue) | done
         return met
 
     def respond(self, view: RoundView, proposal: np.ndarray, aspiration: np.ndarray):
         """Accept or reject the mediator's proposal (``rules.accepts``)."""
-        item = view.item
+        now = self.columns(view)
         with np.errstate(invalid="ignore"):
-            yes = rules.accepts(proposal, aspiration, _current(self.red_line, view),
-                                self.wants[item], _current(self.tolerance, view),
-                                self.scale[item])
+            yes = rules.accepts(proposal, aspiration, now["red_line"], now["wants"],
+                                now["tolerance"], now["scale"])
         return yes & self.linkage_met(view)
 
     def feel(self, view: RoundView, stalled: np.ndarray) -> np.ndarray:
         """Update frustration for the minute; return where it walks out."""
         in_session = view.session
-        updated = rules.frustration_step(self.frustration, _current(self.salience, view),
+        updated = rules.frustration_step(self.frustration, self.columns(view)["salience"],
                                          stalled)
         self.frustration = np.where(in_session, updated, self.frustration)
         return in_session & (self.frustration >= self.walkout_threshold)
@@ -126,12 +152,18 @@ class Mediator(mesa.Agent):
     def __init__(self, model: mesa.Model, name: str, setup) -> None:
         super().__init__(model)
         self.name = name
+        n, n_issues = setup.order.shape
         self.order = setup.order  # (R, I)
-        self.zone_lo, self.zone_hi = setup.zone_lo, setup.zone_hi
-        self.nash = setup.nash
         self.wants = setup.wants  # (P, I): each side's direction is public
-        self.pressure = setup.pressure
-        self.step_size = setup.step
+        self.columns = ItemColumns(
+            zone_lo=setup.zone_lo,
+            zone_hi=setup.zone_hi,
+            nash=setup.nash,
+            step=np.broadcast_to(setup.step, (n, n_issues)),
+            **{f"wants_{p}": np.broadcast_to(w, (n, n_issues))
+               for p, w in enumerate(setup.wants)},
+        )
+        self.pressure = np.ascontiguousarray(setup.pressure)
         self.rule = setup.proposal_rule
         self.exploration_minutes = setup.exploration_minutes
         self.item_minutes = setup.item_minutes
@@ -141,11 +173,13 @@ class Mediator(mesa.Agent):
         column = np.minimum(position, self.order.shape[1] - 1)
         return np.take_along_axis(self.order, column[:, None], axis=1)[:, 0]
 
-    def pressure_on(self, item: np.ndarray) -> np.ndarray:
-        return np.take_along_axis(self.pressure, item[:, None], axis=1)[:, 0]
+    def pressure_at(self, cell: np.ndarray) -> np.ndarray:
+        """Its pressure on each replicate's current item (``cell``: see RoundView)."""
+        return self.pressure.ravel().take(cell)
 
     def zone_exists(self, view: RoundView) -> np.ndarray:
-        return _current(self.zone_lo, view) <= _current(self.zone_hi, view)
+        now = self.columns(view)
+        return now["zone_lo"] <= now["zone_hi"]
 
     def propose(self, view: RoundView, offers: np.ndarray) -> np.ndarray:
         """A compromise text on the current item (NaN where there is no zone).
@@ -156,15 +190,15 @@ class Mediator(mesa.Agent):
         nearest its target, so a deal is not held up for a point neither side needs
         (Faratin et al. 1998: accept when the other's offer beats one's own next).
         """
-        item = view.item
-        step = self.step_size[item]
-        k_lo, k_hi = _current(self.zone_lo, view), _current(self.zone_hi, view)
+        now = self.columns(view)
+        step, k_lo, k_hi = now["step"], now["zone_lo"], now["zone_hi"]
         if self.rule is ProposalRule.NASH:
-            target = _current(self.nash, view)
+            target = now["nash"]
         else:
             target = rules.split_the_difference(offers, k_lo, k_hi, step)
         # Offers as if they were red lines: the overlap every side accepts right now.
-        low, high = rules.zone_of_agreement(offers, self.wants[:, item].T, np.inf)
+        wants = np.stack([now[f"wants_{p}"] for p in range(offers.shape[1])], axis=1)
+        low, high = rules.zone_of_agreement(offers, wants, np.inf)
         o_lo, o_hi = rules.lattice_bounds(np.maximum(low, k_lo * step),
                                           np.minimum(high, k_hi * step), step)
         crossed = o_lo <= o_hi

@@ -65,6 +65,8 @@ class NegotiationRound(mesa.Model):
         self.active = np.ones(n, dtype=bool)
         self.position = np.full(n, -1, dtype=np.int64)  # place in the agenda order
         self.item = np.zeros(n, dtype=np.int64)
+        self._row_start = np.arange(n, dtype=np.int64) * n_issues
+        self.item_version = np.zeros(n, dtype=np.int64)
         self.item_start = np.zeros(n, dtype=np.int64)
         self.status = np.zeros((n, n_issues), dtype=np.int8)
         self.value = np.full((n, n_issues), np.nan)
@@ -87,14 +89,18 @@ class NegotiationRound(mesa.Model):
             self.position[opens] = 0
             self.item[opens] = mediator.item_at(self.position)[opens]
             self.item_start[opens] = t
+            self.item_version[opens] += 1
         session = self.active & (self.position >= 0)
+        cell = self._row_start + self.item
         view = RoundView(
             minute=t,
             session=_read_only(session),
             item=_read_only(self.item),
+            cell=_read_only(cell),
+            item_version=_read_only(self.item_version),
             minutes_on_item=_read_only(t - self.item_start),
             elapsed=_read_only((t - setup.opening_minutes) / setup.deadline_minutes),
-            pressure=_read_only(mediator.pressure_on(self.item)),
+            pressure=_read_only(mediator.pressure_at(cell)),
             agreed_value=_read_only(self.value),
         )
         aspirations = [d.aspiration(view) for d in self.delegations]
@@ -108,7 +114,7 @@ class NegotiationRound(mesa.Model):
                                                                 strict=True)]
         agreed = zone_open & np.logical_and.reduce(answers)
         status = mediator.decide(view, agreed, zone_open)
-        walks = np.stack([d.feel(view, session & ~agreed) for d in self.delegations], axis=1)
+        walks = [d.feel(view, session & ~agreed) for d in self.delegations]
         if self.record:
             self._remember(view, aspirations, offers, proposal, answers, status, walks)
 
@@ -118,9 +124,11 @@ class NegotiationRound(mesa.Model):
         self.value[won, self.item[won]] = proposal[won]
         self.agreed_minute[won, self.item[won]] = t + 1
 
-        walked = walks.any(axis=1)
+        walked = np.logical_or.reduce(walks)
         if walked.any():
-            self.walkout_party[walked] = np.argmax(walks[walked], axis=1)
+            # where several leave in the same minute, the first listed is named
+            for party in range(len(walks) - 1, -1, -1):
+                self.walkout_party[walks[party]] = party
             self._finish(walked, float(t + 1))
         moved = (status != ItemStatus.PENDING) & ~walked
         self.position[moved] += 1
@@ -130,6 +138,7 @@ class NegotiationRound(mesa.Model):
         carry_on = moved & ~done
         self.item[carry_on] = mediator.item_at(self.position)[carry_on]
         self.item_start[carry_on] = t + 1
+        self.item_version[carry_on] += 1
 
         self.minute = t + 1
         if self.minute >= setup.max_minutes:
@@ -141,9 +150,9 @@ class NegotiationRound(mesa.Model):
         if not view.session[0]:
             return
         item = int(view.item[0])
-        zone = (float(self.mediator.zone_lo[0, item] * self.setup.step[item]),
-                float(self.mediator.zone_hi[0, item] * self.setup.step[item]))
-        walker = np.flatnonzero(walks[0])
+        zone = (float(self.setup.zone_lo[0, item] * self.setup.step[item]),
+                float(self.setup.zone_hi[0, item] * self.setup.step[item]))
+        walker = np.flatnonzero([w[0] for w in walks])
         self.history.append(MinuteRecord(
             minute=view.minute,
             item=self.setup.issues[item],

@@ -92,8 +92,13 @@ def zone_of_agreement(red_line: np.ndarray, wants: np.ndarray, maximum: float):
     ``[0, red_line]``; the zone is the intersection ``[lo, hi]`` (Raiffa 1982, ZOPA).
     Returns ``(lo, hi)``; there is a zone where ``lo <= hi``.
     """
-    lo = np.max(np.where(wants > 0, red_line, 0.0), axis=-1)
-    hi = np.min(np.where(wants < 0, red_line, maximum), axis=-1)
+    red_line, wants = np.broadcast_arrays(red_line, wants)
+    lo = np.where(wants[..., 0] > 0, red_line[..., 0], 0.0)
+    hi = np.where(wants[..., 0] < 0, red_line[..., 0], maximum)
+    # a loop over the (few) parties: numpy reduces slowly over a short last axis
+    for p in range(1, red_line.shape[-1]):
+        lo = np.maximum(lo, np.where(wants[..., p] > 0, red_line[..., p], 0.0))
+        hi = np.minimum(hi, np.where(wants[..., p] < 0, red_line[..., p], maximum))
     return lo, hi
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import sys
 import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
@@ -181,7 +182,8 @@ class _Reader:
                 _is_number(v) for v in value):
             pair = (float(value[0]), float(value[1]))
             if pair[0] > pair[1]:
-                self.fail(full, f"range [{pair[0]:g}, {pair[1]:g}] has low > high")
+                self.fail(full, f"range [{pair[0]:g}, {pair[1]:g}] has low > high: must be "
+                          f"{allowed} with low <= high")
         else:
             self.fail(full, f"must be {allowed}, got {_kind(value)}")
         if not (low <= pair[0] and pair[1] <= high):
@@ -203,8 +205,11 @@ class _Reader:
         return value
 
     def choice(self, data: dict, key: str, name: str, options, default: str) -> str:
-        value = self.string(data, key, name, default)
         allowed = [str(o) for o in options]
+        if name in data and not isinstance(data[name], str):
+            self.fail(_join(key, name), f"must be a string, got {_kind(data[name])}. Allowed: "
+                      + ", ".join(allowed))
+        value = self.string(data, key, name, default)
         if value not in allowed:
             close = difflib.get_close_matches(value, allowed, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -240,7 +245,7 @@ def _join(key: str, name: Any) -> str:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value == value \
-        and abs(value) != float("inf")
+        and abs(value) <= sys.float_info.max
 
 
 def _kind(value: Any) -> str:
@@ -248,7 +253,10 @@ def _kind(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:
+        return "(nested too deeply to show)"
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -333,12 +341,13 @@ def _position(r: _Reader, data: Any, key: str, issue: str) -> Position:
 def _check_side(r: _Reader, key: str, wants: int, ideal: Range, red: Range, name: str):
     """A red line is the least a side accepts: below its ideal if it wants more,
     above it if it wants less — for every value of a range."""
+    ideal_name = "ideal" if name == "red_line" else "conditions_ideal"
     if wants > 0 and red.high > ideal.low:
         r.fail(_join(key, name), f"{red.high:g} is on the wrong side of the ideal "
-               f"{ideal.low:g}: a party that wants more needs red_line <= ideal")
+               f"{ideal.low:g}: a party that wants more needs {name} <= {ideal_name}")
     if wants < 0 and red.low < ideal.high:
         r.fail(_join(key, name), f"{red.low:g} is on the wrong side of the ideal "
-               f"{ideal.high:g}: a party that wants less needs red_line >= ideal")
+               f"{ideal.high:g}: a party that wants less needs {name} >= {ideal_name}")
 
 
 def _party(r: _Reader, key: str, data: Any, agenda: tuple[str, ...]) -> Party:
@@ -395,19 +404,37 @@ def _parse_toml(text: str, path: Path, seen: tuple[Path, ...]) -> tuple[dict, st
     file): a variant states only what differs from its base. Returns the merged dict
     and the texts it came from (for the scenario's hash)."""
     r = _Reader(path)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: text that came from no UTF-8 file
+            r.fail("", "is not valid TOML: not UTF-8 text")
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+    except ValueError as error:  # TOMLDecodeError, or an integer of > 4300 digits
         r.fail("", f"is not valid TOML: {error}")
+    except RecursionError:
+        r.fail("", "is not valid TOML: arrays or inline tables nested too deeply")
     if "extends" not in data:
         return data, text
     base_name = data.pop("extends")
+    allowed = "must be the path of a base scenario file, relative to this file"
     if not isinstance(base_name, str) or not base_name:
-        r.fail("extends", f"must be the path of a base scenario file, got {_kind(base_name)}")
-    base_path = (path.parent / base_name).resolve()
+        r.fail("extends", f"{allowed}, got {_kind(base_name)}")
+    try:
+        base_path = (path.parent / base_name).resolve()
+    except (OSError, ValueError):  # e.g. an embedded NUL
+        r.fail("extends", f"{_show(base_name)} is not a usable path: {allowed}")
     if base_path in seen:
-        r.fail("extends", f"'{base_name}' extends itself (a cycle)")
-    base, base_text = _parse_toml(_read_text(base_path), base_path, seen + (base_path,))
+        chain = " -> ".join(p.name for p in seen + (base_path,))
+        r.fail("extends", f"'{base_name}' forms a cycle ({chain}): a base scenario must not "
+               "extend, directly or indirectly, a file that extends it")
+    try:
+        base_source = _read_text(base_path)
+    except ScenarioError as error:
+        r.fail("extends", f"base scenario '{base_name}' ({base_path}): {error.message}; "
+               f"{allowed}")
+    base, base_text = _parse_toml(base_source, base_path, seen + (base_path,))
     return _merge(base, data), base_text + "\n" + text
 
 
@@ -434,10 +461,10 @@ def parse_scenario(text: str, path: str | Path = "<scenario>") -> Scenario:
     parties = tuple(_party(r, f"parties.{name}", body, agenda)
                     for name, body in parties_table.items())
     for party in parties:
-        for link in party.linkage:
+        for i, link in enumerate(party.linkage):
             if link.requires not in agenda:
-                r.fail(f"parties.{party.key}.linkage", f"requires '{link.requires}', "
-                       "which is not on the agenda")
+                r.fail(f"parties.{party.key}.linkage[{i}].requires", f"'{link.requires}' is "
+                       "not on the agenda. Allowed: " + ", ".join(agenda))
     return Scenario(
         path=str(path),
         sha256=hashlib.sha256(sources.encode()).hexdigest(),
@@ -458,6 +485,8 @@ def _read_text(path: Path) -> str:
         raise ScenarioError(path, "", "is a directory, not a scenario file") from None
     except OSError as error:
         raise ScenarioError(path, "", f"cannot be read: {error.strerror}") from None
+    except ValueError:  # an embedded NUL
+        raise ScenarioError(path, "", "cannot be read: not a usable file name") from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

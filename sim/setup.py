@@ -152,7 +152,7 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator) -> RoundSetup:
     gamma = rng.gamma(context.walkout_shape, 1.0 / context.walkout_shape, (n, n_parties))
     opening = np.round(_draw(scenario.round.opening_minutes, (n,), rng))
 
-    lo, hi = rules.zone_of_agreement(np.moveaxis(red, 2, 1), wants.T, maximum[:, None])
+    lo, hi = rules.zone_of_agreement(np.moveaxis(red, 2, 1), wants.T, maximum)
     k_lo, k_hi = rules.lattice_bounds(lo, hi, step)
     if "ceasefire" in issues:
         no_level = level == 0
