@@ -38,6 +38,7 @@ def run_chunk(scenario: Scenario, seed: int, chunk: int, first: int, count: int)
     frame.insert(0, "run_id", np.arange(first, first + count, dtype=np.int64))
     frame.insert(1, "seed", np.int64(seed))
     frame.insert(2, "chunk", np.int64(chunk))
+    frame.insert(3, "draw_id", setup.draw_id)
     return frame
 
 

@@ -55,6 +55,7 @@ class RoundSetup:
     proposal_rule: ProposalRule
     linkage: tuple[tuple[int, int, int, float], ...]  # (party, issue, requires, at_least)
     # per replicate
+    draw_id: np.ndarray  # (n,) posterior draw used, -1 where drawn from the scenario's ranges
     ideal: np.ndarray  # (n, P, I)
     red_line: np.ndarray  # (n, P, I) effective: the hard limit in this round
     salience: np.ndarray  # (n, P, I)
@@ -190,6 +191,7 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator) -> RoundSetup:
         item_minutes=mediator.item_minutes,
         proposal_rule=mediator.proposal_rule,
         linkage=linkage,
+        draw_id=np.full(n, -1, dtype=np.int64),
         ideal=ideal,
         red_line=red,
         salience=salience,

@@ -21,7 +21,7 @@ def test_run_writes_results_and_summary(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "3,000 simulated rounds, seed 4" in table and "95% interval" in table
     results = pd.read_parquet(out / "results.parquet")
-    assert list(results.columns) == ["run_id", "seed", "chunk", *OUTCOME_COLUMNS]
+    assert list(results.columns) == ["run_id", "seed", "chunk", "draw_id", *OUTCOME_COLUMNS]
     assert len(results) == 3000 and (results["seed"] == 4).all()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == "Istanbul, 20-30 June 2025 (proposed)"

@@ -1,0 +1,1 @@
+"""The ``negsim`` subcommands, one module each; each has ``register(subparsers)``."""
