@@ -206,14 +206,14 @@ class _Reader:
 
     def choice(self, data: dict, key: str, name: str, options, default: str) -> str:
         allowed = [str(o) for o in options]
-        if name in data and not isinstance(data[name], str):
-            self.fail(_join(key, name), f"must be a string, got {_kind(data[name])}. Allowed: "
+        value = data.get(name, default)
+        if not isinstance(value, str):
+            self.fail(_join(key, name), f"must be a string, got {_kind(value)}. Allowed: "
                       + ", ".join(allowed))
-        value = self.string(data, key, name, default)
         if value not in allowed:
             close = difflib.get_close_matches(value, allowed, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            self.fail(_join(key, name), f"'{value}' is not allowed{hint} Allowed: "
+            self.fail(_join(key, name), f"{_show(value)} is not allowed{hint} Allowed: "
                       + ", ".join(allowed))
         return value
 
@@ -236,7 +236,7 @@ class _Reader:
         if name not in ISSUES:
             close = difflib.get_close_matches(name, ISSUE_NAMES, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            self.fail(key, f"unknown issue '{name}'{hint} Allowed: {', '.join(ISSUE_NAMES)}")
+            self.fail(key, f"unknown issue {_show(name)}{hint} Allowed: {', '.join(ISSUE_NAMES)}")
 
 
 def _join(key: str, name: Any) -> str:
@@ -442,8 +442,23 @@ def parse_scenario(text: str, path: str | Path = "<scenario>") -> Scenario:
     """Parse and validate scenario TOML text; ``path`` is used in messages (and to
     find a base scenario named by ``extends``)."""
     path = Path(path)
-    r = _Reader(path)
     data, sources = _parse_toml(text, path, (path.resolve(),))
+    return build_scenario(data, path, sources)
+
+
+def read_scenario_data(path: str | Path) -> tuple[dict, str]:
+    """A scenario file as plain data (``extends`` resolved) and the text it came from:
+    for tools that change some keys and validate the result with ``build_scenario``
+    (sweeps, what-if searches). Raises ``ScenarioError`` on unreadable files."""
+    path = Path(path)
+    return _parse_toml(_read_text(path), path, (path.resolve(),))
+
+
+def build_scenario(data: dict, path: str | Path, sources: str) -> Scenario:
+    """Validate scenario data (as parsed from TOML) into a ``Scenario``; ``sources``
+    is the text it came from, hashed into ``Scenario.sha256``."""
+    path = Path(path)
+    r = _Reader(path)
     top = r.table(data, "", ("round", "context", "agenda", "mediator", "parties"),
                   ("round", "agenda", "mediator", "parties"))
     settings = _round(r, top["round"])
