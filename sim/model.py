@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from sim.agenda import ISSUE_NAMES
 from sim.agents import Delegation, ItemStatus, Mediator, RoundView
 from sim.setup import RoundSetup
 
@@ -201,4 +202,12 @@ class NegotiationRound(mesa.Model):
             "duration_minutes": self.duration.copy(),
             "walkout": self.walkout_party >= 0,
             "walkout_party": names[self.walkout_party],
-        }
+        } | self.agreement_minutes()
+
+    def agreement_minutes(self) -> dict[str, np.ndarray]:
+        """``agreed_minute_<issue>``: the minute of the round by whose end each issue
+        was agreed (NaN where it was not, or was not on the agenda)."""
+        n, issues = self.setup.replicates, self.setup.issues
+        return {f"agreed_minute_{name}": (self.agreed_minute[:, issues.index(name)].copy()
+                                          if name in issues else np.full(n, np.nan))
+                for name in ISSUE_NAMES}

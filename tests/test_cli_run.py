@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.agenda import OUTCOME_COLUMNS
+from sim.agenda import ISSUE_NAMES, OUTCOME_COLUMNS
 from sim.cli import main
 from sim.summary import EVENTS
 
@@ -21,7 +21,12 @@ def test_run_writes_results_and_summary(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "3,000 simulated rounds, seed 4" in table and "95% interval" in table
     results = pd.read_parquet(out / "results.parquet")
-    assert list(results.columns) == ["run_id", "seed", "chunk", "draw_id", *OUTCOME_COLUMNS]
+    assert list(results.columns) == ["run_id", "seed", "chunk", "draw_id", *OUTCOME_COLUMNS,
+                                     *(f"agreed_minute_{i}" for i in ISSUE_NAMES)]
+    agreed = results["pow_exchange_per_side"] > 0
+    assert results.loc[agreed, "agreed_minute_pow_exchange"].le(
+        results.loc[agreed, "duration_minutes"]).all()
+    assert results.loc[~agreed, "agreed_minute_pow_exchange"].isna().all()
     assert len(results) == 3000 and (results["seed"] == 4).all()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == "Istanbul, 20-30 June 2025 (proposed)"
