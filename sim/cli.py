@@ -12,7 +12,7 @@ import sys
 
 from sim.commands import run
 from sim.commands.common import UsageError
-from sim.scenario import ScenarioError
+from sim.errors import InputError
 
 #: Each module adds its subcommand with ``register(subparsers)``.
 COMMANDS = (run,)
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ScenarioError, UsageError) as error:
+    except (InputError, UsageError) as error:
         print(f"negsim: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -19,15 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from sim.agenda import CEASEFIRE_LEVELS, ISSUE_NAMES, ISSUES, IssueKind
+from sim.errors import InputError
+from sim.posterior import Posterior, read_posterior
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """A scenario file that cannot be used: says which file, which key, and why."""
-
-    def __init__(self, path: str | Path, key: str, message: str):
-        self.path, self.key, self.message = str(path), key, message
-        where = f"{self.path}: {key}: " if key else f"{self.path}: "
-        super().__init__(where + message)
 
 
 class ProposalRule(StrEnum):
@@ -130,7 +127,23 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Shift:
+    """A change applied to a parameter after it is drawn (from the scenario's range or
+    the posterior): ``value * scale + add``, clipped to the key's allowed range."""
+
+    key: str
+    scale: float
+    add: float
+    why: str
+    low: float  # the key's allowed range
+    high: float
+
+
+@dataclass(frozen=True)
 class Scenario:
+    """A validated scenario: the round, its context, agenda, mediator and parties;
+    optionally the posterior its parameters are drawn from and shifts applied to them."""
+
     path: str
     sha256: str
     round: RoundSettings
@@ -138,6 +151,10 @@ class Scenario:
     agenda: tuple[str, ...]  # the items the mediator takes, own items included
     mediator: Mediator
     parties: tuple[Party, ...]
+    #: every parameter key that can be drawn, with its allowed range
+    bounds: tuple[tuple[str, float, float], ...] = ()
+    posterior: Posterior | None = None
+    shifts: tuple[Shift, ...] = ()
 
 
 # ----------------------------------------------------------------------------- reading
@@ -149,6 +166,7 @@ class _Reader:
 
     def __init__(self, path: Path):
         self.path = path
+        self.bounds: dict[str, tuple[float, float]] = {}  # drawable keys seen
 
     def fail(self, key: str, message: str):
         raise ScenarioError(self.path, key, message)
@@ -169,6 +187,8 @@ class _Reader:
     def number(self, data: dict, key: str, name: str, low: float, high: float,
                default: float | None = None, ranged: bool = True) -> Range:
         full = _join(key, name)
+        if ranged:
+            self.bounds[full] = (low, high)
         if name not in data:
             if default is None:
                 self.fail(full, "is required but missing")
@@ -415,6 +435,10 @@ def _parse_toml(text: str, path: Path, seen: tuple[Path, ...]) -> tuple[dict, st
         r.fail("", f"is not valid TOML: {error}")
     except RecursionError:
         r.fail("", "is not valid TOML: arrays or inline tables nested too deeply")
+    posterior = data.get("posterior")
+    if isinstance(posterior, dict) and isinstance(posterior.get("file"), str):
+        # a posterior named in a base file is found relative to that file
+        posterior["file"] = str(path.parent / posterior["file"])
     if "extends" not in data:
         return data, text
     base_name = data.pop("extends")
@@ -459,7 +483,8 @@ def build_scenario(data: dict, path: str | Path, sources: str) -> Scenario:
     is the text it came from, hashed into ``Scenario.sha256``."""
     path = Path(path)
     r = _Reader(path)
-    top = r.table(data, "", ("round", "context", "agenda", "mediator", "parties"),
+    top = r.table(data, "", ("round", "context", "agenda", "mediator", "parties",
+                             "posterior", "shift"),
                   ("round", "agenda", "mediator", "parties"))
     settings = _round(r, top["round"])
     context = _context(r, top.get("context", {}))
@@ -480,6 +505,7 @@ def build_scenario(data: dict, path: str | Path, sources: str) -> Scenario:
             if link.requires not in agenda:
                 r.fail(f"parties.{party.key}.linkage[{i}].requires", f"'{link.requires}' is "
                        "not on the agenda. Allowed: " + ", ".join(agenda))
+    posterior = _posterior(r, top["posterior"]) if "posterior" in top else None
     return Scenario(
         path=str(path),
         sha256=hashlib.sha256(sources.encode()).hexdigest(),
@@ -488,7 +514,44 @@ def build_scenario(data: dict, path: str | Path, sources: str) -> Scenario:
         agenda=agenda,
         mediator=mediator,
         parties=parties,
+        bounds=tuple((key, low, high) for key, (low, high) in r.bounds.items()),
+        posterior=posterior,
+        shifts=_shifts(r, top.get("shift", [])),
     )
+
+
+def _posterior(r: _Reader, data: Any) -> Posterior:
+    """``[posterior] file = "..."``: the parameters named in that file are drawn from
+    it, one particle per replicate, instead of from the scenario's own values."""
+    t = r.table(data, "posterior", ("file",), ("file",))
+    file = Path(r.string(t, "posterior", "file"))  # made relative to its file on parsing
+    posterior = read_posterior(file)
+    for key in posterior.keys:
+        if key not in r.bounds:
+            close = difflib.get_close_matches(key, list(r.bounds), n=1)
+            hint = f" (closest here: '{close[0]}')" if close else ""
+            r.fail("posterior.file", f"{file} has a parameter '{key}' that this scenario "
+                   f"does not have{hint}: the posterior was fitted to other parties or issues")
+    return posterior
+
+
+def _shifts(r: _Reader, data: Any) -> tuple[Shift, ...]:
+    if not isinstance(data, list):
+        r.fail("shift", f"must be an array of [[shift]] tables, got {_kind(data)}")
+    shifts = []
+    for i, entry in enumerate(data):
+        key = f"shift[{i}]"
+        t = r.table(entry, key, ("key", "scale", "add", "why"), ("key", "why"))
+        target = r.string(t, key, "key")
+        if target not in r.bounds:
+            close = difflib.get_close_matches(target, list(r.bounds), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            r.fail(_join(key, "key"), f"'{target}' is not a parameter of this scenario{hint}")
+        low, high = r.bounds[target]
+        shifts.append(Shift(target, r.scalar(t, key, "scale", 0, 100, 1.0),
+                            r.scalar(t, key, "add", -1e6, 1e6, 0.0),
+                            r.string(t, key, "why"), low, high))
+    return tuple(shifts)
 
 
 def _read_text(path: Path) -> str:

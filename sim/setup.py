@@ -11,20 +11,45 @@ replicates and run them alone with exactly the same inputs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
 
 from sim import rules
 from sim.agenda import ISSUES, IssueKind
-from sim.scenario import AgendaOrder, ProposalRule, Range, Scenario
+from sim.scenario import AgendaOrder, ProposalRule, Range, Scenario, Shift
 
 
-def _draw(value: Range, size: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """A fixed value costs no random number; a range is drawn uniformly."""
-    if value.fixed:
-        return np.full(size, value.low)
-    return rng.uniform(value.low, value.high, size)
+class _Drawer:
+    """Draws each parameter for ``n`` replicates, by its scenario key.
+
+    A key with given values (a posterior's particles, or a calibration's proposals)
+    takes them; otherwise a fixed value costs no random number and a range is drawn
+    uniformly. Then the scenario's shifts of that key apply (``Shift``)."""
+
+    def __init__(self, n: int, rng: np.random.Generator, values: Mapping[str, np.ndarray],
+                 shifts: tuple[Shift, ...]) -> None:
+        self.n, self.rng, self.values = n, rng, values
+        self.shifts = {s.key: s for s in shifts}
+
+    def __call__(self, value: Range, key: str) -> np.ndarray:
+        if key in self.values:
+            drawn = np.asarray(self.values[key], dtype=float)
+        elif value.fixed:
+            drawn = np.full(self.n, value.low)
+        else:
+            drawn = self.rng.uniform(value.low, value.high, self.n)
+        shift = self.shifts.get(key)
+        if shift is not None:
+            drawn = np.clip(drawn * shift.scale + shift.add, shift.low, shift.high)
+        return drawn
+
+
+def _same_side(red_line: np.ndarray, ideal: np.ndarray, wants: int) -> np.ndarray:
+    """A red line drawn (or shifted) past the ideal is held at the ideal: a side never
+    accepts less than its own red line, nor demands less than it would accept."""
+    return np.where(wants * (ideal - red_line) < 0, ideal, red_line)
 
 
 def _level(value: np.ndarray, kind: IssueKind) -> np.ndarray:
@@ -84,8 +109,17 @@ class RoundSetup:
         return RoundSetup(**{f.name: getattr(self, f.name) for f in fields(self)} | changes)
 
 
-def realise(scenario: Scenario, n: int, rng: np.random.Generator) -> RoundSetup:
-    """Draw ``n`` replicates of a scenario's round from ``rng`` (in a fixed order)."""
+def realise(scenario: Scenario, n: int, rng: np.random.Generator,
+            values: Mapping[str, np.ndarray] | None = None) -> RoundSetup:
+    """Draw ``n`` replicates of a scenario's round from ``rng`` (in a fixed order).
+
+    Parameters come from ``values`` where given (arrays of length ``n`` by scenario
+    key), else from the scenario's posterior (one particle per replicate, recorded as
+    ``draw_id``), else from the scenario's own values and ranges."""
+    draw_id = np.full(n, -1, dtype=np.int64)
+    if values is None and scenario.posterior is not None:
+        draw_id, values = scenario.posterior.sample(n, rng)
+    draw = _Drawer(n, rng, values or {}, scenario.shifts)
     issues = scenario.agenda
     parties = scenario.parties
     n_parties, n_issues = len(parties), len(issues)
@@ -94,9 +128,9 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator) -> RoundSetup:
     maximum = np.array([s.maximum for s in specs])
     mediator, context = scenario.mediator, scenario.context
 
-    pressure_all = _draw(mediator.pressure, (n,), rng) + _draw(
-        context.third_party_pressure, (n,), rng)
-    credibility = _draw(mediator.credibility, (n,), rng)
+    pressure_all = draw(mediator.pressure, "mediator.pressure") + draw(
+        context.third_party_pressure, "context.third_party_pressure")
+    credibility = draw(mediator.credibility, "mediator.credibility")
 
     ideal = np.empty((n, n_parties, n_issues))
     red = np.empty_like(ideal)
@@ -110,32 +144,42 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator) -> RoundSetup:
     level_ideal = np.zeros((n, n_parties))
     level_wants = np.zeros(n_parties)
     for p, party in enumerate(parties):
-        concession[:, p] = _draw(party.concession, (n,), rng)
-        patience[:, p] = _draw(party.patience, (n,), rng)
-        power[:, p] = _draw(party.bargaining_power, (n,), rng)
-        willingness = _draw(party.exchange_willingness, (n,), rng)
-        momentum = _draw(party.momentum, (n,), rng)
+        key = f"parties.{party.key}"
+        concession[:, p] = draw(party.concession, f"{key}.concession")
+        patience[:, p] = draw(party.patience, f"{key}.patience")
+        power[:, p] = draw(party.bargaining_power, f"{key}.bargaining_power")
+        willingness = draw(party.exchange_willingness, f"{key}.exchange_willingness")
+        momentum = draw(party.momentum, f"{key}.momentum")
         for i, (name, spec) in enumerate(zip(issues, specs, strict=True)):
             pos = party.position(name)
-            salience[:, p, i] = _draw(pos.salience, (n,), rng)
+            at = f"{key}.issues.{name}"
+            salience[:, p, i] = draw(pos.salience, f"{at}.salience")
             if spec.kind is IssueKind.CEASEFIRE:
                 level_wants[p] = pos.wants
-                level_ideal[:, p] = np.round(_draw(pos.ideal, (n,), rng))
-                level_red[:, p] = np.round(_draw(pos.red_line, (n,), rng))
+                level_ideal[:, p] = np.round(draw(pos.ideal, f"{at}.ideal"))
+                level_red[:, p] = _same_side(np.round(draw(pos.red_line, f"{at}.red_line")),
+                                             level_ideal[:, p], pos.wants)
                 wants[p, i] = pos.conditions_wants
-                ideal[:, p, i] = _draw(pos.conditions_ideal, (n,), rng)
+                ideal[:, p, i] = draw(pos.conditions_ideal, f"{at}.conditions_ideal")
+                cond_red_line = _same_side(draw(pos.conditions_red_line,
+                                                f"{at}.conditions_red_line"),
+                                           ideal[:, p, i], pos.conditions_wants)
                 general = rules.effective_red_line(
-                    ideal[:, p, i], _draw(pos.conditions_red_line, (n,), rng),
+                    ideal[:, p, i], cond_red_line,
                     pos.conditions_wants, willingness, momentum, spec.domain)
                 # A local pause to collect the dead does not change the front line, so
                 # momentum does not harden its conditions: they stand as declared.
-                pause = _draw(pos.pause_conditions_red_line, (n,), rng)
+                pause = _same_side(draw(pos.pause_conditions_red_line,
+                                        f"{at}.pause_conditions_red_line"),
+                                   ideal[:, p, i], pos.conditions_wants)
                 cond_red[:, p] = np.stack([pause, general, general], axis=1)
             else:
                 wants[p, i] = pos.wants
-                ideal[:, p, i] = _level(_draw(pos.ideal, (n,), rng), spec.kind)
+                ideal[:, p, i] = _level(draw(pos.ideal, f"{at}.ideal"), spec.kind)
+                nominal = _same_side(_level(draw(pos.red_line, f"{at}.red_line"), spec.kind),
+                                     ideal[:, p, i], pos.wants)
                 red[:, p, i] = rules.effective_red_line(
-                    ideal[:, p, i], _level(_draw(pos.red_line, (n,), rng), spec.kind),
+                    ideal[:, p, i], nominal,
                     pos.wants, willingness, momentum, spec.domain)
 
     level = np.zeros(n, dtype=np.int64)
@@ -151,7 +195,7 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator) -> RoundSetup:
     # The round's own randomness: temperament of the day, walk-out thresholds, openings.
     temperament = rng.lognormal(0.0, context.concession_noise, (n, n_parties))
     gamma = rng.gamma(context.walkout_shape, 1.0 / context.walkout_shape, (n, n_parties))
-    opening = np.round(_draw(scenario.round.opening_minutes, (n,), rng))
+    opening = np.round(draw(scenario.round.opening_minutes, "round.opening_minutes"))
 
     lo, hi = rules.zone_of_agreement(np.moveaxis(red, 2, 1), wants.T, maximum)
     k_lo, k_hi = rules.lattice_bounds(lo, hi, step)
@@ -191,7 +235,7 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator) -> RoundSetup:
         item_minutes=mediator.item_minutes,
         proposal_rule=mediator.proposal_rule,
         linkage=linkage,
-        draw_id=np.full(n, -1, dtype=np.int64),
+        draw_id=draw_id,
         ideal=ideal,
         red_line=red,
         salience=salience,

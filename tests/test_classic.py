@@ -19,13 +19,13 @@ def test_finite_horizon_alternating_offers(d, horizon):
 
 @given(discount, discount)
 def test_alternating_offers_reach_the_rubinstein_split(d1, d2):
-    settlement = alternating_offers(d1, d2, 4000)
+    settlement = alternating_offers(d1, d2, 2000)
     assert settlement.share == pytest.approx((1 - d2) / (1 - d1 * d2), abs=1e-9)
 
 
 def test_alternating_offers_vectorised():
     d1, d2 = np.array([0.9, 0.5, 0.99]), np.array([0.9, 0.8, 0.5])
-    shares = alternating_offers(d1, d2, 4000).share
+    shares = alternating_offers(d1, d2, 2000).share
     assert np.allclose(shares, (1 - d2) / (1 - d1 * d2))
     assert shares[0] == pytest.approx(1 / 1.9)  # equal patience: a first-mover edge
 
