@@ -20,7 +20,7 @@ def test_run_writes_results_and_summary(tmp_path, capsys):
     assert main(["run", str(JUNE), "--runs", "3000", "--seed", "4", "--out", str(out)]) == 0
     table = capsys.readouterr().out
     assert "3,000 simulated rounds, seed 4" in table and "95% interval" in table
-    results = pd.read_parquet(out / "results.parquet")
+    results = pd.read_parquet(out / "results")  # a folder of Parquet parts: one table
     assert list(results.columns) == ["run_id", "seed", "chunk", "draw_id", *OUTCOME_COLUMNS,
                                      *(f"agreed_minute_{i}" for i in ISSUE_NAMES)]
     agreed = results["pow_exchange_per_side"] > 0
@@ -45,8 +45,13 @@ def test_run_writes_results_and_summary(tmp_path, capsys):
 
 def test_same_seed_gives_identical_files(tmp_path):
     for name in ("a", "b"):
-        assert main(["run", str(JUNE), "--runs", "500", "--out", str(tmp_path / name)]) == 0
-    for file in ("results.parquet", "summary.json"):
+        assert main(["run", str(JUNE), "--runs", "500", "--chunk-size", "200", "--workers",
+                     "1", "--out", str(tmp_path / name)]) == 0
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.*"))
+    assert [str(f) for f in files] == ["manifest.json", "results/part-00000.parquet",
+                                       "results/part-00001.parquet",
+                                       "results/part-00002.parquet", "summary.json"]
+    for file in files:
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
 
 

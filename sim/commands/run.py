@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from sim.batch import CHUNK_SIZE, run_scenario
-from sim.commands.common import UsageError, integer_at_least, write_atomically
+from sim.batch import CHUNK_SIZE, chunk_tasks
+from sim.commands.batching import add_batch_options, run_batch
+from sim.commands.common import integer_at_least
 from sim.scenario import load_scenario
-from sim.summary import format_table, summarise
+from sim.storage import RESULTS, SUMMARY, ResultsFolder, make_manifest
+from sim.summary import format_table
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -23,23 +24,25 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--chunk-size", type=integer_at_least("--chunk-size", 1),
                      default=CHUNK_SIZE,
                      help=f"replicates per chunk (default {CHUNK_SIZE}); results depend on it")
+    add_batch_options(run)
     run.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
-    results = run_scenario(scenario, args.runs, args.seed, args.chunk_size)
-    summary = summarise(results, scenario.round.name, args.seed, scenario.agenda)
+    tasks = chunk_tasks(scenario, args.runs, args.seed, args.chunk_size)
+    manifest = make_manifest("run", scenario, str(args.scenario), args.seed, args.runs,
+                             args.chunk_size, len(tasks))
+    tally = run_batch(args, out, manifest, tasks)[()]
+    summary = tally.summary(scenario.round.name, args.seed, scenario.agenda)
     summary |= {"scenario_file": str(args.scenario), "scenario_sha256": scenario.sha256,
                 "chunk_size": args.chunk_size}
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomically(out / "results.parquet",
-                     lambda p: results.to_parquet(p, index=False, compression="zstd"))
-    write_atomically(out / "summary.json",
-                     lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"))
+    ResultsFolder(out).write_json(SUMMARY, summary)
     print(format_table(summary))
-    print(f"\nwrote {out / 'results.parquet'} and {out / 'summary.json'}")
+    failed = summary["failures"]["count"]
+    if failed:
+        print(f"\n{failed:,} rounds raised an error and are left out above: see "
+              f"{out / 'failures'}")
+    print(f"\nwrote {out / RESULTS} ({len(tasks):,} Parquet parts), {out / SUMMARY}")
     return 0

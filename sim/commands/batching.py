@@ -1,0 +1,50 @@
+"""What the batch commands (run, sweep, sensitivity) share: the options that say
+where chunks run and whether to resume, and the run of a batch into its folder."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from sim.batch import ChunkTask
+from sim.commands.common import UsageError, integer_at_least
+from sim.executors import ExecutorError, WorkerLost, make_executor
+from sim.runner import Group, run_tasks
+from sim.storage import FolderError, ResultsFolder
+from sim.tally import Tally
+
+
+def add_batch_options(parser: argparse.ArgumentParser) -> None:
+    """``--workers``, ``--scheduler``, ``--resume``."""
+    parser.add_argument("--workers", type=integer_at_least("--workers", 1),
+                        help="processes on this machine (default: all cores; 1 runs in "
+                        "this process); results do not depend on it")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run on a Dask cluster instead, e.g. tcp://HOST:8786 "
+                        "(needs pip install 'negsim[dask]')")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the batch in the results folder (after a crash or "
+                        "a kill) instead of refusing to touch it")
+
+
+def run_batch(args: argparse.Namespace, out: Path, manifest: dict,
+              tasks: Sequence[ChunkTask]) -> dict[Group, Tally]:
+    """Check the folder, start the executor, then run the tasks into the folder.
+    Nothing is written before both are known to be usable."""
+    if args.workers and args.scheduler:
+        raise UsageError("--workers and --scheduler exclude each other: the cluster's "
+                         "workers are the scheduler's")
+    folder = ResultsFolder(out)
+    try:
+        done = folder.check(manifest, args.resume)
+        executor = make_executor(args.workers, args.scheduler)
+    except (FolderError, ExecutorError) as error:
+        raise UsageError(str(error)) from None
+    try:
+        folder.create(manifest)
+        return run_tasks(tasks, folder, done, executor)
+    except WorkerLost as error:
+        raise UsageError(f"{error}; what finished is kept: rerun with --resume") from None
+    finally:
+        executor.close()

@@ -1,0 +1,79 @@
+"""Chunks on a Dask distributed cluster (``--scheduler tcp://HOST:8786``).
+
+Imported only when a cluster is asked for (``executors.connect_dask``): Dask is the
+optional extra ``negsim[dask]``. The workers need negsim installed, of the same
+version as here, and so of numpy (results depend on both: checked on connecting).
+Workers return each chunk's encoded Parquet part to this process, which writes it:
+the results folder need not be on a file system the workers share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from importlib.metadata import version
+from typing import Any
+
+from distributed import Client, KilledWorker, as_completed
+
+from sim.executors import ExecutorError, WorkerLost
+
+
+def result_versions() -> dict[str, str]:
+    """The versions of what a chunk's numbers depend on, in this process."""
+    return {"negsim": version("negsim"), "numpy": version("numpy")}
+
+
+class DaskCluster:
+    """An executor over a running Dask cluster; ``workers`` counts its threads."""
+
+    def __init__(self, address: str, timeout: float) -> None:
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise ExecutorError(f"--scheduler {address}: cannot reach a Dask scheduler there "
+                                f"({type(error).__name__}: {error}); start one with "
+                                "`dask scheduler` or check the address") from None
+        try:
+            self.client.wait_for_workers(1, timeout=timeout)
+        except TimeoutError:
+            self.client.close()
+            raise ExecutorError(f"--scheduler {address}: the scheduler has no workers; start "
+                                f"some with `dask worker {address}`") from None
+        here = result_versions()
+        for worker, theirs in self.client.run(result_versions).items():
+            if theirs != here:
+                self.client.close()
+                raise ExecutorError(f"--scheduler {address}: worker {worker} runs {theirs}, "
+                                    f"this process {here}: results would differ")
+        self.workers = sum(self.client.nthreads().values())
+        self.window = 2 * self.workers
+
+    def map_unordered(self, function: Callable[[Any], Any],
+                      tasks: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        pending = iter(tasks)
+        futures = as_completed()
+        owner = {}
+        for task in pending:
+            future = self.client.submit(function, task, pure=False)
+            owner[future.key] = task
+            futures.add(future)
+            if futures.count() >= self.window:
+                break
+        for future in futures:
+            task = owner.pop(future.key)
+            try:
+                result = future.result()
+            except KilledWorker:
+                raise WorkerLost(f"Dask workers died too often while running {task} (out "
+                                 "of memory? try a smaller --chunk-size in a new folder)"
+                                 ) from None
+            future.release()
+            yield task, result
+            following = next(pending, None)
+            if following is not None:
+                future = self.client.submit(function, following, pure=False)
+                owner[future.key] = following
+                futures.add(future)
+
+    def close(self) -> None:
+        self.client.close()
