@@ -27,6 +27,8 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import pandas as pd
+
 from sim.batch import ChunkOutcome, decode_part
 from sim.scenario import Scenario
 from sim.tally import TALLY_COLUMNS, Tally
@@ -155,6 +157,9 @@ class ResultsFolder:
         if not set(TALLY_COLUMNS) <= set(results.columns):
             return Tally.of_failures(failures)
         return Tally.of(results[list(TALLY_COLUMNS)], failures)
+
+    def write_csv(self, name: str, table: pd.DataFrame) -> None:
+        _write_atomically(self.root / name, table.to_csv(index=False).encode())
 
     def write_json(self, name: str, content: dict) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
