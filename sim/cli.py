@@ -10,12 +10,12 @@ import argparse
 import os
 import sys
 
-from sim.commands import run
+from sim.commands import run, sensitivity, sweep
 from sim.commands.common import UsageError
 from sim.errors import InputError
 
 #: Each module adds its subcommand with ``register(subparsers)``.
-COMMANDS = (run,)
+COMMANDS = (run, sweep, sensitivity)
 
 
 def build_parser() -> argparse.ArgumentParser:
