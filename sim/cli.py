@@ -10,12 +10,12 @@ import argparse
 import os
 import sys
 
-from sim.commands import run, sensitivity, sweep
+from sim.commands import calibrate, run, sensitivity, sweep
 from sim.commands.common import UsageError
 from sim.errors import InputError
 
 #: Each module adds its subcommand with ``register(subparsers)``.
-COMMANDS = (run, sweep, sensitivity)
+COMMANDS = (run, calibrate, sweep, sensitivity)
 
 
 def build_parser() -> argparse.ArgumentParser:

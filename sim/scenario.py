@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -155,6 +156,21 @@ class Scenario:
     bounds: tuple[tuple[str, float, float], ...] = ()
     posterior: Posterior | None = None
     shifts: tuple[Shift, ...] = ()
+
+    def parameter_sources(self) -> dict:
+        """Where this scenario's parameters come from, for manifests and summaries:
+        the posterior (if any) and the shifts applied to drawn values."""
+        posterior = None if self.posterior is None else {
+            "file": self.posterior.path, "sha256": self.posterior.sha256,
+            "parameters": list(self.posterior.keys), "particles": len(self.posterior.weights),
+            "draws": "one particle per replicate, by weight (draw_id in results)"}
+        return {
+            "posterior": posterior,
+            "shifts": [{"key": s.key, "scale": s.scale, "add": s.add, "why": s.why}
+                       for s in self.shifts],
+            "other_parameters": "the scenario file's values; [low, high] ranges drawn "
+                                "uniformly per replicate",
+        }
 
 
 # ----------------------------------------------------------------------------- reading
@@ -408,12 +424,16 @@ def _party(r: _Reader, key: str, data: Any, agenda: tuple[str, ...]) -> Party:
     )
 
 
-def _merge(base: dict, override: dict) -> dict:
-    """Tables merge key by key; any other value (arrays included) is replaced."""
+def _merge(base: dict, override: dict, top: bool = True) -> dict:
+    """Tables merge key by key; any other value (arrays included) is replaced, except
+    the top-level ``[[shift]]`` array: a variant's shifts add to its base's."""
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = _merge(merged[key], value, top=False)
+        elif top and key == "shift" and isinstance(value, list) and isinstance(
+                merged.get(key), list):
+            merged[key] = merged[key] + value
         else:
             merged[key] = value
     return merged
@@ -436,7 +456,8 @@ def _parse_toml(text: str, path: Path, seen: tuple[Path, ...]) -> tuple[dict, st
     except RecursionError:
         r.fail("", "is not valid TOML: arrays or inline tables nested too deeply")
     posterior = data.get("posterior")
-    if isinstance(posterior, dict) and isinstance(posterior.get("file"), str):
+    if isinstance(posterior, dict) and isinstance(posterior.get("file"), str) and (
+            posterior["file"].strip()):  # a blank name stays blank: an error, not "."
         # a posterior named in a base file is found relative to that file
         posterior["file"] = str(path.parent / posterior["file"])
     if "extends" not in data:
@@ -525,7 +546,10 @@ def _posterior(r: _Reader, data: Any) -> Posterior:
     it, one particle per replicate, instead of from the scenario's own values."""
     t = r.table(data, "posterior", ("file",), ("file",))
     file = Path(r.string(t, "posterior", "file"))  # made relative to its file on parsing
-    posterior = read_posterior(file)
+    try:
+        posterior = read_posterior(os.path.relpath(os.path.normpath(file.absolute())))
+    except InputError as error:  # name this scenario file and key too
+        r.fail("posterior.file", f"{error}")
     for key in posterior.keys:
         if key not in r.bounds:
             close = difflib.get_close_matches(key, list(r.bounds), n=1)
