@@ -10,12 +10,12 @@ import argparse
 import os
 import sys
 
-from sim.commands import calibrate, run, sensitivity, sweep
+from sim.commands import calibrate, run, sensitivity, sweep, trace
 from sim.commands.common import UsageError
 from sim.errors import InputError
 
 #: Each module adds its subcommand with ``register(subparsers)``.
-COMMANDS = (run, calibrate, sweep, sensitivity)
+COMMANDS = (run, calibrate, sweep, sensitivity, trace)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,211 @@
+"""The levers a teacher (or a what-if search) may pull: scenario keys with their
+allowed ranges, and ``--set KEY=VALUE`` settings.
+
+A lever is a dotted scenario key (``sim.overrides``): a party's red line on an
+issue, its exchange willingness or patience, the mediator's pressure or credibility.
+Its allowed range is the one the scenario loader enforces (``Scenario.bounds``); a
+red line must in addition stay on the far side of the party's ideal, which only
+validation can tell, so every change goes through ``with_values``.
+
+A key the scenario draws from its posterior (or shifts) is *drawn*: its value in the
+file is not used, so it is moved through the scenario's ``[[shift]]`` instead — set
+(``scale = 0, add = value``) or moved (``add`` more), as ``sim.design`` does for the
+knobs of a sweep.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.agenda import ISSUES, IssueKind
+from sim.overrides import with_values
+from sim.scenario import Range, Scenario, load_scenario
+
+#: How an issue is named in sentences.
+ISSUE_LABELS = {
+    "ceasefire": "ceasefire",
+    "pow_exchange": "prisoner exchange",
+    "remains": "remains",
+    "children": "children",
+    "memorandum": "memorandum",
+    "next_round": "next round",
+    "leaders_meeting": "leaders' meeting",
+}
+
+
+def issue_label(issue: str) -> str:
+    return ISSUE_LABELS.get(issue, issue.replace("_", " "))
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One scenario key that can be moved.
+
+    ``value`` is the key's value as the scenario has it (a number, or ``[low, high]``
+    for a range), None where it is ``drawn`` (from the posterior, or shifted: then a
+    move adds to the value drawn); ``low, high`` the range the loader allows;
+    ``softer`` the sign of a move that makes the side more accommodating (+1 or -1;
+    for a mediator's lever, the sign of more of it).
+    """
+
+    key: str
+    label: str
+    value: float | list[float] | None
+    low: float
+    high: float
+    softer: int
+    drawn: bool = False
+    issue: str | None = None
+
+    @property
+    def span(self) -> float:
+        return self.high - self.low
+
+    def values(self) -> list[float]:
+        return list(self.value) if isinstance(self.value, list) else [self.value]
+
+    def room(self, sign: int) -> float:
+        """How far the lever can move in direction ``sign`` before all of it sits at
+        the edge of its allowed range (a drawn value: the whole range, since draws
+        anywhere in it may be moved)."""
+        if self.drawn:
+            return self.span
+        return self.high - min(self.values()) if sign > 0 else max(self.values()) - self.low
+
+    def moved(self, delta: float) -> float | list[float] | None:
+        """The value shifted by ``delta`` (both ends of a range), clipped to the
+        allowed range: a range squeezed against an edge stays a (narrower) range.
+        None for a drawn value (the shift applies to each draw)."""
+        if self.drawn:
+            return None
+        moved = [min(max(v + delta, self.low), self.high) for v in self.values()]
+        return moved if isinstance(self.value, list) else moved[0]
+
+    def change(self, delta: float) -> tuple[dict[str, Any], dict[str, float]]:
+        """``(settings, moves)`` for ``scenario_with`` that move this lever by ``delta``."""
+        return ({}, {self.key: delta}) if self.drawn else ({self.key: self.moved(delta)}, {})
+
+    def direction(self, sign: int) -> str:
+        """A word for a move in direction ``sign``."""
+        if self.key.endswith("red_line"):
+            return "softer" if sign == self.softer else "harder"
+        words = {"exchange_willingness": ("more willing", "less willing"),
+                 "patience": ("more patient", "less patient"),
+                 "pressure": ("more pressure", "less pressure"),
+                 "credibility": ("more credible", "less credible")}
+        up, down = words[self.key.rsplit(".", 1)[1]]
+        return up if sign > 0 else down
+
+
+def _as_value(value: Range) -> float | list[float]:
+    return value.low if value.fixed else [value.low, value.high]
+
+
+def drawn_keys(scenario: Scenario) -> frozenset[str]:
+    """Keys whose file value is not what a round uses: drawn from the posterior, or
+    shifted after drawing."""
+    posterior = scenario.posterior.keys if scenario.posterior is not None else ()
+    return frozenset(posterior) | {s.key for s in scenario.shifts}
+
+
+def levers(scenario: Scenario) -> tuple[Lever, ...]:
+    """Every lever of a scenario, party by party, then the mediator's.
+
+    Per party: its red line on each agenda issue (on the ceasefire: the lowest level
+    it accepts, the conditions it demands for a general ceasefire and those for a
+    local pause), its exchange willingness and its patience. The mediator: pressure
+    and credibility. Bounds are the loader's (``Scenario.bounds``).
+    """
+    bounds = {key: (low, high) for key, low, high in scenario.bounds}
+    drawn = drawn_keys(scenario)
+
+    def lever(key: str, label: str, value: Range, softer: int, issue: str | None = None):
+        low, high = bounds[key]
+        return Lever(key, label, None if key in drawn else _as_value(value), low, high,
+                     softer, key in drawn, issue)
+
+    found: list[Lever] = []
+    for party in scenario.parties:
+        base = f"parties.{party.key}"
+        for issue in scenario.agenda:
+            spec, pos = ISSUES[issue], party.position(issue)
+            key, label = f"{base}.issues.{issue}", f"{party.name}: red line on {issue_label(issue)}"
+            if spec.kind is IssueKind.CEASEFIRE:
+                found += [
+                    lever(f"{key}.red_line", f"{label} (level)", pos.red_line, -pos.wants,
+                          issue),
+                    lever(f"{key}.conditions_red_line", f"{label} (conditions, general)",
+                          pos.conditions_red_line, -pos.conditions_wants, issue),
+                    lever(f"{key}.pause_conditions_red_line", f"{label} (conditions, pause)",
+                          pos.pause_conditions_red_line, -pos.conditions_wants, issue),
+                ]
+            else:
+                found.append(lever(f"{key}.red_line", label, pos.red_line, -pos.wants, issue))
+        found += [lever(f"{base}.exchange_willingness", f"{party.name}: exchange willingness",
+                        party.exchange_willingness, 1),
+                  lever(f"{base}.patience", f"{party.name}: patience (minutes)",
+                        party.patience, 1)]
+    name = scenario.mediator.name
+    found += [lever("mediator.pressure", f"{name} (mediator): pressure",
+                    scenario.mediator.pressure, 1),
+              lever("mediator.credibility", f"{name} (mediator): credibility",
+                    scenario.mediator.credibility, 1)]
+    return tuple(found)
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` -> ``(key, value)``; the value is read as TOML (``0.5``,
+    ``[0.2, 0.4]``, ``"nash"``), as it would be written in a scenario file."""
+    key, sep, value = text.partition("=")
+    key, value = key.strip(), value.strip()
+    allowed = ("must be KEY=VALUE with a dotted scenario key and a TOML value, e.g. "
+               "parties.russia.patience=90 or mediator.pressure=[0.2, 0.4]")
+    if not sep or not key or not value:
+        raise ValueError(f"--set {text!r}: {allowed}")
+    try:
+        parsed = tomllib.loads(f"value = {value}")["value"]
+    except tomllib.TOMLDecodeError:
+        raise ValueError(f"--set {text!r}: {value!r} is not a TOML value; {allowed}") from None
+    return key, parsed
+
+
+def scenario_with(path: str | Path, settings: dict[str, Any],
+                  moves: dict[str, float] | None = None,
+                  as_filed: Scenario | None = None) -> Scenario:
+    """The scenario file with some keys set to values and some drawn keys moved by a
+    number, validated like a file.
+
+    A setting of a drawn key (see ``drawn_keys``) becomes the shift ``scale = 0, add =
+    value``, so every replicate takes exactly that value, as a setting of any other
+    key does; a move adds to its shift. ``moves`` may name drawn keys only.
+    ``as_filed`` is the file's scenario if already loaded (it is read otherwise)."""
+    moves = moves or {}
+    if not settings and not moves:
+        return as_filed or load_scenario(path)
+    scenario = as_filed or load_scenario(path)
+    drawn = drawn_keys(scenario)
+    shifts = {s.key: {"key": s.key, "scale": s.scale, "add": s.add, "why": s.why}
+              for s in scenario.shifts}
+    values = {}
+    for key, value in settings.items():
+        if key not in drawn:
+            values[key] = value
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            shifts[key] = {"key": key, "scale": 0.0, "add": float(value),
+                           "why": "set from the command line"}
+        else:
+            raise ValueError(f"--set {key}: this scenario draws it (from its posterior, or "
+                             f"shifts it), so it can only be set to a number, got {value!r}")
+    for key, delta in moves.items():
+        if key not in drawn:
+            raise ValueError(f"{key} is not drawn by this scenario: set its value instead")
+        old = shifts.get(key, {"key": key, "scale": 1.0, "add": 0.0})
+        shifts[key] = old | {"add": old["add"] + delta, "why": "moved by a what-if lever"}
+    if [s.key for s in scenario.shifts] != list(shifts) or any(
+            shifts[s.key]["add"] != s.add or shifts[s.key]["scale"] != s.scale
+            for s in scenario.shifts):
+        values["shift"] = list(shifts.values())
+    return with_values(path, values)
