@@ -10,12 +10,13 @@ import argparse
 import os
 import sys
 
-from sim.commands import calibrate, run, sensitivity, sweep, trace
+from sim.commands import calibrate, compare, report, run, sensitivity, sweep, trace
 from sim.commands.common import UsageError
 from sim.errors import InputError
 
 #: Each module adds its subcommand with ``register(subparsers)``.
-COMMANDS = (run, calibrate, sweep, sensitivity, trace)
+COMMANDS = (run, calibrate, sweep, sensitivity, trace, compare, report)
+
 
 
 def build_parser() -> argparse.ArgumentParser:

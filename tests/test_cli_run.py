@@ -46,7 +46,7 @@ def test_run_writes_results_and_summary(tmp_path, capsys):
 def test_same_seed_gives_identical_files(tmp_path):
     for name in ("a", "b"):
         assert main(["run", str(JUNE), "--runs", "500", "--chunk-size", "200", "--workers",
-                     "1", "--out", str(tmp_path / name)]) == 0
+                     "1", "--no-plots", "--out", str(tmp_path / name)]) == 0
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.*"))
     assert [str(f) for f in files] == ["manifest.json", "results/part-00000.parquet",
                                        "results/part-00001.parquet",

@@ -8,6 +8,7 @@ from pathlib import Path
 from sim.batch import CHUNK_SIZE, chunk_tasks
 from sim.commands.batching import add_batch_options, run_batch
 from sim.commands.common import integer_at_least
+from sim.report.output import FIGURES_FOLDER, write_run_figures
 from sim.scenario import load_scenario
 from sim.storage import RESULTS, SUMMARY, ResultsFolder, make_manifest
 from sim.summary import format_table
@@ -24,6 +25,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--chunk-size", type=integer_at_least("--chunk-size", 1),
                      default=CHUNK_SIZE,
                      help=f"replicates per chunk (default {CHUNK_SIZE}); results depend on it")
+    run.add_argument("--no-plots", action="store_true",
+                     help=f"skip the figures (PNG and SVG in <out>/{FIGURES_FOLDER})")
     add_batch_options(run)
     run.set_defaults(handler=main)
 
@@ -45,4 +48,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"\n{failed:,} rounds raised an error and are left out above: see "
               f"{out / 'failures'}")
     print(f"\nwrote {out / RESULTS} ({len(tasks):,} Parquet parts), {out / SUMMARY}")
+    if not args.no_plots:
+        figures = write_run_figures(out, scenario)
+        print(f"wrote {len(figures)} figures (PNG and SVG) in {out / FIGURES_FOLDER}")
     return 0
+

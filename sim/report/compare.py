@@ -1,0 +1,172 @@
+"""Comparing batches: differences, and whether each exceeds Monte Carlo noise.
+
+Every scenario is compared with the first (the baseline). For an event the
+difference of two proportions gets Newcombe's hybrid score interval (Newcombe 1998,
+"Interval estimation for the difference between independent proportions: comparison
+of eleven methods", Statistics in Medicine 17:873-890, method 10): it combines the
+two Wilson intervals, stays inside [-1, 1] and keeps its coverage near 0 and 1 where
+the Wald interval fails. For a quantity (exchange size, remains, duration) the
+difference of means gets the normal interval with Welch's standard error. A
+difference *exceeds Monte Carlo noise* when its 95% interval excludes zero: more
+rounds would not make it vanish. That says nothing of whether the model is right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import StrMethodFormatter
+
+from sim.report.data import Counts, RunResults
+from sim.report.figures import event_label
+from sim.report.numbers import percent, signed_points, whole
+from sim.report.style import GREY, house_style, new_figure, run_title, series_style
+from sim.rules import wilson_interval
+from sim.summary import EVENTS, QUANTITIES
+
+Z95 = 1.959963984540054
+
+
+def newcombe_interval(x1: int, n1: int, x2: int, n2: int,
+                      z: float = Z95) -> tuple[float, float, float]:
+    """``p2 - p1`` and its hybrid Wilson score interval (Newcombe 1998, method 10)."""
+    p1, p2 = x1 / n1, x2 / n2
+    l1, u1 = (float(b) for b in wilson_interval(x1, n1, z))
+    l2, u2 = (float(b) for b in wilson_interval(x2, n2, z))
+    d = p2 - p1
+    low = d - np.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
+    high = d + np.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
+    return d, float(low), float(high)
+
+
+def mean_difference(a: Counts, b: Counts, z: float = Z95) -> tuple[float, float, float]:
+    """``mean(b) - mean(a)`` and its normal interval with Welch's standard error
+    (NaN where either side has fewer than two values)."""
+    if a.n < 2 or b.n < 2:
+        return float("nan"), float("nan"), float("nan")
+    d = b.mean() - a.mean()
+    se = float(np.sqrt(a.var() / a.n + b.var() / b.n))
+    return d, d - z * se, d + z * se
+
+
+def compare_events(baseline: dict, other: dict) -> list[dict]:
+    """Per event: both probabilities, the difference and its interval, and whether it
+    exceeds Monte Carlo noise. An event off either agenda is not compared."""
+    rows = []
+    for name in EVENTS:
+        a, b = baseline["events"][name], other["events"][name]
+        row = {"event": name, "baseline_p": a["p"], "p": b["p"],
+               "comparable": bool(a["on_agenda"] and b["on_agenda"])}
+        if row["comparable"]:
+            d, low, high = newcombe_interval(a["count"], baseline["runs"], b["count"],
+                                             other["runs"])
+            row |= {"difference": d, "ci95": [low, high], "exceeds_noise": low > 0 or high < 0}
+        rows.append(row)
+    return rows
+
+
+def compare_quantities(baseline: RunResults, other: RunResults) -> list[dict]:
+    """Per quantity: both means (where agreed, for counts), the difference and its
+    interval, and whether it exceeds Monte Carlo noise."""
+    rows = []
+    for column in QUANTITIES:
+        a, b = baseline.quantity(column), other.quantity(column)
+        d, low, high = mean_difference(a, b)
+        rows.append({"quantity": column, "baseline_mean": a.mean() if a.n else None,
+                     "mean": b.mean() if b.n else None, "n": b.n, "baseline_n": a.n,
+                     "difference": None if np.isnan(d) else d,
+                     "ci95": None if np.isnan(d) else [low, high],
+                     "exceeds_noise": bool(not np.isnan(d) and (low > 0 or high < 0))})
+    return rows
+
+
+def comparison(runs: Sequence[RunResults]) -> dict:
+    """Every scenario against the first: the ``comparison.json`` structure."""
+    baseline = runs[0]
+    return {
+        "baseline": {"scenario": baseline.name, "runs": baseline.runs},
+        "method": "events: Newcombe (1998) hybrid Wilson score interval on the difference "
+                  "of two proportions; quantities: normal interval on the difference of "
+                  "means, Welch standard error; 95%",
+        "comparisons": [{"scenario": run.name, "runs": run.runs,
+                         "events": compare_events(baseline.summary, run.summary),
+                         "quantities": compare_quantities(baseline, run)}
+                        for run in runs[1:]],
+    }
+
+
+def format_comparison(result: dict) -> str:
+    """The comparison as plain-text tables, one per scenario against the baseline."""
+    lines = []
+    base = result["baseline"]["scenario"]
+    for comp in result["comparisons"]:
+        lines += [f"{comp['scenario']} ({comp['runs']:,} rounds) against {base} "
+                  f"({result['baseline']['runs']:,} rounds)", ""]
+        width = max(len(label) for label, _, _ in EVENTS.values())
+        lines.append(f"{'event':<{width}}  {'baseline':>8}  {'this':>7}  {'difference':>10}"
+                     f"  {'95% interval':<21}  beyond noise")
+        for row in comp["events"]:
+            label = EVENTS[row["event"]][0]
+            if not row["comparable"]:
+                lines.append(f"{label:<{width}}  {'':>8}  {'':>7}  not on both agendas")
+                continue
+            low, high = row["ci95"]
+            lines.append(f"{label:<{width}}  {percent(row['baseline_p']):>8}  "
+                         f"{percent(row['p']):>7}  {signed_points(row['difference']):>10}"
+                         f"  {signed_points(low) + ' to ' + signed_points(high):<21}  "
+                         f"{'yes' if row['exceeds_noise'] else 'no'}")
+        lines.append("")
+        lines.append(f"{'mean':<{width}}  {'baseline':>8}  {'this':>7}  {'difference':>10}"
+                     f"  {'95% interval':<21}  beyond noise")
+        for row in comp["quantities"]:
+            label = QUANTITIES[row["quantity"]][0]
+            if row["difference"] is None:
+                lines.append(f"{label:<{width}}  too few rounds to compare")
+                continue
+            low, high = row["ci95"]
+            lines.append(f"{label:<{width}}  {whole(row['baseline_mean']):>8}  "
+                         f"{whole(row['mean']):>7}  {row['difference']:>+10,.0f}  "
+                         f"{f'{low:+,.0f} to {high:+,.0f}':<21}  "
+                         f"{'yes' if row['exceeds_noise'] else 'no'}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def differences_figure(runs: Sequence[RunResults], result: dict) -> Figure:
+    """Each event's difference from the baseline with its 95% Newcombe interval: a
+    filled marker where it exceeds Monte Carlo noise, an open one where it does not."""
+    names = list(EVENTS)
+    others = result["comparisons"]
+    with house_style():
+        figure = new_figure(9, 1.8 + len(names) * (0.36 + 0.14 * len(others)))
+        ax = figure.add_subplot()
+        offsets = (np.arange(len(others)) - (len(others) - 1) / 2) * (0.6 / len(others))
+        for k, comp in enumerate(others):
+            style = series_style(k + 1)
+            for row_index, row in enumerate(comp["events"]):
+                y = len(names) - 1 - row_index + offsets[k]
+                if not row["comparable"]:
+                    ax.text(0, y, "not on both agendas", color=GREY, fontsize=8.5,
+                            style="italic", va="center", ha="center")
+                    continue
+                d, (low, high) = 100 * row["difference"], (100 * b for b in row["ci95"])
+                ax.errorbar(d, y, xerr=[[d - low], [high - d]], fmt=style["marker"],
+                            color=style["color"], markersize=7, capsize=3,
+                            markerfacecolor=style["color"] if row["exceeds_noise"] else "white",
+                            label=comp["scenario"] if row_index == 0 else None)
+        ax.axvline(0, color="black", linewidth=0.9)
+        ax.set_yticks(range(len(names)), [event_label(n) for n in reversed(names)])
+        ax.set_ylim(-0.6, len(names) - 0.4)
+        span = max([5.0] + [abs(100 * b) for comp in others for row in comp["events"]
+                            if row["comparable"] for b in row["ci95"]])
+        ax.set_xlim(-1.1 * span, 1.1 * span)
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:+.0f} pp"))
+        ax.set_xlabel(f"difference from {runs[0].name}, percentage points "
+                      "(filled: beyond Monte Carlo noise)")
+        ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+        figure.legend(loc="outside lower center", ncols=min(len(others), 3))
+        figure.suptitle(run_title([(r.name, r.runs) for r in runs]) +
+                        "\nDifferences from the first scenario, with 95% intervals (Newcombe)")
+    return figure

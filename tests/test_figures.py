@@ -1,0 +1,254 @@
+"""The figures of a batch, checked as a reader would: titles, labels, the numbers drawn
+against the summary, and files that are real images."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PolyCollection
+
+from sim.batch import run_scenario
+from sim.report.data import Counts, RunResults, count_outcomes
+from sim.report.figures import (
+    ISSUE_LABELS,
+    event_label,
+    event_probabilities,
+    outcome_distributions,
+    round_timeline,
+    zone_of_agreement,
+)
+from sim.report.numbers import percent
+from sim.report.output import parameter_sample
+from sim.report.studies import sensitivity_figure, sweep_figure
+from sim.report.style import save_figure
+from sim.scenario import load_scenario
+from sim.summary import EVENTS, summarise
+
+ROOT = Path(__file__).resolve().parent.parent
+JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
+MAY = ROOT / "scenarios" / "istanbul-2025-05-16.toml"
+RUNS = 600
+
+
+def small_run(path: Path, runs: int = RUNS, seed: int = 1) -> RunResults:
+    scenario = load_scenario(path)
+    results = run_scenario(scenario, runs, seed)
+    summary = summarise(results, scenario.round.name, seed, scenario.agenda)
+    return RunResults.of_frame(summary, results, scenario)
+
+
+@pytest.fixture(scope="module")
+def june() -> RunResults:
+    return small_run(JUNE)
+
+
+@pytest.fixture(scope="module")
+def may() -> RunResults:
+    return small_run(MAY, runs=300)
+
+
+def texts(figure) -> list[str]:
+    """Every piece of text a reader sees: titles, labels, ticks, annotations, legends."""
+    return [t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text"))
+            if t.get_text()]
+
+
+def assert_image_files(paths: list[Path]) -> None:
+    png, svg = (next(p for p in paths if p.suffix == s) for s in (".png", ".svg"))
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width > 600 and height > 300
+    assert svg.read_text().lstrip().startswith("<?xml") and "</svg>" in svg.read_text()
+
+
+def test_event_probabilities(june, tmp_path):
+    figure = event_probabilities([june])
+    assert figure.get_suptitle().startswith(
+        f"Istanbul, 20-30 June 2025 (proposed): {RUNS} simulated rounds")
+    ax = figure.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [event_label(n) for n in
+                                                             reversed(EVENTS)]
+    assert "95% Wilson interval" in ax.get_xlabel()
+    shown = texts(figure)
+    assert "not on the agenda" in shown  # the memorandum: said, not drawn as zero
+    for name, event in june.summary["events"].items():
+        if event["on_agenda"]:
+            assert any(t.startswith(percent(event["p"]) + " (") for t in shown), name
+    # the points drawn are the summary's probabilities
+    (points,) = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    drawn = sorted(np.round(points.get_xdata() / 100, 9))
+    expected = sorted(round(e["p"], 9) for e in june.summary["events"].values()
+                      if e["on_agenda"])
+    assert drawn == expected
+    paths = save_figure(figure, tmp_path, "events")
+    assert_image_files(paths)
+    assert "Probability of each outcome" in paths[1].read_text()  # SVG keeps text as text
+
+
+def test_outcome_distributions_mark_the_observed_rounds(june, tmp_path):
+    figure = outcome_distributions([june])
+    axes = figure.axes
+    assert [ax.get_title().split("\n")[0] for ax in axes] == [
+        "prisoners per side (where agreed)", "remains (where agreed)", "duration, minutes"]
+    q = june.summary["quantiles"]
+    assert axes[0].get_title().endswith(f"{q['pow_exchange_per_side']['n']:,} rounds")
+    legends = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in axes]
+    assert "16 May: 1,000 for 1,000" in legends[0]
+    assert "2 June: at least 1,000 per side, about 1,200" in legends[0]
+    assert legends[1] == ["simulated", "2 June: 6,000 for 6,000"]
+    assert "16 May: 90-120 minutes" in legends[2] and "2 June: about an hour" in legends[2]
+    for ax, column in zip(axes, q, strict=True):
+        (bars,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+        heights = [path.vertices[:, 1].max() for path in bars.get_paths()]
+        assert sum(heights) == pytest.approx(100), column  # shares of the rounds counted
+        low, high = ax.get_xlim()  # the observed values are inside the window
+        assert low < 1000 and high > 1200 if column == "pow_exchange_per_side" else True
+    assert axes[2].get_xlim()[1] > 120  # 16 May's 90-120 minutes shows, though unsimulated
+    assert_image_files(save_figure(figure, tmp_path, "distributions"))
+
+
+def test_a_panel_without_data_says_why(may):
+    figure = outcome_distributions([may])  # remains were not on the 16 May agenda
+    assert "remains (where agreed):\nnot on the agenda" in texts(figure)
+
+
+def test_round_timeline_ends_at_the_summary_probabilities(june, tmp_path):
+    figure = round_timeline([june])
+    ax = figure.axes[0]
+    assert "items agreed by minute t" in figure.get_suptitle()
+    assert ax.get_xlabel() == "minute of the round"
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    events = june.summary["events"]
+    assert lines[ISSUE_LABELS["pow_exchange"]].get_ydata()[-1] == pytest.approx(
+        100 * events["pow_exchange_agreed"]["p"])
+    assert lines[ISSUE_LABELS["next_round"]].get_ydata()[-1] == pytest.approx(
+        100 * events["next_round_agreed"]["p"])
+    assert lines["round over"].get_ydata()[-1] == pytest.approx(100)
+    # an item never agreed is named, not drawn flat on zero
+    assert ISSUE_LABELS["leaders_meeting"] not in lines
+    assert "never agreed: leaders' meeting" in texts(figure)
+    assert_image_files(save_figure(figure, tmp_path, "timeline"))
+
+
+def test_zone_of_agreement(june, tmp_path):
+    setup = parameter_sample(june.scenario, seed=1, n=400)
+    figure = zone_of_agreement([june], [setup])
+    titles = [ax.get_title(loc="left") for ax in figure.axes]
+    assert len(titles) == len(june.agenda)
+    for issue, title in zip(june.agenda, titles, strict=True):
+        assert title.startswith(f"{ISSUE_LABELS[issue]}: zone in ")
+    pow_title = titles[june.agenda.index("pow_exchange")]
+    assert f"agreed in {percent(june.summary['events']['pow_exchange_agreed']['p'])} " \
+           "of rounds" in pow_title
+    ceasefire = figure.axes[june.agenda.index("ceasefire")]
+    labels = [t.get_text() for t in ceasefire.get_yticklabels()]
+    assert labels[0] == "Ukraine (general)" and labels[-1] == "agreed"
+    assert "level the mediator could put: " in ceasefire.get_title(loc="left")
+    assert "400 draws" in " ".join(texts(figure))
+    assert_image_files(save_figure(figure, tmp_path, "zone"))
+
+
+def test_figures_are_the_same_bytes_every_time(june, tmp_path):
+    first = save_figure(event_probabilities([june]), tmp_path / "a", "events")
+    second = save_figure(event_probabilities([june]), tmp_path / "b", "events")
+    for a, b in zip(first, second, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_counts_add_up_like_the_whole_table():
+    values = np.array([3.0, 1.0, 3.0, 2.0, 5.0])
+    summed = Counts.of(values[:2]) + Counts.of(values[2:])
+    assert list(summed.values) == [1, 2, 3, 5] and list(summed.counts) == [1, 1, 2, 1]
+    counts = Counts.of(values)
+    assert counts.mean() == pytest.approx(values.mean())
+    assert counts.var() == pytest.approx(values.var(ddof=1))
+    assert list(counts.at_most(np.array([0, 2, 3, 9]))) == [0, 2, 4, 5]
+
+
+def test_counts_of_parts_equal_counts_of_the_whole():
+    scenario = load_scenario(JUNE)
+    frame = run_scenario(scenario, 500, 2)
+    whole = count_outcomes(frame)
+    halves = [count_outcomes(frame.iloc[:200]), count_outcomes(frame.iloc[200:])]
+    for key, counts in whole.items():
+        summed = halves[0][key] + halves[1][key]
+        assert np.array_equal(summed.values, counts.values), key
+        assert np.array_equal(summed.counts, counts.counts), key
+
+
+# --------------------------------------------------------------- sweeps and sensitivity
+def sweep_table(by: list[float] | None = None) -> pd.DataFrame:
+    """A hand-made sweep table (the columns of ``negsim sweep``'s points.csv)."""
+    rows = []
+    for level in (by or [None]):
+        for x in (0.0, 0.2, 0.4, 0.6):
+            p = 0.1 + 0.5 * x + (0.1 if level else 0)
+            row = {"point": len(rows), "context.third_party_pressure": x, "runs": 2000,
+                   "ceasefire_any.p": p, "ceasefire_any.ci95_low": p - 0.02,
+                   "ceasefire_any.ci95_high": p + 0.02, "walkout.p": 0.05,
+                   "walkout.ci95_low": 0.04, "walkout.ci95_high": 0.06}
+            if level is not None:
+                row["parties.russia.momentum"] = level
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_sweep_figure(tmp_path):
+    table = sweep_table()
+    figure = sweep_figure(table, "context.third_party_pressure", "June round")
+    assert figure.get_suptitle().startswith("June round: 8,000 simulated rounds (4 design "
+                                            "points)")
+    titles = [ax.get_title() for ax in figure.axes if ax.get_visible()]
+    assert titles == [event_label("ceasefire_any"), event_label("walkout")]
+    ax = figure.axes[0]
+    assert ax.get_xlabel() == "context.third_party_pressure"
+    (line,) = ax.get_lines()
+    assert list(line.get_ydata()) == pytest.approx(list(100 * table["ceasefire_any.p"]))
+    (band,) = ax.collections  # the 95% interval as a band
+    assert band.get_paths()[0].vertices[:, 1].max() == pytest.approx(
+        100 * table["ceasefire_any.ci95_high"].max())
+    assert_image_files(save_figure(figure, tmp_path, "sweep"))
+
+
+def test_sweep_figure_splits_lines_by_a_second_knob():
+    figure = sweep_figure(sweep_table(by=[0.0, 0.3]), "context.third_party_pressure",
+                          "June round", by="parties.russia.momentum")
+    assert len(figure.axes[0].get_lines()) == 2
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == [
+        "parties.russia.momentum = 0", "parties.russia.momentum = 0.3"]
+
+
+def test_sweep_figure_names_missing_columns():
+    with pytest.raises(ValueError, match="lacks column"):
+        sweep_figure(sweep_table().drop(columns="runs"), "context.third_party_pressure", "x")
+
+
+def test_sensitivity_figure(tmp_path):
+    table = pd.DataFrame([
+        {"outcome": o, "parameter": p, "S1": s1, "S1_ci95": 0.05, "ST": st, "ST_ci95": 0.07}
+        for o in ("ceasefire_any", "walkout")
+        for p, s1, st in (("mediator.pressure", 0.1, 0.2),
+                          ("parties.russia.momentum", 0.5, 0.6),
+                          ("context.third_party_pressure", 0.05, 0.1))])
+    figure = sensitivity_figure(table, "June round", runs=12_000)
+    assert figure.get_suptitle().startswith("June round: 12,000 simulated rounds")
+    axes = [ax for ax in figure.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in axes] == [event_label("ceasefire_any"),
+                                               event_label("walkout")]
+    # parameters by total index, largest on top
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == [
+        "context.third_party_pressure", "mediator.pressure", "parties.russia.momentum"]
+    widths = sorted(round(bar.get_width(), 6) for bar in axes[0].patches)
+    assert widths == [0.05, 0.1, 0.1, 0.2, 0.5, 0.6]
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == [
+        "first order (S1)", "total (ST)"]
+    assert_image_files(save_figure(figure, tmp_path, "sobol"))
+
+
+def test_sensitivity_figure_takes_the_brief_column_names_too():
+    table = pd.DataFrame([{"output": "walkout", "parameter": "mediator.pressure", "S1": 0.3,
+                           "S1_conf": 0.1, "ST": 0.4, "ST_conf": 0.1}])
+    figure = sensitivity_figure(table, "June round", runs=100)
+    assert figure.axes[0].get_title() == event_label("walkout")
