@@ -144,26 +144,28 @@ def save(fig: Figure, path: str | Path) -> Path:
     return path
 
 
-def whatif_figure(result) -> Figure:
+def whatif_figure(result, most: int = 10) -> Figure:
     """Probability of the target event against each lever's shift (as a share of its
-    allowed range; negative is down), the target as a dashed line, and where each
-    lever first reaches it. Levers that never move the probability are listed, not
-    drawn. ``result`` is a ``sim.teach.whatif.WhatIf``."""
+    allowed range; negative is down), the target as a dashed line, and a ring where a
+    lever first reaches it. The levers that reach the target and those that move the
+    probability most are drawn (at most ``most``); the others are counted in a note.
+    ``result`` is a ``sim.teach.whatif.WhatIf``."""
     target = result.target
+
+    def spread(r) -> float:
+        return max(pt.p for pt in r.curve) - min(pt.p for pt in r.curve)
+
+    ranked = sorted(result.results, key=lambda r: (r.reached is None, -spread(r)))
+    drawn = [r for r in ranked if spread(r) > 1e-9][:most]
     fig = Figure(figsize=(10, 5.2), layout="constrained")
     ax = fig.add_subplot()
-    moving = [r for r in result.results
-              if max(pt.p for pt in r.curve) - min(pt.p for pt in r.curve) > 1e-9]
-    still = [r.lever.label for r in result.results if r not in moving]
-    colours = [f"C{i % 10}" for i in range(len(moving))]
-    styles = ["-", "--", ":", "-."]
-    for i, r in enumerate(moving):
+    for i, r in enumerate(drawn):
         x = [pt.shift / r.lever.span for pt in r.curve]
         y = [100 * pt.p for pt in r.curve]
-        ax.plot(x, y, styles[(i // 10) % 4], marker=".", color=colours[i], label=r.lever.label)
+        ax.plot(x, y, marker=".", markersize=4, color=f"C{i}", label=r.lever.label)
         if r.reached is not None:
-            ax.plot([r.reached.shift / r.lever.span], [100 * r.reached.p], "o", markersize=9,
-                    markerfacecolor="none", markeredgecolor=colours[i])
+            ax.plot([r.reached.shift / r.lever.span], [100 * r.reached.p], "o", markersize=10,
+                    markerfacecolor="none", markeredgecolor=f"C{i}")
     ax.axhline(100 * target.threshold, color="black", linestyle="--", linewidth=1,
                label=f"target: {'>=' if target.at_least else '<='} "
                      f"{100 * target.threshold:g}%")
@@ -171,11 +173,11 @@ def whatif_figure(result) -> Figure:
     ax.set_xlim(-1.02, 1.02)
     ax.set_ylim(-2, 102)
     ax.set_xlabel("shift of the lever, as a share of its allowed range (0 = the scenario)")
-    ax.set_ylabel(f"P({result.target.event}), %")
+    ax.set_ylabel(f"P({target.event}), %")
     ax.set_title(f"What would it take: {target}\n{result.scenario_name}, "
                  f"{result.runs:,} rounds per point, common random numbers", fontsize=10)
-    fig.legend(fontsize=7, loc="outside right upper", frameon=False)
-    if still:
-        fig.text(0.01, 0.01, f"{len(still)} levers did not move it at all", fontsize=7,
-                 color="0.4")
+    rest = len(result.results) - len(drawn)
+    if rest:
+        ax.plot([], [], " ", label=f"({rest} other levers: less effect, not drawn)")
+    fig.legend(fontsize=8, loc="outside right upper", frameon=False)
     return fig

@@ -123,7 +123,8 @@ def levers(scenario: Scenario) -> tuple[Lever, ...]:
     drawn = drawn_keys(scenario)
 
     def lever(key: str, label: str, value: Range, softer: int, issue: str | None = None):
-        low, high = bounds[key]
+        # a pause's conditions default to the general ones, and share their bounds
+        low, high = bounds.get(key) or bounds[key.replace(".pause_", ".")]
         return Lever(key, label, None if key in drawn else _as_value(value), low, high,
                      softer, key in drawn, issue)
 
