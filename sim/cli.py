@@ -10,12 +10,22 @@ import argparse
 import os
 import sys
 
-from sim.commands import calibrate, compare, report, run, sensitivity, sweep, trace, whatif
+from sim.commands import (
+    calibrate,
+    campaign,
+    compare,
+    report,
+    run,
+    sensitivity,
+    sweep,
+    trace,
+    whatif,
+)
 from sim.commands.common import UsageError
 from sim.errors import InputError
 
 #: Each module adds its subcommand with ``register(subparsers)``.
-COMMANDS = (run, calibrate, sweep, sensitivity, trace, compare, report, whatif)
+COMMANDS = (run, calibrate, sweep, sensitivity, trace, compare, report, whatif, campaign)
 
 
 

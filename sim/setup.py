@@ -32,6 +32,7 @@ class _Drawer:
                  shifts: tuple[Shift, ...]) -> None:
         self.n, self.rng, self.values = n, rng, values
         self.shifts = {s.key: s for s in shifts}
+        self.drawn: dict[str, np.ndarray] = {}  # by key, before shifts
 
     def __call__(self, value: Range, key: str) -> np.ndarray:
         if key in self.values:
@@ -40,6 +41,7 @@ class _Drawer:
             drawn = np.full(self.n, value.low)
         else:
             drawn = self.rng.uniform(value.low, value.high, self.n)
+        self.drawn[key] = drawn
         shift = self.shifts.get(key)
         if shift is not None:
             drawn = np.clip(drawn * shift.scale + shift.add, shift.low, shift.high)
@@ -81,6 +83,9 @@ class RoundSetup:
     linkage: tuple[tuple[int, int, int, float], ...]  # (party, issue, requires, at_least)
     # per replicate
     draw_id: np.ndarray  # (n,) posterior draw used, -1 where drawn from the scenario's ranges
+    #: every parameter as drawn, by scenario key, before shifts: ``realise(...,
+    #: values=setup.drawn)`` gives the same parameters with fresh round randomness
+    drawn: Mapping[str, np.ndarray]
     ideal: np.ndarray  # (n, P, I)
     red_line: np.ndarray  # (n, P, I) effective: the hard limit in this round
     salience: np.ndarray  # (n, P, I)
@@ -106,6 +111,8 @@ class RoundSetup:
             value = getattr(self, f.name)
             if isinstance(value, np.ndarray) and f.name not in ("step", "maximum", "wants"):
                 changes[f.name] = value[index]
+            elif f.name == "drawn":
+                changes[f.name] = {key: v[index] for key, v in value.items()}
         return RoundSetup(**{f.name: getattr(self, f.name) for f in fields(self)} | changes)
 
 
@@ -236,6 +243,7 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator,
         proposal_rule=mediator.proposal_rule,
         linkage=linkage,
         draw_id=draw_id,
+        drawn=draw.drawn,
         ideal=ideal,
         red_line=red,
         salience=salience,

@@ -9,8 +9,6 @@ is an ``InputError`` naming the file, the key and what is allowed.
 from __future__ import annotations
 
 import difflib
-import hashlib
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from scipy import stats
 
 from sim.errors import InputError
 from sim.scenario import Scenario, build_scenario, read_scenario_data
+from sim.tomlcheck import number, read_toml, table
 
 #: Outcome columns a fact can be about, with their possible values.
 OBSERVABLE: dict[str, tuple[float, float]] = {
@@ -127,41 +126,6 @@ class Prior:
         return sample.mean(axis=0), sample.std(axis=0)
 
 
-def _toml(path: Path) -> tuple[dict, str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(path, "", "no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(path, "", f"cannot be read as text: {error}") from None
-    try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(path, "", f"is not valid TOML: {error}") from None
-
-
-def _number(path: Path, key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
-        raise InputError(path, key, f"must be a number, got {type(value).__name__} {value!r}")
-    return float(value)
-
-
-def _table(path: Path, key: str, value: Any, allowed: tuple[str, ...],
-           required: tuple[str, ...]) -> dict:
-    if not isinstance(value, dict):
-        raise InputError(path, key, f"must be a table, got {type(value).__name__}")
-    for name in value:
-        if name not in allowed:
-            close = difflib.get_close_matches(str(name), allowed, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise InputError(path, f"{key}.{name}", f"unknown key{hint} Allowed: "
-                             + ", ".join(allowed))
-    for name in required:
-        if name not in value:
-            raise InputError(path, f"{key}.{name}", "is required but missing")
-    return value
-
-
 def load_calibration_scenario(path: Path) -> Scenario:
     """A round's scenario as calibration replays it: without its ``[posterior]``
     (the calibration supplies those parameters; the file may not exist yet)."""
@@ -173,15 +137,15 @@ def load_calibration_scenario(path: Path) -> Scenario:
 def load_observations(path: str | Path) -> tuple[tuple[ObservedRound, ...], str]:
     """The observed rounds and the file's sha256."""
     path = Path(path)
-    data, text = _toml(path)
-    top = _table(path, "", data, ("rounds",), ("rounds",))
+    data, digest = read_toml(path)
+    top = table(path, "", data, ("rounds",), ("rounds",))
     rounds_table = top["rounds"]
     if not isinstance(rounds_table, dict) or not rounds_table:
         raise InputError(path, "rounds", "needs at least one [rounds.NAME] table")
     rounds = []
     for name, body in rounds_table.items():
         key = f"rounds.{name}"
-        t = _table(path, key, body, ("scenario", "date", "observed"), ("scenario", "observed"))
+        t = table(path, key, body, ("scenario", "date", "observed"), ("scenario", "observed"))
         if not isinstance(t["scenario"], str):
             raise InputError(path, f"{key}.scenario", "must be the path of a scenario file")
         scenario = load_calibration_scenario(path.parent / t["scenario"])
@@ -191,11 +155,11 @@ def load_observations(path: str | Path) -> tuple[tuple[ObservedRound, ...], str]
         facts = tuple(_fact(path, f"{key}.observed[{i}]", entry, scenario)
                       for i, entry in enumerate(observed))
         rounds.append(ObservedRound(name, str(t.get("date", "")), scenario, facts))
-    return tuple(rounds), hashlib.sha256(text.encode()).hexdigest()
+    return tuple(rounds), digest
 
 
 def _fact(path: Path, key: str, entry: Any, scenario: Scenario) -> Fact:
-    t = _table(path, key, entry, ("column", "value", "range", "scale", "source"),
+    t = table(path, key, entry, ("column", "value", "range", "scale", "source"),
                ("column", "scale", "source"))
     column = t["column"]
     if column not in OBSERVABLE:
@@ -206,19 +170,19 @@ def _fact(path: Path, key: str, entry: Any, scenario: Scenario) -> Fact:
     if ("value" in t) == ("range" in t):
         raise InputError(path, key, "needs exactly one of value = X or range = [low, high]")
     if "value" in t:
-        low = high = _number(path, f"{key}.value", t["value"])
+        low = high = number(path, f"{key}.value", t["value"])
     else:
         pair = t["range"]
         if not isinstance(pair, list) or len(pair) != 2:
             raise InputError(path, f"{key}.range", "must be [low, high]")
-        low, high = (_number(path, f"{key}.range", v) for v in pair)
+        low, high = (number(path, f"{key}.range", v) for v in pair)
         if low > high:
             raise InputError(path, f"{key}.range", f"[{low:g}, {high:g}] has low > high")
     lo, hi = OBSERVABLE[column]
     if low < lo or high > hi:
         raise InputError(path, f"{key}.{'value' if 'value' in t else 'range'}",
                          f"{column} can only be within [{lo:g}, {hi:g}]")
-    scale = _number(path, f"{key}.scale", t["scale"])
+    scale = number(path, f"{key}.scale", t["scale"])
     if scale <= 0:
         raise InputError(path, f"{key}.scale", "must be > 0")
     if not isinstance(t["source"], str) or not t["source"].strip():
@@ -230,27 +194,27 @@ def load_priors(path: str | Path, scenarios: tuple[Scenario, ...]) -> tuple[Prio
     """The priors and the file's sha256, checked against the scenarios they drive: every
     key must be a parameter of each scenario, its support inside the key's range."""
     path = Path(path)
-    data, text = _toml(path)
-    top = _table(path, "", data, ("parameters",), ("parameters",))
+    data, digest = read_toml(path)
+    top = table(path, "", data, ("parameters",), ("parameters",))
     params = top["parameters"]
     if not isinstance(params, dict) or not params:
         raise InputError(path, "parameters", "needs at least one [parameters.\"KEY\"] table")
     keys, kinds, lows, highs, a_s, b_s, whys = [], [], [], [], [], [], []
     for key, body in params.items():
         at = f'parameters."{key}"'
-        t = _table(path, at, body, ("distribution", "low", "high", "a", "b", "why"),
+        t = table(path, at, body, ("distribution", "low", "high", "a", "b", "why"),
                    ("distribution", "low", "high", "why"))
         kind = t["distribution"]
         if kind not in DISTRIBUTIONS:
             raise InputError(path, f"{at}.distribution", f"{kind!r} is not allowed. "
                              "Allowed: " + ", ".join(DISTRIBUTIONS))
-        low, high = _number(path, f"{at}.low", t["low"]), _number(path, f"{at}.high", t["high"])
+        low, high = number(path, f"{at}.low", t["low"]), number(path, f"{at}.high", t["high"])
         if not low < high:
             raise InputError(path, at, f"impossible support: low {low:g} must be < high {high:g}")
         if kind == "loguniform" and low <= 0:
             raise InputError(path, f"{at}.low", "a log-uniform prior needs low > 0")
-        a = _number(path, f"{at}.a", t.get("a", 1.0))
-        b = _number(path, f"{at}.b", t.get("b", 1.0))
+        a = number(path, f"{at}.a", t.get("a", 1.0))
+        b = number(path, f"{at}.b", t.get("b", 1.0))
         if kind == "beta" and (a <= 0 or b <= 0 or "a" not in t or "b" not in t):
             raise InputError(path, at, "a beta prior needs a > 0 and b > 0")
         for scenario in scenarios:
@@ -274,4 +238,4 @@ def load_priors(path: str | Path, scenarios: tuple[Scenario, ...]) -> tuple[Prio
         whys.append(t["why"])
     prior = Prior(tuple(keys), tuple(kinds), np.array(lows), np.array(highs), np.array(a_s),
                   np.array(b_s), tuple(whys))
-    return prior, hashlib.sha256(text.encode()).hexdigest()
+    return prior, digest
