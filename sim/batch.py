@@ -32,6 +32,9 @@ CHUNK_SIZE = 16_384
 #: Longest error message kept in a failure row.
 ERROR_CHARS = 500
 
+#: Model runs spent per chunk on finding which replicates raise (``_run_isolating``).
+ISOLATION_RUNS = 200
+
 
 def chunk_rng(seed: int, chunk: int) -> np.random.Generator:
     """The generator of chunk ``k``: child ``k`` of ``SeedSequence(seed)``
@@ -101,19 +104,41 @@ def _error_text(error: BaseException) -> str:
 def _run_isolating(setup: RoundSetup, rows: np.ndarray
                    ) -> tuple[list[tuple[np.ndarray, dict]], list[tuple[int, str]]]:
     """Run ``rows`` of ``setup``; where that raises, halve and run each half, down to
-    single replicates. Returns the pieces that ran (rows in order, their outcomes)
-    and the replicates that raise on their own. A replicate's outcome does not depend
-    on the others run with it (``RoundSetup.select``; tested), so the pieces equal
-    the rows the whole chunk would have given."""
-    try:
-        return [(rows, NegotiationRound(setup.select(rows)).run().outcomes())], []
-    except Exception as error:  # any model error becomes data
-        if rows.size == 1:
-            return [], [(int(rows[0]), _error_text(error))]
-    half = rows.size // 2
-    ran_left, failed_left = _run_isolating(setup, rows[:half])
-    ran_right, failed_right = _run_isolating(setup, rows[half:])
-    return ran_left + ran_right, failed_left + failed_right
+    single replicates. Returns the pieces that ran (rows, their outcomes), in row
+    order, and the replicates that raise, with the error.
+
+    A replicate's outcome does not depend on the others run with it
+    (``RoundSetup.select``; tested), so the pieces equal the rows the whole chunk
+    would have given. A small model costs a fixed ~0.2 s, so the search stops after
+    ``ISOLATION_RUNS`` runs: the replicates of a group still failing then are all
+    failure rows, which says so. Breadth first, the result is the same every time.
+    """
+    queue: list[tuple[np.ndarray, str]] = [(rows, "")]
+    ran: list[tuple[np.ndarray, dict]] = []
+    failed: list[tuple[int, str]] = []
+    runs = 0
+    while queue:
+        group, parents_error = queue.pop(0)
+        if runs >= ISOLATION_RUNS:  # the error of the group it was split from
+            note = f" (one of {group.size} replicates not isolated further)"
+            failed += [(int(row), parents_error + note) for row in group]
+            continue
+        runs += 1
+        try:
+            ran.append((group, NegotiationRound(setup.select(group)).run().outcomes()))
+        except Exception as error:  # any model error becomes data
+            if group.size == 1:
+                failed.append((int(group[0]), _error_text(error)))
+            else:
+                half = group.size // 2
+                queue += [(group[:half], _error_text(error)), (group[half:], _error_text(error))]
+    ran.sort(key=_first_row)
+    failed.sort()
+    return ran, failed
+
+
+def _first_row(piece: tuple[np.ndarray, dict]) -> int:
+    return int(piece[0][0])
 
 
 def run_chunk_safely(scenario: Scenario, seed: int, chunk: int, first: int, count: int

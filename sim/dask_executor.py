@@ -9,6 +9,8 @@ the results folder need not be on a file system the workers share.
 
 from __future__ import annotations
 
+import itertools
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from importlib.metadata import version
 from typing import Any
@@ -23,10 +25,25 @@ def result_versions() -> dict[str, str]:
     return {"negsim": version("negsim"), "numpy": version("numpy")}
 
 
+def _check_reachable(address: str, timeout: float) -> None:
+    """Fail at once where nothing listens at a ``tcp://HOST:PORT`` address (Dask's
+    client would retry until its timeout)."""
+    host, _, port = address.removeprefix("tcp://").rpartition(":")
+    if not address.startswith("tcp://") or not port.isdigit():
+        return  # another protocol: left to Dask
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise ExecutorError(f"--scheduler {address}: cannot reach a Dask scheduler there "
+                            f"({error.strerror or error}); start one with `dask scheduler` "
+                            "or check the address") from None
+
+
 class DaskCluster:
     """An executor over a running Dask cluster; ``workers`` counts its threads."""
 
     def __init__(self, address: str, timeout: float) -> None:
+        _check_reachable(address, timeout)
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
@@ -51,14 +68,13 @@ class DaskCluster:
     def map_unordered(self, function: Callable[[Any], Any],
                       tasks: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
         pending = iter(tasks)
-        futures = as_completed()
-        owner = {}
-        for task in pending:
-            future = self.client.submit(function, task, pure=False)
-            owner[future.key] = task
-            futures.add(future)
-            if futures.count() >= self.window:
-                break
+        first = [(task, self.client.submit(function, task, pure=False))
+                 for task in itertools.islice(pending, self.window)]
+        if not first:
+            return
+        owner = {future.key: task for task, future in first}
+        futures = as_completed([future for _, future in first], loop=self.client.loop)
+        del first
         for future in futures:
             task = owner.pop(future.key)
             try:

@@ -1,0 +1,208 @@
+"""The batch engine: exact incremental summaries, executors that give the same files,
+failure rows, a results folder that refuses to be overwritten and resumes exactly."""
+
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sim.batch
+from sim.batch import chunk_rng, chunk_tasks, compute_chunk, run_scenario
+from sim.cli import main
+from sim.model import NegotiationRound
+from sim.scenario import load_scenario
+from sim.setup import realise
+from sim.summary import event_columns, summarise
+from sim.tally import ExactHistogram, Tally, event_hits
+
+ROOT = Path(__file__).resolve().parent.parent
+JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    """Every file of a results folder (relative name -> bytes)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def run_cli(out: Path, *extra: str, runs: int = 1500, chunk: int = 400) -> int:
+    return main(["run", str(JUNE), "--runs", str(runs), "--seed", "3", "--chunk-size",
+                 str(chunk), "--out", str(out), *extra])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 1.0, 2.5, 74.0, 77.5, 900.0, 1e4]), min_size=1,
+                max_size=60), st.integers(1, 5))
+def test_histogram_quantiles_are_numpys_bit_for_bit(values, pieces):
+    """Quantiles from counts of distinct values, merged from pieces in any order,
+    equal numpy.quantile on the whole sample, exactly."""
+    histogram = ExactHistogram()
+    for piece in np.array_split(np.array(values), pieces)[::-1]:
+        part = ExactHistogram()
+        part.add(piece)
+        histogram.merge(part)
+    qs = [0.05, 0.1, 0.5, 0.9, 0.95, 0.37]
+    assert histogram.quantiles(qs) == np.quantile(np.array(values), qs).tolist()
+    assert histogram.n == len(values)
+
+
+def test_tally_of_chunks_equals_the_summary_of_the_whole_table():
+    scenario = load_scenario(JUNE)
+    chunks = [sim.batch.run_chunk(scenario, 5, k, 600 * k, 600) for k in range(4)]
+    whole = pd.concat(chunks, ignore_index=True)
+    tally = Tally()
+    for chunk in (chunks[2], chunks[0], chunks[3], chunks[1]):
+        tally.merge(Tally.of(chunk))
+    summary = tally.summary(scenario.round.name, 5, scenario.agenda)
+    assert summary.pop("failures") == {"count": 0, "by_error": {}}
+    assert summary == summarise(whole, scenario.round.name, 5, scenario.agenda)
+    hits = event_hits({c: whole[c].to_numpy() for c in whole.columns})
+    for name, column in event_columns(whole).items():
+        assert np.array_equal(hits[name], column), name
+
+
+def test_local_pool_gives_the_table_of_one_process():
+    scenario = load_scenario(JUNE)
+    serial = run_scenario(scenario, 1000, seed=2, chunk_size=300)
+    pooled = run_scenario(scenario, 1000, seed=2, chunk_size=300, workers=2)
+    pd.testing.assert_frame_equal(serial, pooled)
+
+
+def test_serial_and_pool_write_identical_files_that_read_as_one_table(tmp_path):
+    assert run_cli(tmp_path / "serial", "--workers", "1") == 0
+    assert run_cli(tmp_path / "pool", "--workers", "2") == 0
+    serial = files_of(tmp_path / "serial")
+    assert [name for name in serial if name.startswith("results/")] == [
+        f"results/part-0000{k}.parquet" for k in range(4)]
+    assert serial == files_of(tmp_path / "pool")
+    expected = run_scenario(load_scenario(JUNE), 1500, seed=3, chunk_size=400)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "pool" / "results"), expected)
+    counted = duckdb.sql(f"SELECT count(*), sum(pow_exchange_per_side) FROM read_parquet("
+                         f"'{tmp_path / 'pool' / 'results'}/*.parquet')").fetchall()[0]
+    assert counted == (1500, expected["pow_exchange_per_side"].sum())
+    manifest = json.loads((tmp_path / "pool" / "manifest.json").read_text())
+    assert (manifest["seed"], manifest["runs"], manifest["chunk_size"], manifest["parts"]) == (
+        3, 1500, 400, 4)
+    assert manifest["scenario_sha256"] == load_scenario(JUNE).sha256
+    assert {"negsim", "numpy", "pyarrow"} <= set(manifest["versions"])
+
+
+def test_an_existing_folder_is_not_overwritten_without_resume(tmp_path, capsys):
+    out = tmp_path / "june"
+    assert run_cli(out, "--workers", "1", runs=400) == 0
+    before = files_of(out)
+    capsys.readouterr()
+    assert run_cli(out, "--workers", "1", runs=400) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "earlier batch; pass --resume" in error
+    assert files_of(out) == before
+    assert run_cli(out, "--workers", "1", "--resume", runs=500) == 2  # another batch
+    assert "cannot resume: runs was 400, now 500" in capsys.readouterr().err
+    assert files_of(out) == before
+    assert run_cli(out, "--workers", "1", "--resume", runs=400) == 0  # done: same files
+    assert files_of(out) == before
+
+
+def test_resume_runs_only_missing_chunks_and_ends_with_identical_files(tmp_path):
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    assert run_cli(whole, "--workers", "1") == 0
+    assert run_cli(cut, "--workers", "1") == 0
+    (cut / "results" / "part-00001.parquet").unlink()  # as if killed before these
+    (cut / "results" / "part-00003.parquet").unlink()
+    (cut / "summary.json").unlink()
+    (cut / "results" / ".part-00003.parquet.99.tmp").write_bytes(b"half a part")
+    assert run_cli(cut, "--workers", "1", "--resume") == 0
+    assert files_of(cut) == files_of(whole)
+
+
+THRESHOLD = 10.0
+
+
+class Exploding(NegotiationRound):
+    """A model that raises for replicates whose first delegation is quick to leave:
+    a stand-in for a model error that strikes some replicates."""
+
+    def run(self):
+        if np.any(self.setup.walkout_threshold[:, 0] < THRESHOLD):
+            raise FloatingPointError("the round blew up")
+        return super().run()
+
+
+def test_a_replicate_that_raises_becomes_a_failure_row(tmp_path, monkeypatch, capsys):
+    scenario = load_scenario(JUNE)
+    bad = np.concatenate([
+        first + np.flatnonzero(realise(scenario, count, chunk_rng(3, k))
+                               .walkout_threshold[:, 0] < THRESHOLD)
+        for k, (first, count) in enumerate(sim.batch.chunk_bounds(800, 200))])
+    assert bad.tolist() == [398]
+    monkeypatch.setattr(sim.batch, "NegotiationRound", Exploding)
+    out = tmp_path / "june"
+    assert run_cli(out, "--workers", "1", runs=800, chunk=200) == 0
+    assert f"{bad.size} rounds raised an error" in capsys.readouterr().out
+    failures = pd.read_parquet(out / "failures")
+    assert failures["run_id"].tolist() == bad.tolist()
+    assert set(failures["error"]) == {"FloatingPointError: the round blew up"}
+    assert (failures["seed"] == 3).all()
+    assert failures["chunk"].tolist() == (bad // 200).tolist()
+    results = pd.read_parquet(out / "results")
+    monkeypatch.undo()
+    everything = run_scenario(scenario, 800, seed=3, chunk_size=200)
+    kept = everything[~everything["run_id"].isin(bad)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(results, kept)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["failures"] == {"count": int(bad.size), "by_error": {
+        "FloatingPointError: the round blew up": int(bad.size)}}
+    assert summary["runs"] == 800 - bad.size
+    monkeypatch.setattr(sim.batch, "NegotiationRound", Exploding)
+    (out / "summary.json").unlink()
+    # tallied again from the parts written before
+    assert run_cli(out, "--workers", "1", "--resume", runs=800, chunk=200) == 0
+    assert json.loads((out / "summary.json").read_text()) == summary
+
+
+def test_failing_replicates_are_isolated_from_the_rest_of_their_chunk(monkeypatch):
+    """Three replicates of a chunk of 32 raise: the halving search finds exactly them,
+    and the other 29 rows are those of the chunk run whole."""
+    scenario = load_scenario(JUNE)
+    clean = sim.batch.run_chunk(scenario, 1, 9, 0, 32)
+    monkeypatch.setattr(sys.modules[__name__], "THRESHOLD", 20.0)
+    monkeypatch.setattr(sim.batch, "NegotiationRound", Exploding)
+    rows, failures = sim.batch.run_chunk_safely(scenario, 1, 9, 0, 32)
+    assert failures["run_id"].tolist() == [18, 21, 25]
+    pd.testing.assert_frame_equal(rows, clean.drop(index=[18, 21, 25]).reset_index(drop=True))
+    monkeypatch.setattr(sim.batch, "ISOLATION_RUNS", 3)  # whole, first half, second half
+    rows, failures = sim.batch.run_chunk_safely(scenario, 1, 9, 0, 32)
+    assert rows["run_id"].tolist() == list(range(16))
+    assert failures["run_id"].tolist() == list(range(16, 32))
+    assert failures["error"].str.endswith("(one of 8 replicates not isolated further)").all()
+
+
+def test_chunk_outcome_is_the_chunk_encoded():
+    task = chunk_tasks(load_scenario(JUNE), 700, 9, 300)[2]
+    outcome = compute_chunk(task)
+    assert (task.part, task.first, task.count, outcome.failures) == ("part-00002", 600, 100,
+                                                                      None)
+    pd.testing.assert_frame_equal(sim.batch.decode_part(outcome.results),
+                                  sim.batch.run_chunk(task.scenario, 9, 2, 600, 100))
+    assert outcome.tally.runs == 100
+
+
+def test_bad_batch_options_are_one_line_errors(tmp_path, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    new = ["--out", str(tmp_path / "new")]
+    assert main(["run", str(JUNE), "--runs", "10", "--out", str(tmp_path / "file")]) == 2
+    assert "file: exists and is not a folder" in capsys.readouterr().err
+    assert main(["run", str(JUNE), "--runs", "10", "--workers", "2", "--scheduler",
+                 "tcp://127.0.0.1:1", *new]) == 2
+    assert "--workers and --scheduler exclude each other" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        main(["run", str(JUNE), "--runs", "10", "--workers", "0", *new])
+    assert stopped.value.code == 2
+    assert "--workers must be >= 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()

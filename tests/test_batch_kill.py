@@ -1,0 +1,86 @@
+"""Batches that are killed: the whole batch (kill -9, then --resume), or one worker of
+the pool mid-batch. Either way the folder ends as an uninterrupted batch leaves it."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
+RUNS, CHUNK = 4_000, 500
+PARTS = RUNS // CHUNK
+
+
+def batch(out: Path, *extra: str) -> list[str]:
+    return ["run", str(JUNE), "--runs", str(RUNS), "--seed", "3", "--chunk-size", str(CHUNK),
+            "--out", str(out), *extra]
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def parts_in(out: Path) -> int:
+    return len(list((out / "results").glob("*.parquet")))
+
+
+def wait_for_parts(out: Path, count: int, process: subprocess.Popen) -> int:
+    """Wait until the running batch has written ``count`` parts; return how many."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if (out / "results").is_dir() and parts_in(out) >= count:
+            return parts_in(out)
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.01)
+    raise AssertionError("the batch wrote no parts in two minutes")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> dict[str, bytes]:
+    out = tmp_path_factory.mktemp("uninterrupted") / "june"
+    assert main(batch(out, "--workers", "2")) == 0
+    return files_of(out)
+
+
+def start(out: Path, workers: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "sim.cli", *batch(out, "--workers",
+                                                                      str(workers))],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def test_a_batch_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path,
+                                                                       uninterrupted):
+    out = tmp_path / "june"
+    process = start(out, workers=1)
+    wait_for_parts(out, 2, process)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert 2 <= parts_in(out) < PARTS and not (out / "summary.json").exists()
+    assert main(batch(out, "--workers", "2")) == 2  # refuses without --resume
+    assert main(batch(out, "--workers", "2", "--resume")) == 0
+    assert files_of(out) == uninterrupted
+
+
+def test_a_worker_killed_mid_batch_changes_nothing(tmp_path, uninterrupted):
+    out = tmp_path / "june"
+    process = start(out, workers=2)
+    written = wait_for_parts(out, 2, process)
+    parent = psutil.Process(process.pid)
+    # pool workers are forked by the fork server, a child of the batch's process
+    workers = [p for p in parent.children(recursive=True) if p.ppid() != process.pid]
+    assert len(workers) == 2
+    workers[0].send_signal(signal.SIGKILL)
+    assert process.poll() is None and written < PARTS  # killed mid-batch
+    assert process.wait(timeout=300) == 0, process.stderr.read()
+    assert files_of(out) == uninterrupted
