@@ -45,7 +45,9 @@ class RoundView:
     minutes_on_item: np.ndarray  # (R,) int
     elapsed: np.ndarray  # (R,) float
     pressure: np.ndarray  # (R,) float
-    agreed_value: np.ndarray  # (R, I) float, NaN where not agreed
+    #: (R, I) what was agreed on each issue, on the scale a linkage reads (the
+    #: ceasefire by its level, 1-3), NaN where nothing was agreed
+    agreed: np.ndarray
 
 
 class ItemColumns:
@@ -123,7 +125,7 @@ class Delegation(mesa.Agent):
         met = np.ones(view.item.shape, dtype=bool)
         for issue, requires, at_least in self.linkage:
             with np.errstate(invalid="ignore"):  # NaN (not agreed) compares False
-                done = view.agreed_value[:, requires] >= at_least
+                done = view.agreed[:, requires] >= at_least
             met &= (view.item != issue) | done
         return met
 

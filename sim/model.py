@@ -68,9 +68,11 @@ class NegotiationRound(mesa.Model):
         self.item = np.zeros(n, dtype=np.int64)
         self._row_start = np.arange(n, dtype=np.int64) * n_issues
         self.item_version = np.zeros(n, dtype=np.int64)
+        self._ceasefire = setup.issues.index("ceasefire") if "ceasefire" in setup.issues else -1
         self.item_start = np.zeros(n, dtype=np.int64)
         self.status = np.zeros((n, n_issues), dtype=np.int8)
         self.value = np.full((n, n_issues), np.nan)
+        self.settled = np.full((n, n_issues), np.nan)  # as linkage reads it (RoundView)
         self.agreed_minute = np.full((n, n_issues), np.nan)
         self.duration = np.full(n, np.nan)
         self.walkout_party = np.full(n, -1, dtype=np.int64)
@@ -102,7 +104,7 @@ class NegotiationRound(mesa.Model):
             minutes_on_item=_read_only(t - self.item_start),
             elapsed=_read_only((t - setup.opening_minutes) / setup.deadline_minutes),
             pressure=_read_only(mediator.pressure_at(cell)),
-            agreed_value=_read_only(self.value),
+            agreed=_read_only(self.settled),
         )
         aspirations = [d.aspiration(view) for d in self.delegations]
         offers = np.stack([d.offer(view, a) for d, a in zip(self.delegations, aspirations,
@@ -123,6 +125,8 @@ class NegotiationRound(mesa.Model):
         self.status[rows, self.item[rows]] = status[rows]
         won = np.flatnonzero(agreed)
         self.value[won, self.item[won]] = proposal[won]
+        self.settled[won, self.item[won]] = np.where(
+            self.item[won] == self._ceasefire, setup.ceasefire_level[won], proposal[won])
         self.agreed_minute[won, self.item[won]] = t + 1
 
         walked = np.logical_or.reduce(walks)

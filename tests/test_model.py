@@ -171,3 +171,13 @@ def test_a_chunk_does_not_depend_on_the_others():
     assert chunk_bounds(100, 40) == [(0, 40), (40, 40), (80, 20)]
     second = run_chunk(scenario, seed=5, chunk=1, first=40, count=40)
     pd.testing.assert_frame_equal(whole.iloc[40:80].reset_index(drop=True), second)
+
+
+def test_linkage_reads_the_ceasefire_level():
+    """Russia agrees to a leaders' meeting only once a ceasefire of level >= 1 is agreed
+    (the variant's linkage): never without one, and in some rounds with one."""
+    scenario = load_scenario(SCENARIOS / "june-20-30-2025-leaders-meeting.toml")
+    frame = run_scenario(scenario, runs=4000, seed=2)
+    with_ceasefire = frame["ceasefire_level"] >= 1
+    assert not frame.loc[~with_ceasefire, "leaders_meeting_agreed"].any()
+    assert frame.loc[with_ceasefire, "leaders_meeting_agreed"].mean() > 0.2
