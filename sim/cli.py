@@ -14,6 +14,7 @@ from sim.commands import (
     calibrate,
     campaign,
     compare,
+    dashboard,
     report,
     run,
     sensitivity,
@@ -25,7 +26,8 @@ from sim.commands.common import UsageError
 from sim.errors import InputError
 
 #: Each module adds its subcommand with ``register(subparsers)``.
-COMMANDS = (run, calibrate, sweep, sensitivity, trace, compare, report, whatif, campaign)
+COMMANDS = (run, calibrate, sweep, sensitivity, trace, compare, report, whatif, campaign,
+            dashboard)
 
 
 

@@ -86,7 +86,7 @@ def test_a_replicate_outside_the_batch_is_refused():
         replicate_setup(load_scenario(JUNE), 0, 40, runs=40)
 
 
-@pytest.mark.parametrize("name", ["june-20-30-2025", "istanbul-2025-05-16"])
+@pytest.mark.parametrize("name", ["june-20-30-2025-leaders-meeting", "istanbul-2025-05-16"])
 def test_every_reason_agrees_with_the_model(name):
     """The answer read backwards from the rules (red line, aspiration and tolerance,
     linkage) says 'accepts' exactly where the model's delegation accepted; and the

@@ -149,8 +149,15 @@ def _requirement(issue: str, at_least: float) -> str:
 
 
 def _unmet_linkage(setup: RoundSetup, party: int, item: int, agreed: dict[int, float]):
+    """The (issue, level) a party ties ``item`` to and that is not yet agreed, if any;
+    an agreed ceasefire counts by its level, as the model reads it."""
     for p, issue, requires, at_least in setup.linkage:
-        if p == party and issue == item and not agreed.get(requires, -np.inf) >= at_least:
+        if p != party or issue != item:
+            continue
+        value = agreed.get(requires, -np.inf)
+        if requires in agreed and ISSUES[setup.issues[requires]].kind is IssueKind.CEASEFIRE:
+            value = float(setup.ceasefire_level[0])
+        if not value >= at_least:
             return requires, at_least
     return None
 
