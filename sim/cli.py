@@ -7,42 +7,56 @@ key and what is allowed, and exit with status 2 — never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
-from sim.commands import (
-    calibrate,
-    campaign,
-    compare,
-    dashboard,
-    report,
-    run,
-    sensitivity,
-    sweep,
-    trace,
-    whatif,
-)
 from sim.commands.common import UsageError
 from sim.errors import InputError
 
-#: Each module adds its subcommand with ``register(subparsers)``.
-COMMANDS = (run, calibrate, sweep, sensitivity, trace, compare, report, whatif, campaign,
-            dashboard)
+#: Each command: its module (which adds the subcommand with ``register(subparsers)``)
+#: and a line of help. Only the module of the command being run is imported: the
+#: commands pull in different heavy libraries (matplotlib, scipy.stats, SALib, Dask,
+#: Solara), so ``negsim run`` does not pay for the others' start-up, and a missing
+#: optional extra breaks only the command that needs it.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("sim.commands.run", "run a scenario and report its outcome distribution"),
+    "compare": ("sim.commands.compare", "compare scenarios or results folders side by side"),
+    "report": ("sim.commands.report", "(re)make a results folder's figures, report.html "
+               "and report.md"),
+    "sweep": ("sim.commands.sweep", "run a scenario over a grid or Latin hypercube of its "
+              "knobs"),
+    "sensitivity": ("sim.commands.sensitivity", "Sobol indices of outcomes with respect to "
+                    "chosen parameters"),
+    "calibrate": ("sim.commands.calibrate", "fit parameters to the reported rounds (ABC-SMC)"),
+    "campaign": ("sim.commands.campaign", "rounds, implementation and scheduling, day by "
+                 "day"),
+    "trace": ("sim.commands.trace", "tell one simulated round minute by minute"),
+    "whatif": ("sim.commands.whatif", "the smallest change of one lever that reaches a "
+               "target"),
+    "dashboard": ("sim.commands.dashboard", "serve a browser dashboard to move parameters "
+                  "and watch a round"),
+}
 
 
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    """The parser, with the full options of the command named in ``argv`` (if any)."""
     parser = argparse.ArgumentParser(
         prog="negsim", description="Simulate mediated negotiation rounds and report the "
         "distribution of their outcomes.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMANDS:
-        module.register(commands)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module, summary) in COMMANDS.items():
+        if name == chosen:
+            importlib.import_module(module).register(commands)
+        else:
+            commands.add_parser(name, help=summary)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         return args.handler(args)
     except (InputError, UsageError) as error:
