@@ -88,19 +88,27 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 
-def read_experiment(path: str | Path, section: str, knob_table: str, allowed: tuple[str, ...],
-                    required: tuple[str, ...], grid: bool) -> ExperimentFile:
-    """Read ``path``: a ``[section]`` table with the keys ``allowed`` (``scenario``, a
-    path relative to the file, among them) and an array ``[[knob_table]]`` of knobs.
-    ``grid``: whether knobs may use ``values`` and must say ``levels``."""
+def read_toml(path: str | Path) -> tuple[bytes, dict]:
+    """An experiment file's bytes (for its hash) and its parsed TOML."""
     path = Path(path)
     try:
         raw = path.read_bytes()
-        data = tomllib.loads(raw.decode("utf-8"))
+        return raw, tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         _fail(path, "", "no such file")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         _fail(path, "", f"is not a readable TOML file: {error}")
+
+
+def read_experiment(path: str | Path, section: str, knob_table: str, allowed: tuple[str, ...],
+                    required: tuple[str, ...], grid: bool,
+                    content: tuple[bytes, dict] | None = None) -> ExperimentFile:
+    """Read ``path`` (or its ``content`` from ``read_toml``): a ``[section]`` table with
+    the keys ``allowed`` (``scenario``, a path relative to the file, among them) and
+    an array ``[[knob_table]]`` of knobs. ``grid``: whether knobs may use ``values``
+    and must say ``levels``."""
+    path = Path(path)
+    raw, data = content or read_toml(path)
     for name in data:
         if name not in (section, knob_table):
             _fail(path, name, f"unknown table. Allowed: [{section}], [[{knob_table}]]")
@@ -142,8 +150,13 @@ def _knob(path: Path, where: str, entry: Any, grid: bool) -> Knob:
     if not isinstance(entry, dict):
         _fail(path, where, "must be a table")
     moves = _moves(grid)
-    allowed = ("key", *moves, "levels")
+    allowed = ("key", *moves, "levels") if grid else ("key", *moves)
     for name in entry:
+        if name == "values" and not grid:
+            _fail(path, f"{where}.values", "is for grid sweeps: use set = [low, high]")
+        if name == "levels" and not grid:
+            _fail(path, f"{where}.levels", "is for grid sweeps; sampled designs choose their "
+                  "points")
         if name not in allowed:
             _fail(path, f"{where}.{name}", f"unknown key. Allowed: {', '.join(allowed)}")
     key = entry.get("key")
@@ -152,9 +165,7 @@ def _knob(path: Path, where: str, entry: Any, grid: bool) -> Knob:
               "\"context.third_party_pressure\"")
     given = [m for m in MOVES if m in entry]
     if len(given) != 1:
-        _fail(path, where, f"needs exactly one of {', '.join(moves)}"
-              + ("" if grid or "values" not in entry else
-                 "; values is for grids: use set = [low, high]"))
+        _fail(path, where, f"needs exactly one of {', '.join(moves)}")
     move = given[0]
     value = entry[move]
     if move == "values":
@@ -171,8 +182,6 @@ def _knob(path: Path, where: str, entry: Any, grid: bool) -> Knob:
     if grid and (not isinstance(levels, int) or isinstance(levels, bool) or levels < 1):
         _fail(path, f"{where}.levels", "a grid needs levels = N (an integer >= 1): how many "
               "evenly spaced points of the interval")
-    if not grid and "levels" in entry:
-        _fail(path, f"{where}.levels", "is for grids; sampled designs choose their points")
     return Knob(key, move, float(value[0]), float(value[1]), levels=levels if grid else 0)
 
 

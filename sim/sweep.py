@@ -38,7 +38,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from sim.batch import CHUNK_SIZE, ChunkTask, chunk_tasks
-from sim.design import ExperimentFile, point_scenarios, read_experiment
+from sim.design import ExperimentFile, point_scenarios, read_experiment, read_toml
 from sim.errors import InputError
 from sim.scenario import Scenario
 from sim.summary import EVENTS, QUANTILES, QUANTITIES
@@ -83,20 +83,19 @@ def integer_setting(experiment: ExperimentFile, section: str, name: str, low: in
 
 def load_sweep(path: str | Path) -> Sweep:
     """Read a sweep file and build the scenario of each design point."""
-    settings_path = Path(path)
-    probe = read_experiment(settings_path, "sweep", "knobs", SETTINGS,
-                            ("scenario", "replicates"), grid=True)
-    design = probe.settings.get("design", "grid")
+    path = Path(path)
+    content = read_toml(path)
+    table = content[1].get("sweep")
+    design = table.get("design", "grid") if isinstance(table, dict) else "grid"
     if design not in DESIGNS:
-        raise InputError(settings_path, "sweep.design",
+        raise InputError(path, "sweep.design",
                          f"{design!r} is not a design. Allowed: {', '.join(DESIGNS)}")
     grid = design == "grid"
-    experiment = probe if grid else read_experiment(
-        settings_path, "sweep", "knobs", SETTINGS, ("scenario", "replicates", "points"),
-        grid=False)
+    experiment = read_experiment(path, "sweep", "knobs", SETTINGS, ("scenario", "replicates")
+                                 + (() if grid else ("points",)), grid, content)
     if grid and "points" in experiment.settings:
-        raise InputError(settings_path, "sweep.points", "is for latin_hypercube designs; a "
-                         "grid's points are the combinations of its knobs' levels")
+        raise InputError(path, "sweep.points", "is for latin_hypercube designs; a grid's "
+                         "points are the combinations of its knobs' levels")
     seed = integer_setting(experiment, "sweep", "seed", 0, 0)
     if grid:
         points = list(itertools.product(*(knob.grid() for knob in experiment.knobs)))

@@ -1,0 +1,88 @@
+"""`negsim sensitivity`: Sobol indices that find the parameter that matters, and
+sensitivity files that are wrong."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.sensitivity import analyze, sample
+
+ROOT = Path(__file__).resolve().parent.parent
+JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
+
+STUDY = f"""
+[sensitivity]
+scenario = "{JUNE}"
+base_samples = 4
+replicates = 300
+chunk_size = 300
+seed = 2
+resamples = 100
+outcomes = ["walkout", "duration_minutes.p50", "leaders_meeting_agreed"]
+
+[[parameters]]
+key = "parties.ukraine.patience"
+scale = [0.3, 2.0]
+
+[[parameters]]
+key = "parties.russia.issues.memorandum.salience"   # memoranda are off June's agenda
+set = [0.0, 5.0]
+"""
+
+
+def test_indices_of_a_function_whose_answer_is_known():
+    """y = 3 x1 + x2^2 / 10 with x3 inert: x1 carries nearly all the variance, x3 none."""
+    problem = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[0, 1]] * 3}
+    design = sample(problem, 256, seed=0)
+    assert design.shape == (256 * 5, 3)
+    y = 3 * design[:, 0] + design[:, 1] ** 2 / 10
+    indices = analyze(problem, pd.DataFrame({"y": y, "flat": np.ones(len(y))}), 200, 0)
+    y_rows = indices[indices["outcome"] == "y"].set_index("parameter")
+    assert y_rows.loc["x1", "S1"] == pytest.approx(0.997, abs=0.02)
+    assert y_rows.loc["x1", "ST"] == pytest.approx(0.997, abs=0.02)
+    assert abs(y_rows.loc["x2", "S1"]) < 0.02 and y_rows.loc["x3", "ST"] == 0
+    assert (y_rows["S1_ci95"] >= 0).all() and y_rows.loc["x1", "S1_ci95"] < 0.25
+    flat = indices[indices["outcome"] == "flat"]
+    assert flat["S1"].isna().all() and set(flat["note"]) == {"the same at every design point"}
+
+
+def test_the_parameter_that_matters_gets_the_index(tmp_path, capsys):
+    (tmp_path / "study.toml").write_text(STUDY)
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(tmp_path / "study.toml"), "--out", str(out),
+                 "--workers", "2"]) == 0
+    assert "Sobol indices over 16 design points x 300 rounds" in capsys.readouterr().out
+    points = pd.read_csv(out / "points.csv")
+    assert len(points) == 4 * (2 + 2)
+    assert points["parties.ukraine.patience"].between(0.3, 2.0).all()
+    indices = pd.read_csv(out / "sobol.csv").set_index(["outcome", "parameter"])
+    patience = indices.loc[("walkout", "parties.ukraine.patience")]
+    inert = indices.loc[("walkout", "parties.russia.issues.memorandum.salience")]
+    assert patience["ST"] > 0.5
+    assert inert["ST"] == 0 and inert["S1"] == 0  # the same rounds (common random numbers)
+    assert indices.loc[("leaders_meeting_agreed", "parties.ukraine.patience"), "note"] == (
+        "the same at every design point")
+    assert len(pd.read_parquet(out / "results")) == 16 * 300
+
+
+@pytest.mark.parametrize("change, message", [
+    (("base_samples = 4", "base_samples = 6"),
+     "sensitivity.base_samples: must be a power of two"),
+    (('"leaders_meeting_agreed"', '"peace"'), "sensitivity.outcomes: must be a list of "
+     "outcomes. Allowed: ceasefire_any"),
+    (("scale = [0.3, 2.0]", "values = [0.3, 2.0]"),
+     "parameters[0].values: is for grid sweeps: use set = [low, high]"),
+    (("set = [0.0, 5.0]", "set = [1.0, 1.0]"), "parameters[1]: "
+     "'parties.russia.issues.memorandum.salience': an interval of width zero"),
+])
+def test_a_broken_sensitivity_file_is_one_line(tmp_path, capsys, change, message):
+    path = tmp_path / "broken.toml"
+    path.write_text(STUDY.replace(*change))
+    assert main(["sensitivity", str(path), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"negsim: error: {path}: ") and error.count("\n") == 1
+    assert message in error
+    assert not (tmp_path / "out").exists()
