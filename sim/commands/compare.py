@@ -12,7 +12,7 @@ from sim.commands.common import UsageError, integer_at_least
 from sim.report.compare import comparison, differences_figure, format_comparison
 from sim.report.data import ResultsError, RunResults
 from sim.report.output import load_run, run_figures, write_figures
-from sim.scenario import load_scenario
+from sim.scenario import Scenario, load_scenario
 from sim.summary import summarise
 
 
@@ -34,25 +34,32 @@ def register(commands: argparse._SubParsersAction) -> None:
     compare.set_defaults(handler=main)
 
 
-def load_input(name: str, runs: int, seed: int) -> RunResults:
-    """A results folder read back, or a scenario file run in this process."""
+def resolve(name: str) -> RunResults | Scenario:
+    """A results folder read back, or a scenario file loaded (to be run): every input
+    is checked before anything runs."""
     path = Path(name)
-    try:
-        if path.is_dir():
+    if path.is_dir():
+        try:
             return load_run(path)
-    except ResultsError as error:
-        raise UsageError(str(error)) from None
-    scenario = load_scenario(path)  # a missing file: one line naming it, exit 2
+        except ResultsError as error:
+            raise UsageError(str(error)) from None
+    return load_scenario(path)  # a missing or bad file: one line naming it, exit 2
+
+
+def run_here(scenario: Scenario, runs: int, seed: int) -> RunResults:
+    """Simulate a scenario in this process and count its outcomes."""
     results = run_scenario(scenario, runs, seed)
     summary = summarise(results, scenario.round.name, seed, scenario.agenda) | {
-        "scenario_file": str(path), "scenario_sha256": scenario.sha256}
+        "scenario_file": scenario.path, "scenario_sha256": scenario.sha256}
     return RunResults.of_frame(summary, results, scenario)
 
 
 def main(args: argparse.Namespace) -> int:
     if len(args.inputs) < 2:
         raise UsageError("compare needs at least two scenario files or results folders")
-    runs = [load_input(name, args.runs, args.seed) for name in args.inputs]
+    inputs = [resolve(name) for name in args.inputs]
+    runs = [item if isinstance(item, RunResults) else run_here(item, args.runs, args.seed)
+            for item in inputs]
     out = Path(args.out) if args.out else Path("results") / (
         "compare-" + "-vs-".join(Path(name).stem for name in args.inputs))
     if out.exists() and not out.is_dir():

@@ -9,6 +9,8 @@ the Wald interval fails. For a quantity (exchange size, remains, duration) the
 difference of means gets the normal interval with Welch's standard error. A
 difference *exceeds Monte Carlo noise* when its 95% interval excludes zero: more
 rounds would not make it vanish. That says nothing of whether the model is right.
+Batches run with the same seed share their random numbers, which correlates them
+positively; intervals for independent samples are then conservative (too wide).
 """
 
 from __future__ import annotations
@@ -17,12 +19,20 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import StrMethodFormatter
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
 
 from sim.report.data import Counts, RunResults
 from sim.report.figures import event_label
 from sim.report.numbers import percent, signed_points, whole
-from sim.report.style import GREY, house_style, new_figure, run_title, series_style
+from sim.report.style import (
+    GREY,
+    house_style,
+    legend_columns,
+    new_figure,
+    run_title,
+    series_style,
+)
 from sim.rules import wilson_interval
 from sim.summary import EVENTS, QUANTITIES
 
@@ -97,6 +107,12 @@ def comparison(runs: Sequence[RunResults]) -> dict:
     }
 
 
+def _signed(x: float) -> str:
+    """A difference of means: whole numbers where large, one decimal where small (so
+    that -0.3 is not shown as -0)."""
+    return f"{x:+,.0f}" if abs(x) >= 100 else f"{x:+.1f}"
+
+
 def format_comparison(result: dict) -> str:
     """The comparison as plain-text tables, one per scenario against the baseline."""
     lines = []
@@ -127,11 +143,16 @@ def format_comparison(result: dict) -> str:
                 continue
             low, high = row["ci95"]
             lines.append(f"{label:<{width}}  {whole(row['baseline_mean']):>8}  "
-                         f"{whole(row['mean']):>7}  {row['difference']:>+10,.0f}  "
-                         f"{f'{low:+,.0f} to {high:+,.0f}':<21}  "
+                         f"{whole(row['mean']):>7}  {_signed(row['difference']):>10}  "
+                         f"{_signed(low) + ' to ' + _signed(high):<21}  "
                          f"{'yes' if row['exceeds_noise'] else 'no'}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _points_tick(x: float, _position: int) -> str:
+    """A tick of a difference in percentage points: ``+5 pp``, ``0``, ``-5 pp``."""
+    return "0" if round(x, 9) == 0 else f"{x:+.0f} pp"
 
 
 def differences_figure(runs: Sequence[RunResults], result: dict) -> Figure:
@@ -142,31 +163,40 @@ def differences_figure(runs: Sequence[RunResults], result: dict) -> Figure:
     with house_style():
         figure = new_figure(9, 1.8 + len(names) * (0.36 + 0.14 * len(others)))
         ax = figure.add_subplot()
-        offsets = (np.arange(len(others)) - (len(others) - 1) / 2) * (0.6 / len(others))
+        offsets = ((len(others) - 1) / 2 - np.arange(len(others))) * (0.6 / len(others))
+        for row_index, name in enumerate(names):
+            if not all(row["comparable"] for comp in others
+                       for row in comp["events"] if row["event"] == name):
+                ax.text(0, len(names) - 1 - row_index, "not on both agendas", color=GREY,
+                        fontsize=8.5, style="italic", va="center", ha="center")
         for k, comp in enumerate(others):
             style = series_style(k + 1)
             for row_index, row in enumerate(comp["events"]):
-                y = len(names) - 1 - row_index + offsets[k]
                 if not row["comparable"]:
-                    ax.text(0, y, "not on both agendas", color=GREY, fontsize=8.5,
-                            style="italic", va="center", ha="center")
                     continue
+                y = len(names) - 1 - row_index + offsets[k]
                 d, (low, high) = 100 * row["difference"], (100 * b for b in row["ci95"])
                 ax.errorbar(d, y, xerr=[[d - low], [high - d]], fmt=style["marker"],
                             color=style["color"], markersize=7, capsize=3,
-                            markerfacecolor=style["color"] if row["exceeds_noise"] else "white",
-                            label=comp["scenario"] if row_index == 0 else None)
+                            markerfacecolor=style["color"] if row["exceeds_noise"] else "white")
         ax.axvline(0, color="black", linewidth=0.9)
         ax.set_yticks(range(len(names)), [event_label(n) for n in reversed(names)])
         ax.set_ylim(-0.6, len(names) - 0.4)
         span = max([5.0] + [abs(100 * b) for comp in others for row in comp["events"]
                             if row["comparable"] for b in row["ci95"]])
         ax.set_xlim(-1.1 * span, 1.1 * span)
-        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:+.0f} pp"))
-        ax.set_xlabel(f"difference from {runs[0].name}, percentage points "
-                      "(filled: beyond Monte Carlo noise)")
+        ax.xaxis.set_major_formatter(FuncFormatter(_points_tick))
+        ax.set_xlabel("difference from the first scenario, percentage points")
         ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
-        figure.legend(loc="outside lower center", ncols=min(len(others), 3))
+        handles = [Line2D([], [], marker=series_style(k + 1)["marker"], linestyle="",
+                          color=series_style(k + 1)["color"], label=comp["scenario"])
+                   for k, comp in enumerate(others)]
+        handles += [Line2D([], [], marker="s", color="black", linestyle="",
+                           label="beyond Monte Carlo noise"),
+                    Line2D([], [], marker="s", color="black", markerfacecolor="white",
+                           linestyle="", label="within Monte Carlo noise")]
+        figure.legend(handles=handles, loc="outside lower center",
+                      ncols=legend_columns([h.get_label() for h in handles]))
         figure.suptitle(run_title([(r.name, r.runs) for r in runs]) +
-                        "\nDifferences from the first scenario, with 95% intervals (Newcombe)")
+                        "\nDifference from the first, with 95% intervals (Newcombe)")
     return figure

@@ -120,10 +120,10 @@ def _posterior_text(used: dict) -> str:
 
 def source_blocks(run: RunResults) -> list[Block]:
     """Where the parameters came from: the posterior (or none) and the shifts, as
-    ``summary.json`` records them (else as the scenario now says); any sign that the
-    files changed since the batch ran."""
+    ``summary.json`` or ``manifest.json`` record them (else as the scenario now says);
+    any sign that the files changed since the batch ran."""
     scenario, summary = run.scenario, run.summary
-    recorded = summary.get("parameters")
+    recorded = summary.get("parameters") or read_manifest(run.folder).get("parameters")
     sources = recorded if isinstance(recorded, dict) else scenario.parameter_sources()
     blocks: list[Block] = [Heading(3, "Where the parameters come from")]
     if summary.get("scenario_sha256") and summary["scenario_sha256"] != scenario.sha256:

@@ -22,7 +22,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator, PercentFormatter, StrMethodFormatter
+from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
 from sim.agenda import ISSUE_NAMES, ISSUES, IssueKind
 from sim.report.data import Counts, RunResults
@@ -33,8 +33,10 @@ from sim.report.style import (
     HATCHES,
     PALETTE,
     house_style,
+    legend_columns,
     new_figure,
     note,
+    percent_axis,
     run_title,
     series_style,
 )
@@ -72,12 +74,6 @@ _QUANTITY_ISSUE = {"pow_exchange_per_side": "pow_exchange", "remains_transferred
                    "duration_minutes": None}
 
 
-def _percent_axis(axis) -> None:
-    """Whole-percent ticks on 1-2-5 steps (so that no tick at 2.5% reads "2%")."""
-    axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10], integer=True))
-    axis.set_major_formatter(PercentFormatter(decimals=0))
-
-
 def event_label(name: str) -> str:
     """An event's label from ``summary.EVENTS``, with typographic signs."""
     return EVENTS[name][0].replace(">=", "\u2265")
@@ -97,7 +93,14 @@ def event_probabilities(runs: Sequence[RunResults]) -> Figure:
     with house_style():
         figure = new_figure(9, 1.4 + len(names) * (0.3 + 0.16 * k_runs))
         ax = figure.add_subplot()
-        offsets = (np.arange(k_runs) - (k_runs - 1) / 2) * (0.7 / max(k_runs, 1))
+        # the first scenario on top, the others below it, as the legend lists them
+        offsets = ((k_runs - 1) / 2 - np.arange(k_runs)) * (0.7 / max(k_runs, 1))
+        for row, name in enumerate(names):
+            off = [run.name for run in runs if not run.summary["events"][name]["on_agenda"]]
+            if off:
+                ax.text(0.5, len(names) - 1 - row, "not on the agenda" + (
+                    "" if len(off) == k_runs else " of " + "; ".join(off)), va="center",
+                    ha="left", color=GREY, fontsize=8.5, style="italic")
         for k, run in enumerate(runs):
             style = series_style(k)
             rows, estimates, lows, highs = [], [], [], []
@@ -105,9 +108,6 @@ def event_probabilities(runs: Sequence[RunResults]) -> Figure:
                 y = len(names) - 1 - row + offsets[k]
                 event = run.summary["events"][name]
                 if not event["on_agenda"]:
-                    ax.text(0.5, y, "not on the agenda" + ("" if k_runs == 1 else
-                                                           f" ({run.name})"),
-                            va="center", ha="left", color=GREY, fontsize=8.5, style="italic")
                     continue
                 lo, hi = event["ci95"]
                 rows.append(y)
@@ -131,7 +131,8 @@ def event_probabilities(runs: Sequence[RunResults]) -> Figure:
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
         if k_runs > 1:
-            figure.legend(loc="outside lower center", ncols=min(k_runs, 3))
+            figure.legend(loc="outside lower center",
+                          ncols=legend_columns([run.name for run in runs]))
         _title(figure, runs, "Probability of each outcome")
     return figure
 
@@ -176,8 +177,7 @@ def _histograms(ax, runs: Sequence[RunResults], values: list[Counts],
             continue
         style = series_style(k)
         handles.append(ax.stairs(share, edges, color=style["color"], linewidth=1.8,
-                                 linestyle=style["linestyle"],
-                                 label=f"{run.name} (n={v.n:,})"))
+                                 linestyle=style["linestyle"], label=run.name))
     return handles
 
 
@@ -225,13 +225,22 @@ def outcome_distributions(runs: Sequence[RunResults]) -> Figure:
             pad = 0.04 * (high - low)
             ax.set_xlim(low - pad, high + pad)
             ax.xaxis.set_major_formatter(StrMethodFormatter(_THOUSANDS))
-            _percent_axis(ax.yaxis)
+            percent_axis(ax.yaxis)
             counted = "rounds where agreed" if QUANTITIES[column][1] else "all rounds"
             ax.set_ylabel(f"share of {counted}")
             ax.set_xlabel("minutes" if issue is None else ISSUE_LABELS[issue])
             ax.set_title(label if len(runs) > 1 else f"{label}\n{values[0].n:,} rounds")
-            ax.legend(handles=series + marks, loc="upper center", bbox_to_anchor=(0.5, -0.2),
-                      fontsize=8.5, frameon=False)
+            shown = series + marks if len(runs) == 1 else marks
+            if shown:
+                ax.legend(handles=shown, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                          fontsize=8.5, frameon=False)
+        if len(runs) > 1:  # the scenarios once, for all panels
+            figure.legend(handles=[Line2D([], [], linewidth=1.8, label=run.name,
+                                          color=series_style(k)["color"],
+                                          linestyle=series_style(k)["linestyle"])
+                                   for k, run in enumerate(runs)],
+                          loc="outside lower center",
+                          ncols=legend_columns([run.name for run in runs]))
         _title(figure, runs, "Distribution of outcomes, with the rounds of 16 May and "
                "2 June as reported")
     return figure
@@ -272,7 +281,7 @@ def round_timeline(runs: Sequence[RunResults]) -> Figure:
                         va="top", ha="left", fontsize=8.5, color=GREY)
             ax.set_xlim(0, minutes[-1])
             ax.set_ylim(0, 102)
-            _percent_axis(ax.yaxis)
+            percent_axis(ax.yaxis)
             ax.set_xlabel("minute of the round")
             ax.grid(color="#e5e5e5", linewidth=0.6)
             ax.set_axisbelow(True)
@@ -419,6 +428,12 @@ def zone_of_agreement(runs: Sequence[RunResults], setups: Sequence[RoundSetup]) 
                                       xycoords="axes fraction", xytext=(0, 30),
                                       textcoords="offset points", ha="center",
                                       fontweight="bold")
+        for row in axes:  # one scale per issue, so the scenarios compare at a glance
+            shown = [ax for ax in row if ax.get_xticks().size]
+            if len(shown) > 1:
+                limits = [ax.get_xlim() for ax in shown]
+                for ax in shown:
+                    ax.set_xlim(min(lo for lo, _ in limits), max(hi for _, hi in limits))
         draws = min(s.replicates for s in setups)
         legend = [
             Line2D([], [], marker="o", color="black", linestyle="", label="ideal (median)"),

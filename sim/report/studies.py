@@ -28,11 +28,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
 
 from sim.report.figures import event_label
-from sim.report.style import HATCHES, PALETTE, house_style, new_figure, note, series_style
-from sim.summary import EVENTS
+from sim.report.style import (
+    HATCHES,
+    PALETTE,
+    house_style,
+    new_figure,
+    note,
+    percent_axis,
+    series_style,
+)
+from sim.summary import EVENTS, QUANTITIES
 
 SENSITIVITY_COLUMNS = ("outcome", "parameter", "S1", "S1_ci95", "ST", "ST_ci95")
 _SALIB_NAMES = {"output": "outcome", "S1_conf": "S1_ci95", "ST_conf": "ST_ci95"}
@@ -45,14 +52,22 @@ def sweep_events(frame: pd.DataFrame) -> list[str]:
 
 
 def _output_label(name: str) -> str:
-    return event_label(name) if name in EVENTS else name
+    """An event's label, or a quantity's with its quantile (``duration, minutes:
+    p50``); other names as they are."""
+    if name in EVENTS:
+        return event_label(name)
+    column, _, quantile = name.rpartition(".")
+    return f"{QUANTITIES[column][0]}: {quantile}" if column in QUANTITIES else name
 
 
 def sweep_figure(frame: pd.DataFrame, knob: str, scenario_name: str,
-                 by: str | None = None, events: list[str] | None = None) -> Figure:
+                 by: str | None = None, events: list[str] | None = None,
+                 connect: bool = True) -> Figure:
     """One panel per event: its probability against ``knob`` with a band for the 95%
     interval at each design point; given ``by``, one line (colour, marker and line
-    style) per value of that second knob."""
+    style) per value of that second knob. ``connect=False`` (designs whose other knobs
+    vary from point to point, e.g. a Latin hypercube) draws each point with its
+    interval as a bar, unjoined."""
     missing = [c for c in (knob, "runs", by) if c and c not in frame.columns]
     if missing:
         raise ValueError(f"sweep table lacks column(s) {', '.join(missing)}")
@@ -70,16 +85,20 @@ def sweep_figure(frame: pd.DataFrame, knob: str, scenario_name: str,
             for k, (value, group) in enumerate(groups):
                 group = group.sort_values(knob)
                 x = group[knob].to_numpy(dtype=float)
+                p = 100 * group[f"{name}.p"].to_numpy(dtype=float)
+                low = 100 * group[f"{name}.ci95_low"].to_numpy(dtype=float)
+                high = 100 * group[f"{name}.ci95_high"].to_numpy(dtype=float)
                 style = series_style(k)
-                ax.fill_between(x, 100 * group[f"{name}.ci95_low"],
-                                100 * group[f"{name}.ci95_high"], color=style["color"],
-                                alpha=0.18, linewidth=0)
-                ax.plot(x, 100 * group[f"{name}.p"], color=style["color"],
-                        marker=style["marker"],
-                        linestyle=style["linestyle"], markersize=5,
-                        label=None if by is None else f"{by} = {value:g}")
+                label = None if by is None else f"{by} = {value:g}"
+                if not connect:
+                    ax.errorbar(x, p, yerr=[p - low, high - p], fmt=style["marker"],
+                                color=style["color"], markersize=4, capsize=2, label=label)
+                    continue
+                ax.fill_between(x, low, high, color=style["color"], alpha=0.12, linewidth=0)
+                ax.plot(x, p, color=style["color"], marker=style["marker"],
+                        linestyle=style["linestyle"], markersize=5, label=label)
             ax.set_title(_output_label(name), fontsize=9.5)
-            ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+            percent_axis(ax.yaxis)
             ax.set_ylim(bottom=0)
             ax.grid(color="#e5e5e5", linewidth=0.6)
         for ax in axes.flat[len(events):]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
 #: Okabe–Ito colours in the order series take them (yellow last: faint on white paper).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
@@ -72,11 +73,18 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def run_title(names_and_runs: list[tuple[str, int]]) -> str:
-    """The title line naming each scenario and its number of simulated rounds."""
+    """The title naming each scenario and its number of simulated rounds (one line per
+    scenario when several are compared, so that long names are not cut off)."""
     if len(names_and_runs) == 1:
         name, runs = names_and_runs[0]
         return f"{name}: {runs:,} simulated rounds"
-    return " vs ".join(f"{name} ({runs:,} rounds)" for name, runs in names_and_runs)
+    return "\nvs ".join(f"{name} ({runs:,} rounds)" for name, runs in names_and_runs)
+
+
+def legend_columns(labels: list[str], width: int = 90) -> int:
+    """As many legend columns as fit ``width`` characters of labels side by side."""
+    longest = max((len(label) for label in labels), default=1) + 6
+    return max(1, min(len(labels), width // longest))
 
 
 def save_figure(figure: Figure, folder: Path, stem: str) -> list[Path]:
@@ -99,6 +107,13 @@ def _fix_layout(figure: Figure) -> None:
     if engine is not None and type(engine).__name__ == "ConstrainedLayoutEngine":
         engine.execute(figure)
         figure.set_layout_engine("none")
+
+
+def percent_axis(axis) -> None:
+    """Percent ticks on 1-2-5 steps, each with the decimals it needs (so that no tick at
+    2.5% reads "2%", and a range under 1% is not all "0%")."""
+    axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+    axis.set_major_formatter(StrMethodFormatter("{x:g}%"))
 
 
 def note(ax, text: str) -> None:
