@@ -33,7 +33,7 @@ def files_of(folder: Path) -> dict[str, bytes]:
 
 def run_cli(out: Path, *extra: str, runs: int = 1500, chunk: int = 400) -> int:
     return main(["run", str(JUNE), "--runs", str(runs), "--seed", "3", "--chunk-size",
-                 str(chunk), "--out", str(out), *extra])
+                 str(chunk), "--out", str(out), "--no-plots", *extra])
 
 
 @settings(max_examples=200, deadline=None)

@@ -21,7 +21,7 @@ PARTS = RUNS // CHUNK
 
 def batch(out: Path, *extra: str) -> list[str]:
     return ["run", str(JUNE), "--runs", str(RUNS), "--seed", "3", "--chunk-size", str(CHUNK),
-            "--out", str(out), *extra]
+            "--out", str(out), "--no-plots", *extra]
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
