@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.negsim-installed
 .PHONY: run test bench lint clean
 
 run: $(STAMP)
-	$(VENV)/bin/negsim run scenarios/june-20-30-2025.toml
+	$(VENV)/bin/negsim run scenarios/june-20-30-2025.toml --resume
 
 test: $(STAMP)
 	$(PY) -m pytest -q
