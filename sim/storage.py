@@ -129,7 +129,8 @@ class ResultsFolder:
             if earlier.get(key) != manifest.get(key):
                 raise FolderError(
                     f"{where}: cannot resume: {key} was {json.dumps(earlier.get(key))}, now "
-                    f"{json.dumps(manifest.get(key))}; rerun as before or choose another --out")
+                    f"{json.dumps(manifest.get(key))}; rerun as before, or choose another "
+                    "--out (or remove the folder)")
         return {path.stem for path in (self.root / RESULTS).glob("*.parquet")}
 
     def create(self, manifest: dict) -> None:
