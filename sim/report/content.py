@@ -46,7 +46,9 @@ FIGURE_TEXT = {
         "draws of the scenario's parameters, with whiskers over the middle 90% of draws. "
         "The hatched band between them is what the side accepts; the grey area is the zone "
         "of agreement where the bands overlap (the median zone of the draws that have one); "
-        "black bars show where the simulated agreements landed."),
+        "black bars show where the simulated agreements landed (their height: the share of "
+        "the agreements on that issue; each panel's title says how often it was agreed at "
+        "all)."),
 }
 
 

@@ -407,7 +407,8 @@ def zone_of_agreement(runs: Sequence[RunResults], setups: Sequence[RoundSetup]) 
     median draw as a marker, the 5-95% spread over ``setups`` (a sample of the
     scenario's parameter draws) as a bar — the band between them each side accepts,
     the zone where those bands overlap (grey; the median zone over the draws with one)
-    and the agreements reached (black bars, height: how often)."""
+    and where the agreements landed (black bars, height: share of the agreements on
+    that issue; the panel's title says how often it was agreed at all)."""
     issues = list(dict.fromkeys(issue for run in runs for issue in run.agenda))
     with house_style():
         heights = [max(len(_zone_rows(s, issue)) + 1 if issue in s.issues else 2
@@ -443,7 +444,7 @@ def zone_of_agreement(runs: Sequence[RunResults], setups: Sequence[RoundSetup]) 
             Patch(facecolor="#dddddd", edgecolor="#555555", hatch="//",
                   label="what a side accepts"),
             Patch(facecolor="#999999", alpha=0.4, label="zone of agreement"),
-            Patch(facecolor="#333333", label="agreements (height: how often)"),
+            Patch(facecolor="#333333", label="where agreements landed (height: share)"),
         ]
         figure.legend(handles=legend, loc="outside lower center", ncols=3, fontsize=8.5)
         _title(figure, runs, "Zone of agreement per issue: each side's ideal and red line, "

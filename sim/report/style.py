@@ -67,7 +67,7 @@ def house_style() -> Iterator[None]:
 def new_figure(width: float, height: float) -> Figure:
     """An empty figure on the Agg canvas (inches), laid out by matplotlib's
     constrained layout so that labels and legends do not overlap."""
-    figure = Figure(figsize=(width, height), layout="constrained")
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
 
