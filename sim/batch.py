@@ -222,7 +222,9 @@ def run_scenario(scenario: Scenario, runs: int, seed: int = 0,
                  chunk_size: int = CHUNK_SIZE, workers: int = 1) -> pd.DataFrame:
     """All replicates of a scenario in run-id order, as one table (for notebooks; a
     batch too large for memory goes through ``negsim run``). ``workers`` > 1 runs the
-    chunks in a local process pool: the same table. A model error raises."""
+    chunks in a local process pool: the same table (a script that asks for one needs
+    the usual ``if __name__ == "__main__":`` guard of multiprocessing). A model error
+    raises."""
     tasks = chunk_tasks(scenario, runs, seed, chunk_size)
     executor = InProcess() if workers == 1 else LocalPool(workers)
     try:

@@ -134,14 +134,15 @@ class ResultsFolder:
         return {path.stem for path in (self.root / RESULTS).glob("*.parquet")}
 
     def create(self, manifest: dict) -> None:
-        """Make the folder (if new) and write the manifest; clear temporary files a
-        killed batch left behind."""
+        """Make the folder (if new) and write the manifest first (a folder with
+        anything in it and no manifest is not ours); clear temporary files a killed
+        batch left behind."""
+        self.write_json(MANIFEST, manifest)
         for sub in (RESULTS, FAILURES):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+            (self.root / sub).mkdir(exist_ok=True)
         for folder in (self.root, self.root / RESULTS, self.root / FAILURES):
             for temp in folder.glob(".*.tmp"):
                 temp.unlink()
-        self.write_json(MANIFEST, manifest)
 
     def write_part(self, name: str, outcome: ChunkOutcome) -> None:
         """Store a finished chunk: failure rows first, then its rows (the mark that
