@@ -69,6 +69,8 @@ def draw_item(ax: Axes, model: NegotiationRound, item: int) -> None:
         ax.plot([end.minute], [end.proposal], "*", color="tab:green", markersize=14,
                 label="agreed")
     status = STATUS_WORDS[ItemStatus(end.status)] + ("" if k_lo <= k_hi else " (no zone)")
+    if end.status == ItemStatus.PENDING and not model.running:
+        status = "cut short"
     ax.set_title(f"{issue_label(issue)}: {status}", fontsize=10)
     ax.set_xlabel("minute", fontsize=8)
     kind = ISSUES[issue].kind
@@ -90,8 +92,11 @@ def draw_timeline(ax: Axes, model: NegotiationRound) -> None:
         records = [r for r in model.history if r.item == setup.issues[item]]
         start, end = records[0].minute, records[-1].minute + 1
         status = ItemStatus(records[-1].status)
+        word = STATUS_WORDS[status]
+        if status == ItemStatus.PENDING and not model.running:
+            word = "cut short"
         ax.barh(row, end - start, left=start, color=STATUS_COLOURS[status], height=0.6)
-        ax.text(end + 0.5, row, STATUS_WORDS[status], va="center", fontsize=8)
+        ax.text(end + 0.5, row, word, va="center", fontsize=8)
         labels.append(issue_label(setup.issues[item]))
     opening = float(setup.opening_minutes[0])
     if opening:
@@ -105,6 +110,10 @@ def draw_timeline(ax: Axes, model: NegotiationRound) -> None:
     ax.set_xlabel("minute", fontsize=8)
     if not model.running:
         ax.axvline(float(model.duration[0]), color="black", linewidth=0.8)
+        if model.walkout_party[0] >= 0:
+            name = setup.party_names[model.walkout_party[0]]
+            ax.text(float(model.duration[0]), -0.9, f" {name} walks out", fontsize=8,
+                    color="tab:red", va="center")
     ax.set_title("agenda over time", fontsize=10)
     ax.tick_params(labelsize=8)
 
@@ -120,21 +129,21 @@ def round_figure(model: NegotiationRound, title: str = "") -> Figure:
         ax = fig.add_subplot(grid[n // columns, n % columns])
         draw_item(ax, model, item)
     draw_timeline(fig.add_subplot(grid[rows, :]), model)
-    legend(fig)
+    legend(fig, 2 * columns)
     if title:
         fig.suptitle(title, fontsize=11)
     return fig
 
 
-def legend(fig: Figure) -> None:
-    """One legend for the figure, each label once, above the panels."""
+def legend(fig: Figure, columns: int = 4) -> None:
+    """One legend for the figure, each label once, below the panels."""
     handles: dict = {}
     for ax in fig.axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
     if handles:
         fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-                   ncols=min(len(handles), 4), fontsize=8, frameon=False)
+                   ncols=min(len(handles), columns), fontsize=8, frameon=False)
 
 
 def save(fig: Figure, path: str | Path) -> Path:

@@ -431,9 +431,14 @@ def _end_event(model: NegotiationRound, agreed: dict[int, float]) -> Event:
                 f"conditions {show('ceasefire', agreed[setup.issues.index('ceasefire')])}"
                 for d in done]
     parts.append("Agreed: " + ("; ".join(done) if done else "nothing") + ".")
+    open_item = (setup.issues.index(model.history[-1].item) if model.history
+                 and model.history[-1].status == ItemStatus.PENDING else None)
+    if open_item is not None:
+        parts.append(f"Under discussion when it ended: {issue_label(setup.issues[open_item])}.")
     for word, code in (("Parked", ItemStatus.PARKED), ("Timed out", ItemStatus.TIMED_OUT),
                        ("Not reached", ItemStatus.PENDING)):
-        items = [issue_label(setup.issues[i]) for i in setup.order[0] if status[i] == code]
+        items = [issue_label(setup.issues[i]) for i in setup.order[0]
+                 if status[i] == code and i != open_item]
         if items:
             parts.append(f"{word}: " + ", ".join(items) + ".")
     outcomes = model.outcomes()
