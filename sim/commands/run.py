@@ -40,7 +40,7 @@ def main(args: argparse.Namespace) -> int:
     tally = run_batch(args, out, manifest, tasks)[()]
     summary = tally.summary(scenario.round.name, args.seed, scenario.agenda)
     summary |= {"scenario_file": str(args.scenario), "scenario_sha256": scenario.sha256,
-                "chunk_size": args.chunk_size}
+                "chunk_size": args.chunk_size, "parameters": scenario.parameter_sources()}
     ResultsFolder(out).write_json(SUMMARY, summary)
     print(format_table(summary))
     failed = summary["failures"]["count"]
@@ -52,4 +52,3 @@ def main(args: argparse.Namespace) -> int:
         figures = write_run_figures(out, scenario)
         print(f"wrote {len(figures)} figures (PNG and SVG) in {out / FIGURES_FOLDER}")
     return 0
-
