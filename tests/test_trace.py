@@ -171,3 +171,19 @@ def test_broken_scenario_is_one_line(tmp_path, capsys):
     assert main(["trace", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "bad.toml" in err and err.count("\n") == 1
+
+
+def test_time_out_and_the_round_limit_are_told(capsys):
+    """Twenty minutes for the exchange (15-34) are not enough: it times out; a
+    40-minute limit stops the round while the exchange is still under discussion."""
+    assert main(["trace", str(CLASSROOM), "--json", "--set", "mediator.item_minutes=20"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    timed_out = [e for e in events if e["kind"] == "timed_out"]
+    assert [(e["minute"], e["item"], e["minutes_on_item"]) for e in timed_out] == [
+        (34, "pow_exchange", 20)]
+    assert events[-1]["status"]["pow_exchange"] == "timed_out"
+    assert main(["trace", str(CLASSROOM), "--json", "--set", "round.max_minutes=40"]) == 0
+    end = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert end["duration_minutes"] == 40.0
+    assert "stopped at its limit of 40 minutes" in end["text"]
+    assert "Under discussion when it ended: prisoner exchange" in end["text"]

@@ -12,10 +12,7 @@ from pathlib import Path
 
 from sim.commands.common import UsageError, integer_at_least
 from sim.scenario import load_scenario
-
-#: As ``sim.teach.dashboard.DISTRIBUTION_RUNS``, which imports Mesa's model only: the
-#: command stays importable without the 'viz' extra.
-DISTRIBUTION_RUNS = 2000
+from sim.teach.dashboard import DISTRIBUTION_RUNS  # Mesa's model only: no Solara
 
 APP = Path(__file__).resolve().parent.parent / "teach" / "dashboard_app.py"
 DEFAULT = Path(__file__).resolve().parents[2] / "scenarios" / "classroom-two-party.toml"
