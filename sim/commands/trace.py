@@ -21,7 +21,7 @@ walk-out, the agreements and the duration.
 
 The round is replicate RUN of `negsim run SCENARIO --seed SEED --runs RUNS
 --chunk-size CHUNK_SIZE` (same defaults): its outcome is row RUN of that batch's
-results. Replicate R is row R %% CHUNK_SIZE of chunk R // CHUNK_SIZE, and a chunk's
+results. Replicate R is row R mod CHUNK_SIZE of chunk R // CHUNK_SIZE, and a chunk's
 draws depend on its size, so give the batch's --runs when R is in its last chunk."""
 
 
