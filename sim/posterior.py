@@ -9,6 +9,7 @@ failed or interrupted calibration never leaves a half-written posterior behind.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -45,8 +46,23 @@ def manifest_path(path: str | Path) -> Path:
 
 
 def read_posterior(path: str | Path) -> Posterior:
-    """Load and check a posterior file."""
+    """Load and check a posterior file (kept while the file is unchanged: sweeps and
+    what-if searches load the same scenario many times)."""
     path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if stat is None:
+        return _read_posterior(path, None)
+    return _read_posterior(path, (stat.st_mtime_ns, stat.st_size, stat.st_ino))
+
+
+@functools.lru_cache(maxsize=16)
+def _read_posterior(path: Path, version: tuple | None) -> Posterior:
+    """``read_posterior`` for one version of a file (its stat): a changed file is read
+    afresh. Particles and weights are read-only, so sharing them is safe."""
+    del version  # part of the cache key only
     try:
         raw = path.read_bytes()
         table = pq.read_table(path).to_pandas()

@@ -12,7 +12,7 @@ replicates and run them alone with exactly the same inputs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -109,11 +109,32 @@ class RoundSetup:
         changes = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, np.ndarray) and f.name not in ("step", "maximum", "wants"):
+            if isinstance(value, np.ndarray) and f.name not in SHARED_ARRAYS:
                 changes[f.name] = value[index]
             elif f.name == "drawn":
                 changes[f.name] = {key: v[index] for key, v in value.items()}
-        return RoundSetup(**{f.name: getattr(self, f.name) for f in fields(self)} | changes)
+        return replace(self, **changes)
+
+    @staticmethod
+    def concat(setups: list[RoundSetup]) -> RoundSetup:
+        """Setups of the same agenda and parties as one, their replicates one after the
+        other (the inverse of ``select``). Replicates never interact, so running them
+        together gives each the result it has alone."""
+        first = setups[0]
+        joined = {}
+        for f in fields(RoundSetup):
+            value = getattr(first, f.name)
+            if isinstance(value, np.ndarray) and f.name not in SHARED_ARRAYS:
+                joined[f.name] = np.concatenate([getattr(s, f.name) for s in setups])
+            elif f.name == "drawn":
+                keys = set.intersection(*(set(s.drawn) for s in setups))
+                joined[f.name] = {k: np.concatenate([s.drawn[k] for s in setups])
+                                  for k in sorted(keys)}
+        return replace(first, **joined)
+
+
+#: Array fields of ``RoundSetup`` that hold no replicate axis.
+SHARED_ARRAYS = ("step", "maximum", "wants")
 
 
 def realise(scenario: Scenario, n: int, rng: np.random.Generator,

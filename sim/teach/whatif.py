@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -144,27 +144,10 @@ class WhatIf:
                             "curve": [point(pt) for pt in r.curve]} for r in self.results]}
 
 
-def concat_setups(setups: list[RoundSetup]) -> RoundSetup:
-    """Several setups of the same agenda and parties as one: their replicates one
-    after the other (the inverse of ``RoundSetup.select``). Replicates never interact,
-    so running them together gives each the result it has alone."""
-    first = setups[0]
-    joined = {}
-    for f in fields(RoundSetup):
-        value = getattr(first, f.name)
-        if isinstance(value, np.ndarray) and f.name not in SHARED_ARRAYS:
-            joined[f.name] = np.concatenate([getattr(s, f.name) for s in setups])
-    return replace(first, **joined)
-
-
-#: Array fields of ``RoundSetup`` that hold no replicate axis (see ``RoundSetup.select``).
-SHARED_ARRAYS = ("step", "maximum", "wants")
-
-
 def batch_setup(scenario: Scenario, runs: int, seed: int) -> RoundSetup:
     """The replicates of ``negsim run --runs runs --seed seed`` as one setup: each
     chunk realised from its own generator (``sim.batch``), then joined."""
-    return concat_setups([realise(scenario, count, chunk_rng(seed, chunk))
+    return RoundSetup.concat([realise(scenario, count, chunk_rng(seed, chunk))
                           for chunk, (_, count) in enumerate(chunk_bounds(runs))])
 
 
@@ -181,7 +164,7 @@ def probabilities(scenarios: list[Scenario], event: str, runs: int, seed: int) -
     rule = EVENTS[event][1]  # as ``summary.event_columns``, for the one event
     for start in range(0, len(scenarios), per_model):
         group = scenarios[start:start + per_model]
-        model = NegotiationRound(concat_setups([batch_setup(s, runs, seed) for s in group]))
+        model = NegotiationRound(RoundSetup.concat([batch_setup(s, runs, seed) for s in group]))
         hits = np.asarray(pd.DataFrame(model.run().outcomes()).eval(rule), dtype=bool)
         found += [float(p) for p in hits.reshape(len(group), runs).mean(axis=1)]
     return found
