@@ -38,8 +38,9 @@ FIGURE_TEXT = {
         "what was reported of the 16 May and 2 June rounds."),
     "round-timeline": (
         "How a round unfolds",
-        "The share of all rounds with each item agreed by minute t of the round; the thick "
-        "grey line is the share of rounds already over."),
+        "The share of all rounds with each item agreed by minute t of the round, at any "
+        "level (for the children, a list accepted for review counts; the event table "
+        "counts only a return); the thick grey line is the share of rounds already over."),
     "zone-of-agreement": (
         "Zone of agreement per issue",
         f"Each side's ideal (dot) and red line (tick): the median over {ZONE_DRAWS:,} fresh "

@@ -287,7 +287,7 @@ def round_timeline(runs: Sequence[RunResults]) -> Figure:
             ax.set_axisbelow(True)
             if len(runs) > 1:
                 ax.set_title(f"{run.name}\n({run.runs:,} rounds)", fontsize=9.5)
-        axes[0].set_ylabel("share of rounds with the item agreed")
+        axes[0].set_ylabel("share of rounds with the item agreed (at any level)")
         figure.legend(handles=list(handles.values()), loc="outside lower center",
                       ncols=min(len(handles), 4))
         _title(figure, runs, "How a round unfolds: items agreed by minute t")
