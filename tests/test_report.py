@@ -173,6 +173,8 @@ def test_report_states_the_assumptions(folder):
     assert ("| round.deadline_minutes | 75 | 60 | a fuller agenda than 2 June: children and "
             "a ceasefire basis |") in text
     assert "| parties.ukraine.issues.children.red_line | 1 – 2 | range, drawn per round |" in text
+    # the base file's memorandum positions stay listed, marked as off this agenda
+    assert "| parties.ukraine.issues.memorandum.ideal | 2 | not on this round's agenda |" in text
 
 
 def test_a_scenario_without_posterior_says_so():

@@ -177,6 +177,10 @@ def assumption_blocks(run: RunResults) -> list[Block]:
                        (r.key, r.value, r.base_value, r.reason) for r in changed))]
 
     def how(row) -> str:
+        parts = row.key.split(".")
+        if parts[0] == "parties" and len(parts) > 4 and parts[2] == "issues" and (
+                parts[3] not in scenario.agenda):
+            return "not on this round's agenda"
         if row.key in drawn_from_posterior:
             return "from the posterior (this value unused)"
         return "range, drawn per round" if row.drawn else ""
