@@ -17,7 +17,7 @@ from matplotlib.image import imread
 from sim.batch import run_scenario
 from sim.cli import main
 from sim.report.assumptions import comments, scenario_assumptions
-from sim.report.content import source_blocks
+from sim.report.content import source_blocks, summary_blocks
 from sim.report.data import RunResults, load_outcomes, load_results
 from sim.report.html import Paragraph
 from sim.report.numbers import percent, percent_interval, whole
@@ -291,3 +291,12 @@ def test_report_of_a_sensitivity_folder(tmp_path):
     assert "(3,200 in all)" in markdown
     assert "| walkout | mediator.pressure | 0.40 ± 0.10 | 0.50 ± 0.10 |  |" in markdown
     assert "the same at every design point" in markdown
+
+
+def test_rounds_that_failed_are_said_to_be_left_out(summary):
+    blocks = summary_blocks(summary | {"failures": {"count": 3}})
+    texts = [b.text for b in blocks if isinstance(b, Paragraph)]
+    assert "3 rounds raised an error in the model and are left out of every number here." \
+        in texts
+    assert not any("raised an error" in b.text for b in summary_blocks(summary)
+                   if isinstance(b, Paragraph))
