@@ -14,7 +14,7 @@ from sim.report.compare import (
     mean_difference,
     newcombe_interval,
 )
-from sim.report.data import Counts, RunResults
+from sim.report.data import RunResults, histogram_of
 from sim.summary import EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,11 +38,11 @@ def test_newcombe_interval_matches_the_published_values(x2, n2, x1, n1, low, hig
 def test_mean_difference_is_welch_s():
     rng = np.random.default_rng(0)
     a, b = rng.integers(5, 15, 400).astype(float), rng.integers(6, 16, 300).astype(float)
-    d, lo, hi = mean_difference(Counts.of(a), Counts.of(b))
+    d, lo, hi = mean_difference(histogram_of(a), histogram_of(b))
     se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
     assert d == pytest.approx(b.mean() - a.mean())
     assert (lo, hi) == pytest.approx((d - 1.959963984540054 * se, d + 1.959963984540054 * se))
-    assert np.isnan(mean_difference(Counts.of(a[:1]), Counts.of(b))[0])
+    assert np.isnan(mean_difference(histogram_of(a[:1]), histogram_of(b))[0])
 
 
 def summary_with(counts: dict[str, int], runs: int = 10_000, off: tuple[str, ...] = ()):

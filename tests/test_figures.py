@@ -9,7 +9,15 @@ import pytest
 from matplotlib.collections import PolyCollection
 
 from sim.batch import run_scenario
-from sim.report.data import Counts, RunResults, count_outcomes
+from sim.report.data import (
+    RunResults,
+    add_counts,
+    count_at_most,
+    count_outcomes,
+    histogram_of,
+    mean,
+    variance,
+)
 from sim.report.figures import (
     ISSUE_LABELS,
     event_label,
@@ -157,25 +165,25 @@ def test_figures_are_the_same_bytes_every_time(june, tmp_path):
         assert a.read_bytes() == b.read_bytes(), a.name
 
 
-def test_counts_add_up_like_the_whole_table():
+def test_counts_give_the_mean_variance_and_cumulative_counts():
     values = np.array([3.0, 1.0, 3.0, 2.0, 5.0])
-    summed = Counts.of(values[:2]) + Counts.of(values[2:])
-    assert list(summed.values) == [1, 2, 3, 5] and list(summed.counts) == [1, 1, 2, 1]
-    counts = Counts.of(values)
-    assert counts.mean() == pytest.approx(values.mean())
-    assert counts.var() == pytest.approx(values.var(ddof=1))
-    assert list(counts.at_most(np.array([0, 2, 3, 9]))) == [0, 2, 4, 5]
+    counts = histogram_of(values)
+    assert list(counts.values) == [1, 2, 3, 5] and list(counts.counts) == [1, 1, 2, 1]
+    assert mean(counts) == pytest.approx(values.mean())
+    assert variance(counts) == pytest.approx(values.var(ddof=1))
+    assert list(count_at_most(counts, np.array([0, 2, 3, 9]))) == [0, 2, 4, 5]
 
 
 def test_counts_of_parts_equal_counts_of_the_whole():
     scenario = load_scenario(JUNE)
     frame = run_scenario(scenario, 500, 2)
     whole = count_outcomes(frame)
-    halves = [count_outcomes(frame.iloc[:200]), count_outcomes(frame.iloc[200:])]
+    summed = count_outcomes(frame.iloc[:200])
+    add_counts(summed, count_outcomes(frame.iloc[200:]))
+    assert set(summed) == set(whole)
     for key, counts in whole.items():
-        summed = halves[0][key] + halves[1][key]
-        assert np.array_equal(summed.values, counts.values), key
-        assert np.array_equal(summed.counts, counts.counts), key
+        assert np.array_equal(summed[key].values, counts.values), key
+        assert np.array_equal(summed[key].counts, counts.counts), key
 
 
 # --------------------------------------------------------------- sweeps and sensitivity

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from sim.report.data import Counts, RunResults
+from sim.report.data import RunResults, mean, variance
 from sim.report.figures import event_label
 from sim.report.numbers import percent, signed_points, whole
 from sim.report.style import (
@@ -35,6 +35,7 @@ from sim.report.style import (
 )
 from sim.rules import wilson_interval
 from sim.summary import EVENTS, QUANTITIES
+from sim.tally import ExactHistogram
 
 Z95 = 1.959963984540054
 
@@ -51,13 +52,14 @@ def newcombe_interval(x1: int, n1: int, x2: int, n2: int,
     return d, float(low), float(high)
 
 
-def mean_difference(a: Counts, b: Counts, z: float = Z95) -> tuple[float, float, float]:
+def mean_difference(a: ExactHistogram, b: ExactHistogram,
+                    z: float = Z95) -> tuple[float, float, float]:
     """``mean(b) - mean(a)`` and its normal interval with Welch's standard error
     (NaN where either side has fewer than two values)."""
     if a.n < 2 or b.n < 2:
         return float("nan"), float("nan"), float("nan")
-    d = b.mean() - a.mean()
-    se = float(np.sqrt(a.var() / a.n + b.var() / b.n))
+    d = mean(b) - mean(a)
+    se = float(np.sqrt(variance(a) / a.n + variance(b) / b.n))
     return d, d - z * se, d + z * se
 
 
@@ -84,8 +86,8 @@ def compare_quantities(baseline: RunResults, other: RunResults) -> list[dict]:
     for column in QUANTITIES:
         a, b = baseline.quantity(column), other.quantity(column)
         d, low, high = mean_difference(a, b)
-        rows.append({"quantity": column, "baseline_mean": a.mean() if a.n else None,
-                     "mean": b.mean() if b.n else None, "n": b.n, "baseline_n": a.n,
+        rows.append({"quantity": column, "baseline_mean": mean(a) if a.n else None,
+                     "mean": mean(b) if b.n else None, "n": b.n, "baseline_n": a.n,
                      "difference": None if np.isnan(d) else d,
                      "ci95": None if np.isnan(d) else [low, high],
                      "exceeds_noise": bool(not np.isnan(d) and (low > 0 or high < 0))})

@@ -6,9 +6,9 @@ results are either one file ``results.parquet`` or a folder of Parquet parts
 
 The figures need no table: every outcome they draw is discrete (agreements lie on
 their issue's lattice, minutes are whole), so each is kept as exact counts of its
-distinct values (``Counts``). ``load_outcomes`` streams the parts one at a time into
-those counts, so a batch of millions of rounds is drawn in constant memory, and the
-counts of parts add up to the counts of the whole.
+distinct values (``sim.tally.ExactHistogram``, the batch's own). ``load_outcomes``
+streams the parts one at a time into those counts, so a batch of millions of rounds
+is drawn in constant memory, and the counts of parts add up to those of the whole.
 Problems with the folder raise ``ResultsError`` (one line naming the file).
 """
 
@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from sim.agenda import ISSUE_NAMES
 from sim.scenario import Scenario
 from sim.summary import EVENTS, QUANTITIES
+from sim.tally import ExactHistogram
 
 SUMMARY = "summary.json"
 MANIFEST = "manifest.json"
@@ -51,41 +52,27 @@ class ResultsError(ValueError):
     """A results folder that cannot be reported on; the message names the file."""
 
 
-@dataclass(frozen=True)
-class Counts:
-    """How often each distinct value occurred: sorted ``values``, their ``counts``."""
+def histogram_of(values: np.ndarray) -> ExactHistogram:
+    """Exact counts of the distinct values of an array (the tally's histogram)."""
+    histogram = ExactHistogram()
+    histogram.add(np.asarray(values, dtype=float))
+    return histogram
 
-    values: np.ndarray
-    counts: np.ndarray
 
-    @classmethod
-    def of(cls, values: np.ndarray) -> Counts:
-        distinct, counts = np.unique(np.asarray(values, dtype=float), return_counts=True)
-        return cls(distinct, counts.astype(np.int64))
+def mean(histogram: ExactHistogram) -> float:
+    return float(np.average(histogram.values, weights=histogram.counts))
 
-    def __add__(self, other: Counts) -> Counts:
-        values = np.concatenate([self.values, other.values])
-        distinct, where = np.unique(values, return_inverse=True)
-        counts = np.zeros(distinct.size, dtype=np.int64)
-        np.add.at(counts, where, np.concatenate([self.counts, other.counts]))
-        return Counts(distinct, counts)
 
-    @property
-    def n(self) -> int:
-        return int(self.counts.sum())
+def variance(histogram: ExactHistogram) -> float:
+    """Sample variance (``ddof=1``) of the values counted."""
+    deviation = histogram.values - mean(histogram)
+    return float((histogram.counts * deviation**2).sum() / (histogram.n - 1))
 
-    def mean(self) -> float:
-        return float(np.average(self.values, weights=self.counts))
 
-    def var(self) -> float:
-        """Sample variance (``ddof=1``)."""
-        deviation = self.values - self.mean()
-        return float((self.counts * deviation**2).sum() / (self.n - 1))
-
-    def at_most(self, thresholds: np.ndarray) -> np.ndarray:
-        """How many values are <= each threshold (the cumulative count)."""
-        cumulative = np.concatenate([[0], np.cumsum(self.counts)])
-        return cumulative[np.searchsorted(self.values, thresholds, side="right")]
+def count_at_most(histogram: ExactHistogram, thresholds: np.ndarray) -> np.ndarray:
+    """How many values counted are <= each threshold (the cumulative count)."""
+    cumulative = np.concatenate([[0], np.cumsum(histogram.counts)])
+    return cumulative[np.searchsorted(histogram.values, thresholds, side="right")]
 
 
 def _agreed_mask(frame: pd.DataFrame, issue: str) -> np.ndarray:
@@ -97,7 +84,7 @@ def _agreed_mask(frame: pd.DataFrame, issue: str) -> np.ndarray:
     return np.nan_to_num(frame[AGREED_VALUE_COLUMN[issue]].to_numpy(dtype=float)) > 0
 
 
-def count_outcomes(frame: pd.DataFrame) -> dict[str, Counts]:
+def count_outcomes(frame: pd.DataFrame) -> dict[str, ExactHistogram]:
     """The counts the figures draw, from a table of rounds:
 
     - ``<quantity>`` for each of ``summary.QUANTITIES``, counted as the summary counts
@@ -108,22 +95,26 @@ def count_outcomes(frame: pd.DataFrame) -> dict[str, Counts]:
     counts = {}
     for column, (_, only_agreed) in QUANTITIES.items():
         values = frame[column].to_numpy(dtype=float)
-        counts[column] = Counts.of(values[values > 0] if only_agreed else
+        counts[column] = histogram_of(values[values > 0] if only_agreed else
                                    values[~np.isnan(values)])
     for issue, column in AGREED_VALUE_COLUMN.items():
         if column not in frame.columns:
             continue
         agreed = _agreed_mask(frame, issue)
-        counts[f"agreed_value_{issue}"] = Counts.of(frame.loc[agreed, column])
+        counts[f"agreed_value_{issue}"] = histogram_of(frame.loc[agreed, column])
         minute = f"agreed_minute_{issue}"
         if minute in frame.columns:
-            counts[minute] = Counts.of(frame.loc[agreed, minute])
+            counts[minute] = histogram_of(frame.loc[agreed, minute])
     return counts
 
 
-def add_counts(a: dict[str, Counts], b: dict[str, Counts]) -> dict[str, Counts]:
-    return {key: a[key] + b[key] if key in a and key in b else a.get(key, b.get(key))
-            for key in a | b}
+def add_counts(total: dict[str, ExactHistogram], part: dict[str, ExactHistogram]) -> None:
+    """Add the counts of a part into ``total`` (in place)."""
+    for key, histogram in part.items():
+        if key in total:
+            total[key].merge(histogram)
+        else:
+            total[key] = histogram
 
 
 @dataclass(frozen=True)
@@ -132,7 +123,7 @@ class RunResults:
     and, where known, its scenario and folder."""
 
     summary: dict
-    outcomes: dict[str, Counts]
+    outcomes: dict[str, ExactHistogram]
     rows: int
     scenario: Scenario | None = None
     folder: Path | None = None
@@ -159,12 +150,12 @@ class RunResults:
             return self.scenario.agenda
         return agenda_from_summary(self.summary)
 
-    def quantity(self, column: str) -> Counts:
+    def quantity(self, column: str) -> ExactHistogram:
         return self.outcomes[column]
 
-    def agreed_values(self, issue: str) -> Counts:
+    def agreed_values(self, issue: str) -> ExactHistogram:
         """The values agreed on ``issue`` (over the rounds that agreed it)."""
-        return self.outcomes.get(f"agreed_value_{issue}", Counts.of(np.empty(0)))
+        return self.outcomes.get(f"agreed_value_{issue}", histogram_of(np.empty(0)))
 
     def agreed_share(self, issue: str) -> float:
         """Share of rounds that agreed ``issue``."""
@@ -174,7 +165,7 @@ class RunResults:
         """Share of rounds with ``issue`` agreed by the end of each minute (None where
         the results do not record when)."""
         counts = self.outcomes.get(f"agreed_minute_{issue}")
-        return None if counts is None else counts.at_most(minutes) / max(self.rows, 1)
+        return None if counts is None else count_at_most(counts, minutes) / max(self.rows, 1)
 
 
 def agenda_from_summary(summary: dict) -> tuple[str, ...]:
@@ -243,14 +234,14 @@ def load_results(folder: str | Path, columns: tuple[str, ...] | None = None) -> 
     return results
 
 
-def load_outcomes(folder: str | Path) -> tuple[dict[str, Counts], int]:
+def load_outcomes(folder: str | Path) -> tuple[dict[str, ExactHistogram], int]:
     """The outcome counts of a folder's results and how many rounds they count, read
     one part at a time."""
-    total: dict[str, Counts] = {}
+    total: dict[str, ExactHistogram] = {}
     rows = 0
     for file in result_files(Path(folder)):
         part = _read(file, FIGURE_COLUMNS)
-        total = add_counts(total, count_outcomes(part))
+        add_counts(total, count_outcomes(part))
         rows += len(part)
     return total, rows
 

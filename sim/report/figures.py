@@ -25,7 +25,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
 from sim.agenda import ISSUE_NAMES, ISSUES, IssueKind
-from sim.report.data import Counts, RunResults
+from sim.report.data import RunResults, count_at_most
 from sim.report.numbers import DASH, percent, percent_interval
 from sim.report.observed import ROUNDS, observed_for
 from sim.report.style import (
@@ -42,6 +42,7 @@ from sim.report.style import (
 )
 from sim.setup import RoundSetup
 from sim.summary import EVENTS, QUANTITIES
+from sim.tally import ExactHistogram
 
 #: How an issue is named on a figure.
 ISSUE_LABELS = {
@@ -138,7 +139,7 @@ def event_probabilities(runs: Sequence[RunResults]) -> Figure:
 
 
 # ----------------------------------------------------------------------- distributions
-def _bin_edges(column: str, counts: list[Counts]) -> np.ndarray:
+def _bin_edges(column: str, counts: list[ExactHistogram]) -> np.ndarray:
     """Bins on the issue's lattice (one bar per possible agreement) or, for durations,
     whole minutes (wider where the range is long)."""
     issue = _QUANTITY_ISSUE[column]
@@ -162,7 +163,7 @@ def _bars(ax, edges: np.ndarray, heights: np.ndarray, colour: str) -> None:
     ax.set_ylim(0, 1.05 * heights.max())
 
 
-def _histograms(ax, runs: Sequence[RunResults], values: list[Counts],
+def _histograms(ax, runs: Sequence[RunResults], values: list[ExactHistogram],
                 edges: np.ndarray) -> list:
     """Each run's values as a share per bin: bars for one run, outlines told apart by
     colour and line style for several. Their legend handles."""
@@ -272,7 +273,7 @@ def round_timeline(runs: Sequence[RunResults]) -> Figure:
                                   markevery=10, markersize=5, linewidth=1.8,
                                   label=ISSUE_LABELS[issue])
                 handles.setdefault(issue, line)
-            over = run.quantity("duration_minutes").at_most(minutes) / max(run.rows, 1)
+            over = count_at_most(run.quantity("duration_minutes"), minutes) / max(run.rows, 1)
             (ended,) = ax.step(minutes, 100 * over, where="post",
                                color=GREY, linewidth=3, alpha=0.6, label="round over")
             handles.setdefault("round over", ended)
