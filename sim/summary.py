@@ -75,7 +75,7 @@ def summarise(results: pd.DataFrame, scenario_name: str, seed: int,
     }
 
 
-def _percent(p: float) -> str:
+def percent(p: float) -> str:
     """One decimal, or two below 1% so that a small upper bound is not shown as 0."""
     return f"{100 * p:.2f}%" if 0 < p < 0.01 else f"{100 * p:.1f}%"
 
@@ -89,8 +89,8 @@ def format_table(summary: dict) -> str:
     for name, (label, _, _) in EVENTS.items():
         e = summary["events"][name]
         lo, hi = e["ci95"]
-        interval = f"{_percent(lo)} - {_percent(hi)}" if e["on_agenda"] else "not on the agenda"
-        lines.append(f"{label:<{width}}  {_percent(e['p']):>6}  {interval}")
+        interval = f"{percent(lo)} - {percent(hi)}" if e["on_agenda"] else "not on the agenda"
+        lines.append(f"{label:<{width}}  {percent(e['p']):>6}  {interval}")
     lines.append("")
     header = "".join(f"{k:>8}" for k in QUANTILES)
     lines.append(f"{'quantity':<{width}}  {'n':>6}{header}")

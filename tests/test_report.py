@@ -22,7 +22,7 @@ from sim.report.data import RunResults, load_outcomes, load_results
 from sim.report.html import Paragraph
 from sim.report.numbers import percent, percent_interval, whole
 from sim.scenario import load_scenario
-from sim.summary import EVENTS, QUANTITIES, _percent, summarise
+from sim.summary import EVENTS, QUANTITIES, summarise
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
@@ -101,8 +101,8 @@ def test_every_number_of_the_summary_is_summary_json_s(folder, summary):
 
 
 def test_numbers_are_written_as_the_printed_table_writes_them():
-    for p in (0.0, 0.00038, 0.0021, 0.1396, 0.9999, 1.0):
-        assert percent(p) == _percent(p)
+    written = [percent(p) for p in (0.0, 0.00038, 0.0021, 0.1396, 0.9999, 1.0)]
+    assert written == ["0.0%", "0.04%", "0.21%", "14.0%", "100.0%", "100.0%"]
 
 
 def test_html_is_one_self_contained_file(folder):

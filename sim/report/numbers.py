@@ -6,13 +6,9 @@ by formatting the JSON value the same way.
 
 from __future__ import annotations
 
+from sim.summary import percent  # the rule of negsim run's table  # noqa: F401
+
 DASH = "\u2013"  # en dash, for ranges
-
-
-def percent(p: float) -> str:
-    """One decimal, or two below 1% so that a small upper bound is not shown as 0
-    (the rule of ``negsim run``'s table)."""
-    return f"{100 * p:.2f}%" if 0 < p < 0.01 else f"{100 * p:.1f}%"
 
 
 def percent_interval(low: float, high: float) -> str:

@@ -31,7 +31,7 @@ from sim.model import NegotiationRound
 from sim.rules import wilson_interval
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.setup import RoundSetup, realise
-from sim.summary import EVENTS
+from sim.summary import EVENTS, percent
 from sim.teach.levers import Lever, levers, scenario_with
 
 _TARGET = re.compile(r"^\s*(?P<event>[A-Za-z_][\w]*)\s*(?P<op>>=|<=)\s*(?P<p>\S+?)\s*$")
@@ -290,10 +290,6 @@ def _at(point: Point) -> str:
     return f"drawn {point.shift:+.3g}" if point.value is None else _value(point.value)
 
 
-def _percent(p: float) -> str:
-    return f"{100 * p:.1f}%"
-
-
 def format_whatif(result: WhatIf) -> str:
     """The ranking as a table, and a plain sentence when no lever reaches the target."""
     target = result.target
@@ -301,7 +297,7 @@ def format_whatif(result: WhatIf) -> str:
     lines = [f"What would it take: {target}",
              f"{result.scenario_name}: {result.runs:,} rounds per evaluation, seed "
              f"{result.seed}, the same draws for every evaluation",
-             f"now: {_percent(result.now)} (95% interval {_percent(lo)} - {_percent(hi)})", ""]
+             f"now: {percent(result.now)} (95% interval {percent(lo)} - {percent(hi)})", ""]
     if target.met(result.now):
         lines.append("The target is already met: no change is needed.")
         return "\n".join(lines)
@@ -314,19 +310,19 @@ def format_whatif(result: WhatIf) -> str:
             change = f"{pt.shift:+.3g} {lever.direction(1 if pt.shift > 0 else -1)}"
             lines.append(f"{rank:>4}  {lever.label:<{width}}  {_value(lever.value):>12}  "
                          f"{change:>18}  {_at(pt):>12}  {100 * r.share:>7.0f}%  "
-                         f"{_percent(pt.p):>7}")
+                         f"{percent(pt.p):>7}")
     else:
         lines.append(f"No single lever reaches {target} within its allowed range.")
         if result.results:
             best = result.results[0]
             pt = best.closest(target)
-            lines.append(f"Closest: {best.lever.label} at {_at(pt)} gives {_percent(pt.p)}.")
+            lines.append(f"Closest: {best.lever.label} at {_at(pt)} gives {percent(pt.p)}.")
     missed = [r for r in result.results if r.reached is None]
     if missed and result.reaching:
         lines += ["", "Not reached within the allowed range (best probability found, and where):"]
         for r in missed:
             pt = r.closest(target)
-            lines.append(f"      {r.lever.label:<{width}}  {_percent(pt.p):>7} at {_at(pt)}")
+            lines.append(f"      {r.lever.label:<{width}}  {percent(pt.p):>7} at {_at(pt)}")
     if any(r.lever.drawn for r in result.results):
         lines += ["", "'drawn': the scenario draws this parameter (from its posterior, or "
                   "shifts it); a change moves every draw by that much, within the allowed "
