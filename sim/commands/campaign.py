@@ -74,6 +74,7 @@ def main(args: argparse.Namespace) -> int:
     write_atomically(out / "summary.json",
                      lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"))
     print(format_campaign(summary))
-    print(f"\nwrote {parts}/ ({len(tasks)} Parquet parts), {out / 'summary.json'} and "
-          + ", ".join(f.name for f in figures))
+    plural = "s" if len(tasks) > 1 else ""
+    print(f"\nwrote {parts}/ ({len(tasks)} Parquet part{plural}), {out / 'summary.json'} "
+          "and " + ", ".join(f.name for f in figures))
     return 0

@@ -47,7 +47,8 @@ def main(args: argparse.Namespace) -> int:
     if failed:
         print(f"\n{failed:,} rounds raised an error and are left out above: see "
               f"{out / 'failures'}")
-    print(f"\nwrote {out / RESULTS} ({len(tasks):,} Parquet parts), {out / SUMMARY}")
+    plural = "s" if len(tasks) > 1 else ""
+    print(f"\nwrote {out / RESULTS} ({len(tasks):,} Parquet part{plural}), {out / SUMMARY}")
     if not args.no_plots:
         figures = write_run_figures(out, scenario)
         print(f"wrote {len(figures)} figures (PNG and SVG) in {out / FIGURES_FOLDER}")
