@@ -28,6 +28,15 @@ LABELS = {"pow_exchange": "prisoners carried out (per side)",
           "remains": "remains repatriated"}
 
 
+def _save(fig, path: Path) -> Path:
+    """PNG for screens, SVG for print, beside each other."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    fig.savefig(path.with_suffix(".svg"))
+    plt.close(fig)
+    return path
+
+
 def _dates(campaign: Campaign) -> list[dt.date]:
     return [campaign.start + dt.timedelta(days=d) for d in range(campaign.days)]
 
@@ -47,11 +56,7 @@ def fan_chart(campaign: Campaign, tally: CampaignTally, path: Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper left")
     fig.suptitle(f"{campaign.name}: {tally.campaigns:,} simulated campaigns")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    fig.savefig(path.with_suffix(".svg"))
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def by_date_chart(campaign: Campaign, tally: CampaignTally, path: Path) -> Path:
@@ -70,11 +75,7 @@ def by_date_chart(campaign: Campaign, tally: CampaignTally, path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
     ax.set_title(f"{campaign.name}: {n:,} simulated campaigns", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    fig.savefig(path.with_suffix(".svg"))
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def rounds_chart(campaign: Campaign, tally: CampaignTally, path: Path) -> Path:
@@ -90,8 +91,4 @@ def rounds_chart(campaign: Campaign, tally: CampaignTally, path: Path) -> Path:
     ax.set_xlabel(f"rounds held by {campaign.until}")
     ax.set_ylabel("probability (95% interval)")
     ax.set_title(f"{campaign.name}: {n:,} simulated campaigns", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    fig.savefig(path.with_suffix(".svg"))
-    plt.close(fig)
-    return path
+    return _save(fig, path)
