@@ -8,9 +8,11 @@ Three benchmarks of the June 20-30 round, each ending with its ``BENCH`` line:
   engine in this process, times the cores — what a pool without any overhead would
   reach;
 - ``speedup``: ``--workers 2`` against ``--workers 1`` (in-process), same rounds;
-- ``memory``: peak memory of ``negsim run --runs 10000000``: the sum of the resident
-  memory of its process tree (the command, the fork server, the workers), sampled
-  every 0.2 s, and the largest single process (``getrusage`` of the children).
+- ``memory``: peak memory of ``negsim run --runs 10000000`` (figures included): the
+  sum over its process tree (the command, the fork server, the workers), sampled
+  every 0.2 s, as PSS (shared pages counted once) and as RSS (counted in every
+  process that maps them: an upper bound); the command's own process and a worker;
+  the largest single process (``getrusage`` of the children).
 
 Figures are medians of ``--repeats`` timings, measured in the same run. The machine
 is shared: the load average at the start is printed beside them.
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -54,24 +57,74 @@ def engine_rounds_per_second(rounds: int) -> float:
     return rounds / (time.perf_counter() - start)
 
 
-def negsim_run(rounds: int, *options: str) -> float:
-    """Seconds of wall-clock time of one ``negsim run`` into a fresh folder."""
+@dataclass
+class Measured:
+    """One ``negsim run``: wall-clock seconds, CPU seconds of its process tree, the
+    peak of the tree's summed resident (RSS) and proportional (PSS: shared pages
+    split) memory, and the peak RSS of the command's own process and of a worker."""
+
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    tree_rss: int = 0
+    tree_pss: int = 0
+    main_rss: int = 0
+    worker_rss: int = 0
+
+
+def _sample(process: psutil.Process, measured: Measured, cpu: dict[int, float],
+            proportional: bool) -> None:
+    rss = pss = 0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            times = member.cpu_times()
+            cpu[member.pid] = times.user + times.system
+            if proportional:
+                info = member.memory_full_info()
+                pss += info.pss
+            else:
+                info = member.memory_info()
+            rss += info.rss
+            if member.pid == process.pid:
+                measured.main_rss = max(measured.main_rss, info.rss)
+            elif member.ppid() != process.pid:  # forked by the fork server: a worker
+                measured.worker_rss = max(measured.worker_rss, info.rss)
+        except psutil.Error:  # ended in the meantime
+            pass
+    measured.tree_rss = max(measured.tree_rss, rss)
+    measured.tree_pss = max(measured.tree_pss, pss)
+
+
+def negsim_run(rounds: int, *options: str, proportional: bool = False) -> Measured:
+    """One ``negsim run`` into a fresh folder, watched every 0.2 s (``proportional``:
+    PSS too, which costs more to read)."""
+    measured, cpu = Measured(), {}
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        subprocess.run([str(NEGSIM), "run", str(JUNE), "--runs", str(rounds), "--out",
-                        str(Path(folder) / "out"), *options], check=True,
-                       stdout=subprocess.DEVNULL, cwd=ROOT)
-        return time.perf_counter() - start
+        child = subprocess.Popen([str(NEGSIM), "run", str(JUNE), "--runs", str(rounds),
+                                  "--out", str(Path(folder) / "out"), *options],
+                                 stdout=subprocess.DEVNULL, cwd=ROOT)
+        watched = psutil.Process(child.pid)
+        while child.poll() is None:
+            try:
+                _sample(watched, measured, cpu, proportional)
+            except psutil.Error:
+                pass
+            time.sleep(0.2)
+        measured.seconds = time.perf_counter() - start
+        assert child.returncode == 0, f"negsim run failed ({child.returncode})"
+    measured.cpu_seconds = sum(cpu.values())
+    return measured
 
 
 def throughput(rounds: int, repeats: int) -> None:
     engine, plain, plotted = [], [], []
     for _ in range(repeats):
         engine.append(engine_rounds_per_second(min(rounds, 200_000)) * 60)
-        plain.append(rounds / negsim_run(rounds, "--no-plots") * 60)
-        plotted.append(rounds / negsim_run(rounds) * 60)
+        plain.append(rounds / negsim_run(rounds, "--no-plots").seconds * 60)
+        plotted.append(rounds / negsim_run(rounds).seconds * 60)
         print(f"engine alone, one core {engine[-1]:,.0f} rounds/min; negsim run "
-              f"{plain[-1]:,.0f} rounds/min (with figures {plotted[-1]:,.0f})", flush=True)
+              f"{plain[-1]:,.0f} rounds/min (with figures {plotted[-1]:,.0f}); load "
+              f"{os.getloadavg()[0]:.2f}", flush=True)
     cores = default_workers()
     print(f"BENCH name=negsim_run_default_pool rounds={rounds} cores={cores} "
           f"rounds_per_min={statistics.median(plain):.0f} "
@@ -82,47 +135,33 @@ def throughput(rounds: int, repeats: int) -> None:
 
 
 def speedup(rounds: int, repeats: int) -> None:
+    """Wall-clock speed-up, and the CPU seconds each spends (what the pool costs in
+    work, whatever else the machine is doing)."""
     one, two = [], []
     for _ in range(repeats):
         one.append(negsim_run(rounds, "--no-plots", "--workers", "1"))
         two.append(negsim_run(rounds, "--no-plots", "--workers", "2"))
-        print(f"--workers 1: {one[-1]:.1f} s   --workers 2: {two[-1]:.1f} s   "
-              f"speed-up {one[-1] / two[-1]:.2f}", flush=True)
-    print(f"BENCH name=pool_speedup rounds={rounds} workers1_s={statistics.median(one):.1f} "
-          f"workers2_s={statistics.median(two):.1f} "
-          f"speedup={statistics.median(one) / statistics.median(two):.2f}")
-
-
-def tree_rss(process: psutil.Process) -> int:
-    """Resident bytes of a process and all its descendants now."""
-    total = 0
-    for member in [process, *process.children(recursive=True)]:
-        try:
-            total += member.memory_info().rss
-        except psutil.Error:  # ended in the meantime
-            pass
-    return total
+        print(f"--workers 1: {one[-1].seconds:.1f} s ({one[-1].cpu_seconds:.1f} CPU s)   "
+              f"--workers 2: {two[-1].seconds:.1f} s ({two[-1].cpu_seconds:.1f} CPU s)   "
+              f"speed-up {one[-1].seconds / two[-1].seconds:.2f}; load "
+              f"{os.getloadavg()[0]:.2f}", flush=True)
+    wall1, wall2 = (statistics.median(m.seconds for m in runs) for runs in (one, two))
+    cpu1, cpu2 = (statistics.median(m.cpu_seconds for m in runs) for runs in (one, two))
+    print(f"BENCH name=pool_speedup rounds={rounds} workers1_s={wall1:.1f} "
+          f"workers2_s={wall2:.1f} speedup={wall1 / wall2:.2f} workers1_cpu_s={cpu1:.1f} "
+          f"workers2_cpu_s={cpu2:.1f}")
 
 
 def memory(rounds: int) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        start = time.perf_counter()
-        child = subprocess.Popen([str(NEGSIM), "run", str(JUNE), "--runs", str(rounds),
-                                  "--out", str(Path(folder) / "out")],
-                                 stdout=subprocess.DEVNULL, cwd=ROOT)
-        watched, peak = psutil.Process(child.pid), 0
-        while child.poll() is None:
-            try:
-                peak = max(peak, tree_rss(watched))
-            except psutil.Error:
-                pass
-            time.sleep(0.2)
-        seconds = time.perf_counter() - start
-        assert child.returncode == 0, f"negsim run failed ({child.returncode})"
+    measured = negsim_run(rounds, proportional=True)
     largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    print(f"BENCH name=peak_memory rounds={rounds} peak_tree_rss_mib={peak / 2**20:.0f} "
-          f"largest_process_rss_mib={largest / 2**20:.0f} seconds={seconds:.0f} "
-          f"rounds_per_min={rounds / seconds * 60:.0f} limit_mib=1024")
+    mib = 2**20
+    print(f"BENCH name=peak_memory rounds={rounds} peak_tree_pss_mib={measured.tree_pss / mib:.0f} "
+          f"peak_tree_rss_mib={measured.tree_rss / mib:.0f} "
+          f"main_process_rss_mib={measured.main_rss / mib:.0f} "
+          f"worker_rss_mib={measured.worker_rss / mib:.0f} "
+          f"largest_process_rss_mib={largest / mib:.0f} seconds={measured.seconds:.0f} "
+          f"limit_mib=1024")
 
 
 def main() -> None:
