@@ -541,13 +541,23 @@ def build_scenario(data: dict, path: str | Path, sources: str) -> Scenario:
     )
 
 
+def _shown(path: Path) -> Path:
+    """A path as people read it: relative to the working folder when inside it (so a
+    results manifest does not depend on where the project lies), else absolute."""
+    full = Path(os.path.normpath(path.absolute()))
+    try:
+        return full.relative_to(Path.cwd())
+    except ValueError:
+        return full
+
+
 def _posterior(r: _Reader, data: Any) -> Posterior:
     """``[posterior] file = "..."``: the parameters named in that file are drawn from
     it, one particle per replicate, instead of from the scenario's own values."""
     t = r.table(data, "posterior", ("file",), ("file",))
     file = Path(r.string(t, "posterior", "file"))  # made relative to its file on parsing
     try:
-        posterior = read_posterior(os.path.relpath(os.path.normpath(file.absolute())))
+        posterior = read_posterior(_shown(file))
     except InputError as error:  # name this scenario file and key too
         r.fail("posterior.file", f"{error}")
     for key in posterior.keys:
