@@ -18,7 +18,7 @@ Figures are medians of ``--repeats`` timings, measured in the same run. The mach
 is shared: the load average at the start is printed beside them.
 
     python experiments/bench_batch.py [--only throughput|speedup|memory] [--rounds 1000000]
-        [--repeats 3] [--memory-rounds 10000000] [--no-plots]
+        [--repeats 3] [--memory-rounds 10000000]
 """
 
 from __future__ import annotations
@@ -152,12 +152,11 @@ def speedup(rounds: int, repeats: int) -> None:
           f"workers2_cpu_s={cpu2:.1f}")
 
 
-def memory(rounds: int, plots: bool) -> None:
-    measured = negsim_run(rounds, *(() if plots else ("--no-plots",)), proportional=True)
+def memory(rounds: int) -> None:
+    measured = negsim_run(rounds, proportional=True)
     largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     mib = 2**20
-    print(f"BENCH name=peak_memory rounds={rounds} figures={'yes' if plots else 'no'} "
-          f"peak_tree_pss_mib={measured.tree_pss / mib:.0f} "
+    print(f"BENCH name=peak_memory rounds={rounds} peak_tree_pss_mib={measured.tree_pss / mib:.0f} "
           f"peak_tree_rss_mib={measured.tree_rss / mib:.0f} "
           f"main_process_rss_mib={measured.main_rss / mib:.0f} "
           f"worker_rss_mib={measured.worker_rss / mib:.0f} "
@@ -171,8 +170,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--memory-rounds", type=int, default=10_000_000)
-    parser.add_argument("--no-plots", action="store_true",
-                        help="memory: measure negsim run --no-plots (the batch alone)")
     args = parser.parse_args()
     print(f"load average at start {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores",
           flush=True)
@@ -181,7 +178,7 @@ def main() -> None:
     if args.only in (None, "speedup"):
         speedup(args.rounds, args.repeats)
     if args.only in (None, "memory"):
-        memory(args.memory_rounds, plots=not args.no_plots)
+        memory(args.memory_rounds)
 
 
 if __name__ == "__main__":

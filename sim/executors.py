@@ -74,26 +74,22 @@ def _ignore_interrupts() -> None:
 
 
 class LocalPool:
-    """``workers`` processes on this machine computing chunks: this one, and a pool of
-    ``workers - 1``.
+    """A pool of ``workers`` processes on this machine.
 
-    This process has little else to do (it writes each finished part and adds up
-    tallies, a few milliseconds a chunk), so it takes a chunk itself whenever none of
-    the pool's has finished; it starts at once, while the pool's processes start up.
-    Those are forked from a fork server that has imported ``PRELOAD``, so none
-    inherits this process's threads (Arrow's, OpenBLAS's), which plain ``fork`` would
-    copy in whatever state they were.
+    Workers are forked from a fork server that has imported ``PRELOAD``: each starts
+    in milliseconds, and none inherits the parent's threads (Arrow's, tqdm's), which
+    plain ``fork`` would copy in whatever state they were.
     """
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self.window = 2 * (workers - 1)
+        self.window = 2 * workers
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(list(PRELOAD))
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers - 1, mp_context=self._context,
+        return ProcessPoolExecutor(self.workers, mp_context=self._context,
                                    initializer=_ignore_interrupts)
 
     def map_unordered(self, function, tasks):
@@ -112,15 +108,9 @@ class LocalPool:
                 except BrokenProcessPool:  # a worker died since the last results came
                     retry.append(task)
                     broken = True
-            done = wait(running, timeout=0).done if running else set()
-            if not done and not broken:
-                task = retry.pop() if retry else next(pending, None)
-                if task is not None:  # nothing to store yet: compute one here
-                    yield task, function(task)
-                    continue
-                if not running:
-                    return
-                done = wait(running, return_when=FIRST_COMPLETED).done
+            if not running and not broken:
+                return
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 task = running.pop(future)
                 try:

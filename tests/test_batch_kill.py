@@ -77,10 +77,9 @@ def test_a_worker_killed_mid_batch_changes_nothing(tmp_path, uninterrupted):
     process = start(out, workers=2)
     written = wait_for_parts(out, 2, process)
     parent = psutil.Process(process.pid)
-    # with --workers 2, the batch's process computes beside one pool worker, forked by
-    # the fork server (a child of the batch's process)
+    # pool workers are forked by the fork server, a child of the batch's process
     workers = [p for p in parent.children(recursive=True) if p.ppid() != process.pid]
-    assert len(workers) == 1
+    assert len(workers) == 2
     workers[0].send_signal(signal.SIGKILL)
     assert process.poll() is None and written < PARTS  # killed mid-batch
     assert process.wait(timeout=300) == 0, process.stderr.read()
