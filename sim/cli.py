@@ -39,6 +39,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Commands that run chunks in a local process pool unless told otherwise.
+POOLED = {"run", "sweep", "sensitivity", "campaign"}
+
+
+def _pooled(command: str | None, argv: list[str]) -> bool:
+    """Whether the command will run a local pool: one of ``POOLED``, neither on a
+    cluster nor with ``--workers 1`` (a guess from the raw arguments, before they are
+    parsed: a wrong one costs an idle process), on a machine of several cores."""
+    if command not in POOLED or any(a.startswith("--scheduler") for a in argv):
+        return False
+    if "--workers=1" in argv or ("--workers", "1") in zip(argv, argv[1:], strict=False):
+        return False
+    from sim.executors import default_workers
+    return default_workers() > 1
+
+
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     """The parser, with the full options of the command named in ``argv`` (if any)."""
     parser = argparse.ArgumentParser(
@@ -46,6 +62,9 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
         "distribution of their outcomes.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chosen = next((a for a in argv if not a.startswith("-")), None)
+    if _pooled(chosen, argv):
+        from sim.executors import warm_up
+        warm_up()  # the fork server imports while this process imports the command
     for name, (module, summary) in COMMANDS.items():
         if name == chosen:
             importlib.import_module(module).register(commands)

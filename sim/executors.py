@@ -2,33 +2,50 @@
 
 An executor maps a module-level function (named, so that it pickles) over tasks and
 yields ``(task, result)`` as results arrive — in any order, which is why a chunk's
-result may depend only on the chunk (``sim.batch``). At most ``window`` tasks are in
-flight, so finished results never pile up: the caller stores each one and lets it go,
-and memory stays flat however long the batch.
+result may depend only on the chunk (``sim.batch``). Only a few tasks are in flight
+at once (two a worker), so finished results never pile up: the caller stores each
+one and lets it go, and memory stays flat however long the batch.
 
-A worker that dies (killed, out of memory) loses only the chunks it was running:
-the local pool is rebuilt and those chunks run again; Dask reschedules them itself.
-A chunk that brings down its worker again and again ends the batch with ``WorkerLost``
-(what finished before is kept, and ``--resume`` goes on from there).
+A worker that dies (killed, out of memory) loses only the chunks it held: the local
+pool starts another in its place and those chunks run again; Dask reschedules them
+itself. A chunk that brings down its worker again and again ends the batch with
+``WorkerLost`` (what finished before is kept, and ``--resume`` goes on from there).
 
 This module knows nothing of negotiations; it sits below ``sim.batch``.
 """
 
 from __future__ import annotations
 
+import io
 import multiprocessing
+import multiprocessing.forkserver
 import os
+import pickle
+import queue
 import signal
+import threading
+import traceback
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import numpy as np
 
 #: Modules a pool's fork server imports once, so that each worker starts warm.
 PRELOAD = ("sim.batch",)
 
 #: How many times a chunk may be lost with its worker before the batch gives up.
 MAX_LOSSES = 3
+
+#: Tasks a pool worker holds at once: the one it computes and the next.
+DEPTH = 2
+
+#: Read-only arrays at least this large go to each pool worker once (``LocalPool``).
+SHARED_BYTES = 16 * 1024
+
+#: How long a pool worker has to stop when asked before it is killed.
+STOP_SECONDS = 10.0
 
 
 class ExecutorError(Exception):
@@ -73,72 +90,297 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def warm_up() -> None:
+    """Start the fork server now, so that it imports ``PRELOAD`` while this process
+    is busy with its own imports (about 2 s each, on two cores at once): the pool's
+    workers are then forked at once when the batch starts. Without it, they would
+    start about 2 s into the batch. A fork server nobody uses ends with this process.
+    """
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(PRELOAD))
+    multiprocessing.forkserver.ensure_running()
+
+
+def _serve(connection) -> None:
+    """A pool worker: compute each task sent, reply ``(True, result)`` or
+    ``(False, error)``; stop at an empty message or when the pool's end closes."""
+    _ignore_interrupts()
+    shared: dict[int, np.ndarray] = {}
+    while True:
+        try:
+            data = connection.recv_bytes()
+        except EOFError:
+            return
+        if not data:
+            return
+        new, body = pickle.loads(data)
+        shared.update(new)
+        unpickler = pickle.Unpickler(io.BytesIO(body))
+        unpickler.persistent_load = shared.__getitem__
+        try:
+            function, task = unpickler.load()
+            reply = (True, function(task))
+        except Exception as error:  # the caller's error, raised again in the pool's process
+            error.add_note("in a pool worker:\n" + traceback.format_exc().rstrip())
+            reply = (False, error)
+        try:
+            connection.send(reply)
+        except Exception as error:  # a result or error that does not pickle
+            connection.send((False, RuntimeError(
+                f"a pool worker's reply cannot be sent back ({type(error).__name__}: "
+                f"{error}); it was {reply[1]!r:.300}")))
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One pool worker's place: the process now in it and the tasks it holds, in the
+    order it computes them (the first is the one it is computing)."""
+
+    index: int
+    generation: int = 0
+    thread: threading.Thread | None = None
+    process: Any = None
+    connection: Any = None
+    tasks: deque = field(default_factory=deque)
+    has: set = field(default_factory=set)  # keys of the shared arrays it holds
+
+
 class LocalPool:
-    """A pool of ``workers`` processes on this machine.
+    """``workers`` processes on this machine computing tasks: this one, and
+    ``workers - 1`` pool processes.
+
+    Written by hand (a hundred-odd lines) rather than on ``ProcessPoolExecutor``, for
+    three properties a batch needs and that executor lacks:
+
+    - *This process computes too.* It has little else to do (it stores each finished
+      part and adds up tallies: milliseconds a chunk), so whenever no result is
+      waiting it takes a task itself. It starts at once, while the pool's processes
+      start up, and ``--workers K`` means K processes computing, this one included
+      (with ``warm_up``, this is what brings ``--workers 2`` near twice one worker).
+    - *A dead worker loses only its own chunks, and only it is started again.* Each
+      worker has a pipe of its own that only it and this process hold, so when it
+      dies, reading from it ends (``EOFError``), even half-way through a message.
+      ``ProcessPoolExecutor`` instead marks the whole pool broken, fails every chunk
+      in flight and has to be rebuilt; and its workers share one result queue whose
+      writing end every worker and this process hold, so a worker killed half-way
+      through writing a result leaves the reader waiting for the rest.
+    - *Tasks stay small.* A read-only numpy array of at least ``SHARED_BYTES`` in a
+      task (a scenario's posterior: 2,000 particles of 9 parameters, 144 KB) goes to
+      each worker once and is referred to by a key after (pickle's
+      ``persistent_id``), so a chunk's message is a few kilobytes.
 
     Workers are forked from a fork server that has imported ``PRELOAD``: each starts
-    in milliseconds, and none inherits the parent's threads (Arrow's, tqdm's), which
-    plain ``fork`` would copy in whatever state they were.
+    in milliseconds, and none inherits this process's threads (Arrow's, OpenBLAS's,
+    the pool's own), which plain ``fork`` would copy in whatever state they were. One
+    thread per worker starts it (``Process.start`` waits for the fork server; this
+    process does not) and then receives its replies as they come, so a worker never
+    waits for this process to finish a chunk of its own before handing over a
+    result. A worker holds at most ``DEPTH`` tasks, the one it computes and the next,
+    so it never waits for this process to send one either.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, compute_here: bool = True) -> None:
+        if workers < 2:
+            raise ValueError("a LocalPool is this process and at least one worker")
         self.workers = workers
-        self.window = 2 * workers
+        self.compute_here = compute_here  # False: only the pool's processes compute
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(list(PRELOAD))
-        self._pool = self._start()
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()  # over slot generations and _closed
+        self._closed = False
+        self._slots = [_Slot(index) for index in range(workers - 1)]
+        self._shared: dict[int, np.ndarray] = {}  # id -> array, kept alive so ids stay
+        self.sent_bytes = 0  # sent down the workers' pipes (tested: tasks stay small)
+        self._start_idle()
 
-    def _start(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=self._context,
-                                   initializer=_ignore_interrupts)
+    def _start_idle(self) -> None:
+        for slot in self._slots:
+            if slot.thread is None:
+                self._start(slot)
+
+    # -- the workers' threads -------------------------------------------------------
+
+    def _start(self, slot: _Slot) -> None:
+        """Put a new worker in ``slot`` (its thread starts it)."""
+        with self._lock:
+            slot.generation += 1
+            generation = slot.generation
+        slot.process = slot.connection = None
+        slot.tasks.clear()
+        slot.has = set()
+        slot.thread = threading.Thread(target=self._tend, args=(slot, generation),
+                                       name=f"negsim-pool-{slot.index}", daemon=True)
+        slot.thread.start()
+
+    def _current(self, slot: _Slot, generation: int) -> bool:
+        return not self._closed and slot.generation == generation
+
+    def _tend(self, slot: _Slot, generation: int) -> None:
+        """Start the worker of ``slot``, pass on its replies, then that it ended."""
+        events = self._events
+        try:
+            mine, theirs = self._context.Pipe()
+            process = self._context.Process(target=_serve, args=(theirs,), daemon=True,
+                                            name=f"negsim-pool-{slot.index}")
+            process.start()
+            theirs.close()  # the worker's end is now the worker's alone
+        except Exception as error:  # no process can be started
+            events.put((slot, generation, "failed", error))
+            return
+        with self._lock:  # a worker started for a pool stopped meanwhile is stopped
+            current = self._current(slot, generation)
+            if current:
+                events.put((slot, generation, "ready", (process, mine)))
+        if current:
+            try:
+                while True:
+                    events.put((slot, generation, "reply", mine.recv()))
+            except (EOFError, OSError):
+                pass
+        else:
+            process.kill()
+        mine.close()
+        process.join()
+        events.put((slot, generation, "ended", process.exitcode))
+
+    def _stop_workers(self) -> None:
+        """Stop every worker: those with a pipe are killed (their threads then end),
+        those still starting stop themselves when they see their generation passed."""
+        with self._lock:
+            for slot in self._slots:
+                slot.generation += 1
+        for slot in self._slots:
+            if slot.process is not None:
+                slot.process.kill()
+            slot.process = slot.connection = slot.thread = None
+            slot.tasks.clear()
+        while True:  # a worker announced but not yet taken in
+            try:
+                slot, generation, kind, payload = self._events.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "ready":
+                payload[0].kill()
+
+    # -- the map ----------------------------------------------------------------------
+
+    def _message(self, slot: _Slot, function: Callable, task: Any) -> bytes:
+        """``(function, task)`` pickled, each read-only array the worker holds
+        replaced by its key, and those it lacks sent with it."""
+        new: dict[int, np.ndarray] = {}
+
+        def persistent_id(obj: object) -> int | None:
+            if (isinstance(obj, np.ndarray) and obj.nbytes >= SHARED_BYTES
+                    and not obj.flags.writeable):
+                key = id(obj)
+                self._shared.setdefault(key, obj)
+                if key not in slot.has:
+                    new[key] = obj
+                return key
+            return None
+
+        body = io.BytesIO()
+        pickler = pickle.Pickler(body, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.persistent_id = persistent_id
+        pickler.dump((function, task))
+        slot.has |= new.keys()
+        return pickle.dumps((new, body.getvalue()), protocol=pickle.HIGHEST_PROTOCOL)
 
     def map_unordered(self, function, tasks):
+        self._start_idle()  # after an earlier map stopped early
         pending = iter(tasks)
-        running: dict[Future, Any] = {}
+        retry: deque[Any] = deque()
         losses: dict[int, int] = {}
-        retry: list[Any] = []
-        while True:
-            broken = False
-            while len(running) < self.window and not broken:
-                task = retry.pop() if retry else next(pending, None)
-                if task is None:
-                    break
-                try:
-                    running[self._pool.submit(function, task)] = task
-                except BrokenProcessPool:  # a worker died since the last results came
-                    retry.append(task)
-                    broken = True
-            if not running and not broken:
-                return
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = running.pop(future)
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    retry.append(self._lost(task, losses))
-                    broken = True
-                    continue
-                yield task, result
-            if broken:  # every chunk still in the broken pool is lost: start afresh
-                for future, task in running.items():
-                    future.cancel()
-                    retry.append(self._lost(task, losses))
-                running.clear()
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = self._start()
 
-    @staticmethod
-    def _lost(task: Any, losses: dict[int, int]) -> Any:
-        key = id(task)
-        losses[key] = losses.get(key, 0) + 1
-        if losses[key] >= MAX_LOSSES:
-            raise WorkerLost(f"a worker died {MAX_LOSSES} times while running {task} "
-                             "(out of memory? try a smaller --chunk-size in a new folder)")
-        return task
+        def take() -> Any:
+            return retry.popleft() if retry else next(pending, None)
+
+        finished = False
+        try:
+            while True:
+                for slot in self._slots:  # keep every ready worker busy
+                    while slot.connection is not None and len(slot.tasks) < DEPTH:
+                        task = take()
+                        if task is None:
+                            break
+                        slot.tasks.append(task)
+                        data = self._message(slot, function, task)
+                        self.sent_bytes += len(data)
+                        try:
+                            slot.connection.send_bytes(data)
+                        except OSError:  # it died: its thread will say so
+                            slot.connection = None
+                try:
+                    event = self._events.get_nowait()
+                except queue.Empty:
+                    task = take()
+                    if task is not None and self.compute_here:
+                        yield task, function(task)  # nothing to store yet: compute here
+                        continue
+                    if task is not None:  # for a worker, once one is ready
+                        retry.appendleft(task)
+                    elif not any(slot.tasks for slot in self._slots):
+                        finished = True
+                        return
+                    event = self._events.get()
+                done = self._handle(*event, retry, losses)
+                if done is not None:
+                    yield done
+        finally:
+            if not finished:  # stopped early: what workers hold must not come back later
+                self._stop_workers()
+
+    def _handle(self, slot: _Slot, generation: int, kind: str, payload: Any,
+                retry: deque, losses: dict[int, int]) -> tuple[Any, Any] | None:
+        """Take in one event of a worker's thread; a finished task is returned."""
+        if generation != slot.generation:  # from a worker stopped earlier
+            if kind == "ready":
+                payload[0].kill()
+            return None
+        if kind == "ready":
+            slot.process, slot.connection = payload
+        elif kind == "reply":
+            task = slot.tasks.popleft()
+            ok, value = payload
+            if not ok:
+                raise value
+            return task, value
+        elif kind == "failed":
+            raise WorkerLost(f"cannot start a worker process ({type(payload).__name__}: "
+                             f"{payload})")
+        else:  # "ended": the task it was computing is lost with it; the rest go back
+            if slot.tasks:
+                computing = slot.tasks.popleft()
+                retry.extend([_lost(computing, losses, payload), *slot.tasks])
+            self._start(slot)
+        return None
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the workers: each is told to stop, and killed if it has not within
+        ``STOP_SECONDS``."""
+        with self._lock:
+            self._closed = True
+        for slot in self._slots:
+            if slot.connection is not None:
+                try:
+                    slot.connection.send_bytes(b"")
+                except OSError:
+                    pass
+        for slot in self._slots:
+            if slot.thread is not None:
+                slot.thread.join(STOP_SECONDS)
+        self._stop_workers()
+
+
+def _lost(task: Any, losses: dict[int, int], exitcode: int | None) -> Any:
+    """Count that ``task``'s worker died while computing it; give up at ``MAX_LOSSES``."""
+    key = id(task)
+    losses[key] = losses.get(key, 0) + 1
+    if losses[key] >= MAX_LOSSES:
+        raise WorkerLost(f"a worker died {MAX_LOSSES} times while running {task} (last exit "
+                         f"code {exitcode}; out of memory? try a smaller --chunk-size in a "
+                         "new folder)")
+    return task
 
 
 def connect_dask(address: str, timeout: float = 10.0) -> Executor:

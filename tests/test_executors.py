@@ -1,0 +1,144 @@
+"""The local pool on its own: every task once, whoever computes it; a worker that
+dies loses only its task, and one that keeps dying stops the batch; errors come back
+with their type; tasks stay small; a map stopped early leaves nothing behind."""
+
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+from sim.executors import DEPTH, MAX_LOSSES, InProcess, LocalPool, WorkerLost
+
+PARENT = os.getpid()
+
+
+def in_worker() -> bool:
+    """In a pool worker (whose import of this module sets its own ``PARENT``)."""
+    return multiprocessing.parent_process() is not None
+
+
+def square(task: int) -> tuple[int, int]:
+    return task * task, os.getpid()
+
+
+def meet(task: tuple[int, str]) -> tuple[int, int]:
+    """Slow in this process until a worker has left its mark: both compute."""
+    value, mark = task
+    if in_worker():
+        Path(mark).touch()
+    elif not Path(mark).exists():
+        time.sleep(0.3)
+    return value * value, os.getpid()
+
+
+def die_once(task: tuple[int, str]) -> int:
+    """The first worker to take a task is killed while computing it."""
+    value, mark = task
+    if in_worker() and not Path(mark).exists():
+        Path(mark).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return value * value
+
+
+def die_on_three(task: int) -> int:
+    if task == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return task
+
+
+def fail_on_five(task: int) -> int:
+    if task == 5:
+        raise ValueError(f"task {task} is bad")
+    return task
+
+
+def array_sum(task: tuple[int, np.ndarray]) -> float:
+    return float(task[1].sum()) + task[0]
+
+
+@pytest.fixture
+def pool():
+    pool = LocalPool(2)
+    yield pool
+    pool.close()
+
+
+def test_this_process_and_a_worker_both_compute_and_every_task_comes_back_once(
+        pool, tmp_path):
+    mark = str(tmp_path / "worker-started")
+    results = list(pool.map_unordered(meet, [(k, mark) for k in range(40)]))
+    assert sorted(task[0] for task, _ in results) == list(range(40))
+    assert all(value == task[0] ** 2 for task, (value, _) in results)
+    pids = {pid for _, (_, pid) in results}
+    assert PARENT in pids and len(pids) == 2
+
+
+def test_the_pool_gives_what_one_process_gives(pool):
+    tasks = list(range(50))
+    assert (sorted(r for _, (r, _) in pool.map_unordered(square, tasks))
+            == sorted(r for _, (r, _) in InProcess().map_unordered(square, tasks)))
+
+
+def test_a_worker_killed_mid_task_loses_only_that_task(pool, tmp_path):
+    mark = tmp_path / "killed"
+    pool.compute_here = False  # every task goes to a worker
+    results = dict(pool.map_unordered(die_once, [(k, str(mark)) for k in range(10)]))
+    assert mark.exists()  # a worker was killed ...
+    assert results == {(k, str(mark)): k * k for k in range(10)}  # ... and nothing lost
+    assert dict(pool.map_unordered(die_once, [(11, str(mark))])) == {(11, str(mark)): 121}
+
+
+def test_a_task_that_kills_its_worker_every_time_stops_the_batch():
+    pool = LocalPool(2, compute_here=False)
+    try:
+        with pytest.raises(WorkerLost, match=f"died {MAX_LOSSES} times while running 3 "
+                           r"\(last exit code -9"):
+            list(pool.map_unordered(die_on_three, range(6)))
+    finally:
+        pool.close()
+
+
+def test_an_error_in_a_worker_is_raised_here_with_the_workers_traceback():
+    pool = LocalPool(2, compute_here=False)
+    try:
+        with pytest.raises(ValueError, match="task 5 is bad") as raised:
+            list(pool.map_unordered(fail_on_five, range(8)))
+        assert "in a pool worker" in "\n".join(raised.value.__notes__)
+        assert "fail_on_five" in "\n".join(raised.value.__notes__)
+    finally:
+        pool.close()
+
+
+def test_a_large_read_only_array_goes_to_a_worker_once():
+    big = np.arange(125_000, dtype=np.float64)  # 1 MB
+    big.flags.writeable = False
+    pool = LocalPool(2, compute_here=False)
+    try:
+        results = {task[0]: total for task, total
+                   in pool.map_unordered(array_sum, [(k, big) for k in range(20)])}
+    finally:
+        pool.close()
+    assert results == {k: float(big.sum()) + k for k in range(20)}
+    assert big.nbytes < pool.sent_bytes < big.nbytes + 20 * 1_000
+
+
+def test_a_map_stopped_early_leaves_no_results_for_the_next(pool):
+    pool.compute_here = False
+    first = pool.map_unordered(square, range(100, 100 + 4 * DEPTH))
+    next(first)
+    first.close()  # the caller stopped: the rest is dropped
+    assert sorted(t for t, _ in pool.map_unordered(square, range(5))) == list(range(5))
+
+
+def test_closing_the_pool_ends_its_processes():
+    pool = LocalPool(3, compute_here=False)
+    pids = {pid for _, (_, pid) in pool.map_unordered(square, range(10))}
+    assert len(pids) >= 1 and PARENT not in pids
+    pool.close()
+    for pid in pids:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
