@@ -8,6 +8,8 @@ Three benchmarks of the June 20-30 round, each ending with its ``BENCH`` line:
   engine in this process, times the cores — what a pool without any overhead would
   reach;
 - ``speedup``: ``--workers 2`` against ``--workers 1`` (in-process), same rounds;
+  beside them, two ``--workers 1`` runs of half the rounds at once: the speed-up a
+  pool without any overhead would reach on this machine at that moment;
 - ``memory``: peak memory of ``negsim run --runs 10000000`` (figures included): the
   sum over its process tree (the command, the fork server, the workers), sampled
   every 0.2 s, as PSS (shared pages counted once) and as RSS (counted in every
@@ -134,22 +136,42 @@ def throughput(rounds: int, repeats: int) -> None:
           f"{statistics.median(plain) / (cores * statistics.median(engine)):.2f}")
 
 
+def two_halves(rounds: int) -> float:
+    """Seconds for two ``negsim run --workers 1`` of half the rounds each, at the same
+    time: what a pool of two with no overhead at all would take on this machine now
+    (two processes on two cores are each slower than one alone: shared caches and
+    memory bandwidth, and a virtual machine's neighbours)."""
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        children = [subprocess.Popen([str(NEGSIM), "run", str(JUNE), "--runs",
+                                      str(rounds // 2), "--seed", str(k), "--workers", "1",
+                                      "--no-plots", "--out", str(Path(folder) / str(k))],
+                                     stdout=subprocess.DEVNULL, cwd=ROOT) for k in (0, 1)]
+        assert all(child.wait() == 0 for child in children), "negsim run failed"
+        return time.perf_counter() - start
+
+
 def speedup(rounds: int, repeats: int) -> None:
     """Wall-clock speed-up, and the CPU seconds each spends (what the pool costs in
-    work, whatever else the machine is doing)."""
-    one, two = [], []
+    work, whatever else the machine is doing); beside them, the speed-up of two
+    independent one-process runs of half the rounds (the machine's ceiling)."""
+    one, two, halves = [], [], []
     for _ in range(repeats):
         one.append(negsim_run(rounds, "--no-plots", "--workers", "1"))
         two.append(negsim_run(rounds, "--no-plots", "--workers", "2"))
+        halves.append(two_halves(rounds))
         print(f"--workers 1: {one[-1].seconds:.1f} s ({one[-1].cpu_seconds:.1f} CPU s)   "
               f"--workers 2: {two[-1].seconds:.1f} s ({two[-1].cpu_seconds:.1f} CPU s)   "
-              f"speed-up {one[-1].seconds / two[-1].seconds:.2f}; load "
+              f"speed-up {one[-1].seconds / two[-1].seconds:.2f}   two halves at once "
+              f"{halves[-1]:.1f} s (speed-up {one[-1].seconds / halves[-1]:.2f}); load "
               f"{os.getloadavg()[0]:.2f}", flush=True)
     wall1, wall2 = (statistics.median(m.seconds for m in runs) for runs in (one, two))
     cpu1, cpu2 = (statistics.median(m.cpu_seconds for m in runs) for runs in (one, two))
+    ceiling = statistics.median(halves)
     print(f"BENCH name=pool_speedup rounds={rounds} workers1_s={wall1:.1f} "
           f"workers2_s={wall2:.1f} speedup={wall1 / wall2:.2f} workers1_cpu_s={cpu1:.1f} "
-          f"workers2_cpu_s={cpu2:.1f}")
+          f"workers2_cpu_s={cpu2:.1f} two_halves_at_once_s={ceiling:.1f} "
+          f"ceiling_speedup={wall1 / ceiling:.2f}")
 
 
 def memory(rounds: int) -> None:
