@@ -104,17 +104,19 @@ ISSUE_NAMES: tuple[str, ...] = tuple(ISSUES)
 
 CEASEFIRE_LEVELS = 3  # levels 1..3 can be agreed; 0 is "no ceasefire"
 
-#: Outcome columns of ``results.parquet`` (names fixed: other tools read them).
-OUTCOME_COLUMNS: tuple[str, ...] = (
-    "ceasefire_level",
-    "ceasefire_conditions",
-    "pow_exchange_per_side",
-    "remains_transferred",
-    "children_commitment",
-    "memorandum",
-    "next_round_agreed",
-    "leaders_meeting_agreed",
-    "duration_minutes",
-    "walkout",
-    "walkout_party",
-)
+#: Outcome columns of ``results.parquet`` and their types (names fixed: other tools
+#: read them); after them come ``agreed_minute_<issue>`` (float) for each issue.
+OUTCOME_DTYPES: dict[str, str] = {
+    "ceasefire_level": "int8",
+    "ceasefire_conditions": "float64",
+    "pow_exchange_per_side": "int64",
+    "remains_transferred": "int64",
+    "children_commitment": "int8",
+    "memorandum": "int8",
+    "next_round_agreed": "bool",
+    "leaders_meeting_agreed": "bool",
+    "duration_minutes": "float64",
+    "walkout": "bool",
+    "walkout_party": "str",
+}
+OUTCOME_COLUMNS: tuple[str, ...] = tuple(OUTCOME_DTYPES)

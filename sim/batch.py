@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.agenda import ISSUE_NAMES, OUTCOME_DTYPES
 from sim.executors import InProcess, LocalPool
 from sim.model import NegotiationRound
 from sim.scenario import Scenario
@@ -141,6 +142,14 @@ def _first_row(piece: tuple[np.ndarray, dict]) -> int:
     return int(piece[0][0])
 
 
+def _no_outcomes() -> dict[str, pd.Series]:
+    """The outcome columns with no rows, typed as the model's are (tested): a chunk
+    with no rows still has the dataset's schema."""
+    columns = {name: pd.Series(dtype=dtype) for name, dtype in OUTCOME_DTYPES.items()}
+    return columns | {f"agreed_minute_{name}": pd.Series(dtype="float64")
+                      for name in ISSUE_NAMES}
+
+
 def run_chunk_safely(scenario: Scenario, seed: int, chunk: int, first: int, count: int
                      ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """``run_chunk``, except that replicates that raise are left out of the rows and
@@ -149,10 +158,10 @@ def run_chunk_safely(scenario: Scenario, seed: int, chunk: int, first: int, coun
     ids = np.arange(first, first + count, dtype=np.int64)
     try:
         setup = realise(scenario, count, rng)
-    except Exception as error:  # the draws of the whole chunk failed
+    except Exception as error:  # the draws of the whole chunk failed: no rows
         failures = pd.DataFrame({"run_id": ids, "seed": np.int64(seed), "chunk": np.int64(chunk),
                                  "draw_id": np.int64(-1), "error": _error_text(error)})
-        return pd.DataFrame({"run_id": ids[:0]}), failures
+        return _frame(_no_outcomes(), ids[:0], seed, chunk, ids[:0]), failures
     try:
         model = NegotiationRound(setup, rng=rng).run()
         return _frame(model.outcomes(), ids, seed, chunk, setup.draw_id), None
@@ -164,7 +173,7 @@ def run_chunk_safely(scenario: Scenario, seed: int, chunk: int, first: int, coun
         outcomes = {name: np.concatenate([o[name] for _, o in ran]) for name in ran[0][1]}
     else:  # every replicate raised: no rows, but the columns (for the dataset's schema)
         rows = np.arange(0)
-        outcomes = NegotiationRound(setup.select(rows)).outcomes()
+        outcomes = _no_outcomes()
     frame = _frame(outcomes, ids[rows], seed, chunk, setup.draw_id[rows])
     bad = np.array([row for row, _ in failed], dtype=np.int64)
     failures = pd.DataFrame({"run_id": ids[bad], "seed": np.int64(seed),
@@ -196,7 +205,7 @@ def compute_chunk(task: ChunkTask) -> ChunkOutcome:
     """What a worker does with a chunk: run it, failures isolated, and encode it."""
     frame, failures = run_chunk_safely(task.scenario, task.seed, task.chunk, task.first,
                                        task.count)
-    tally = Tally.of(frame, failures) if "walkout" in frame else Tally.of_failures(failures)
+    tally = Tally.of(frame, failures)
     return ChunkOutcome(
         results=encode_part(_labelled(frame, task.labels)),
         failures=None if failures is None else encode_part(_labelled(failures, task.labels)),

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -181,6 +182,36 @@ def test_failing_replicates_are_isolated_from_the_rest_of_their_chunk(monkeypatc
     assert rows["run_id"].tolist() == list(range(16))
     assert failures["run_id"].tolist() == list(range(16, 32))
     assert failures["error"].str.endswith("(one of 8 replicates not isolated further)").all()
+
+
+def test_a_chunk_whose_draws_raise_is_failure_rows_and_a_part_of_the_same_schema(
+        tmp_path, monkeypatch, capsys):
+    """The last chunk (100 rounds) cannot draw its parameters: its 100 rounds are
+    failure rows, its part has no rows but every column, typed as the others, and the
+    folder still reads as one table of the other chunks' rows."""
+    real_realise = sim.batch.realise
+
+    def realise(scenario, n, rng, *args, **kwargs):
+        if n == 100:
+            raise ValueError("a drawn value is out of its bounds")
+        return real_realise(scenario, n, rng, *args, **kwargs)
+
+    monkeypatch.setattr(sim.batch, "realise", realise)
+    out = tmp_path / "june"
+    assert run_cli(out, "--workers", "1", runs=700, chunk=300) == 0
+    assert "100 rounds raised an error" in capsys.readouterr().out
+    schemas = [pq.read_schema(part) for part in sorted((out / "results").glob("*.parquet"))]
+    assert len(schemas) == 3 and schemas[2] == schemas[0]
+    assert pq.read_metadata(out / "results" / "part-00002.parquet").num_rows == 0
+    failures = pd.read_parquet(out / "failures")
+    assert failures["run_id"].tolist() == list(range(600, 700))
+    assert (failures["draw_id"] == -1).all()
+    results = pd.read_parquet(out / "results")
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(results, run_scenario(load_scenario(JUNE), 600, seed=3,
+                                                        chunk_size=300))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["runs"] == 600 and summary["failures"]["count"] == 100
 
 
 def test_chunk_outcome_is_the_chunk_encoded():
