@@ -4,7 +4,9 @@ Imported only when a cluster is asked for (``executors.connect_dask``): Dask is 
 optional extra ``negsim[dask]``. The workers need negsim installed, of the same
 version as here, and so of numpy (results depend on both: checked on connecting).
 Workers return each chunk's encoded Parquet part to this process, which writes it:
-the results folder need not be on a file system the workers share.
+the results folder need not be on a file system the workers share. A task's large
+read-only arrays (a scenario's posterior) are scattered to the cluster once and
+referred to by every chunk after, so a chunk's message is a few kilobytes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from distributed import Client, KilledWorker, as_completed
 
-from sim.executors import ExecutorError, WorkerLost
+from sim.executors import ExecutorError, WorkerLost, dumps_sharing, loads_sharing
 
 
 def result_versions() -> dict[str, str]:
@@ -37,6 +39,13 @@ def _check_reachable(address: str, timeout: float) -> None:
         raise ExecutorError(f"--scheduler {address}: cannot reach a Dask scheduler there "
                             f"({error.strerror or error}); start one with `dask scheduler` "
                             "or check the address") from None
+
+
+def _call_sharing(body: bytes, arrays: dict) -> Any:
+    """On a worker: ``function(task)`` of a message of ``dumps_sharing`` (Dask has put
+    the scattered arrays in place of their futures)."""
+    function, task = loads_sharing(body, arrays)
+    return function(task)
 
 
 class DaskCluster:
@@ -64,11 +73,22 @@ class DaskCluster:
                                     f"this process {here}: results would differ")
         self.workers = sum(self.client.nthreads().values())
         self.window = 2 * self.workers
+        self._scattered: dict[int, tuple[Any, Any]] = {}  # key -> (array, its future)
+
+    def _submit(self, function: Callable[[Any], Any], task: Any) -> Any:
+        """Submit ``function(task)``, its shared arrays scattered the first time."""
+        body, arrays = dumps_sharing((function, task))
+        for key, array in arrays.items():
+            if key not in self._scattered:  # kept: the key is the array's id
+                self._scattered[key] = (array, self.client.scatter(array, hash=False))
+        return self.client.submit(_call_sharing, body,
+                                  {key: self._scattered[key][1] for key in arrays},
+                                  pure=False)
 
     def map_unordered(self, function: Callable[[Any], Any],
                       tasks: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
         pending = iter(tasks)
-        first = [(task, self.client.submit(function, task, pure=False))
+        first = [(task, self._submit(function, task))
                  for task in itertools.islice(pending, self.window)]
         if not first:
             return
@@ -87,9 +107,10 @@ class DaskCluster:
             yield task, result
             following = next(pending, None)
             if following is not None:
-                future = self.client.submit(function, following, pure=False)
+                future = self._submit(function, following)
                 owner[future.key] = following
                 futures.add(future)
 
     def close(self) -> None:
+        self._scattered.clear()
         self.client.close()

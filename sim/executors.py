@@ -90,6 +90,35 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def dumps_sharing(obj: Any) -> tuple[bytes, dict[int, np.ndarray]]:
+    """``obj`` pickled with every read-only numpy array of at least ``SHARED_BYTES``
+    left out and replaced by a key (pickle's ``persistent_id``); the arrays by key.
+    An executor sends each array to a worker once, and tasks stay small. (Read-only,
+    so that an array cannot change after a worker has its copy; the key is the
+    array's ``id``, so the caller keeps the arrays while workers may need them.)"""
+    arrays: dict[int, np.ndarray] = {}
+
+    def persistent_id(item: object) -> int | None:
+        if (isinstance(item, np.ndarray) and item.nbytes >= SHARED_BYTES
+                and not item.flags.writeable):
+            arrays[id(item)] = item
+            return id(item)
+        return None
+
+    body = io.BytesIO()
+    pickler = pickle.Pickler(body, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.persistent_id = persistent_id
+    pickler.dump(obj)
+    return body.getvalue(), arrays
+
+
+def loads_sharing(body: bytes, arrays: dict[int, np.ndarray]) -> Any:
+    """What ``dumps_sharing`` pickled, its arrays put back from ``arrays``."""
+    unpickler = pickle.Unpickler(io.BytesIO(body))
+    unpickler.persistent_load = arrays.__getitem__
+    return unpickler.load()
+
+
 def warm_up() -> None:
     """Start the fork server now, so that it imports ``PRELOAD`` while this process
     is busy with its own imports (about 2 s each, on two cores at once): the pool's
@@ -114,10 +143,8 @@ def _serve(connection) -> None:
             return
         new, body = pickle.loads(data)
         shared.update(new)
-        unpickler = pickle.Unpickler(io.BytesIO(body))
-        unpickler.persistent_load = shared.__getitem__
         try:
-            function, task = unpickler.load()
+            function, task = loads_sharing(body, shared)
             reply = (True, function(task))
         except Exception as error:  # the caller's error, raised again in the pool's process
             error.add_note("in a pool worker:\n" + traceback.format_exc().rstrip())
@@ -265,26 +292,13 @@ class LocalPool:
     # -- the map ----------------------------------------------------------------------
 
     def _message(self, slot: _Slot, function: Callable, task: Any) -> bytes:
-        """``(function, task)`` pickled, each read-only array the worker holds
-        replaced by its key, and those it lacks sent with it."""
-        new: dict[int, np.ndarray] = {}
-
-        def persistent_id(obj: object) -> int | None:
-            if (isinstance(obj, np.ndarray) and obj.nbytes >= SHARED_BYTES
-                    and not obj.flags.writeable):
-                key = id(obj)
-                self._shared.setdefault(key, obj)
-                if key not in slot.has:
-                    new[key] = obj
-                return key
-            return None
-
-        body = io.BytesIO()
-        pickler = pickle.Pickler(body, protocol=pickle.HIGHEST_PROTOCOL)
-        pickler.persistent_id = persistent_id
-        pickler.dump((function, task))
+        """``(function, task)`` pickled, each shared array the worker holds replaced
+        by its key, and those it lacks sent with it."""
+        body, arrays = dumps_sharing((function, task))
+        self._shared.update(arrays)
+        new = {key: array for key, array in arrays.items() if key not in slot.has}
         slot.has |= new.keys()
-        return pickle.dumps((new, body.getvalue()), protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps((new, body), protocol=pickle.HIGHEST_PROTOCOL)
 
     def map_unordered(self, function, tasks):
         self._start_idle()  # after an earlier map stopped early
