@@ -167,11 +167,14 @@ def speedup(rounds: int, repeats: int) -> None:
               f"{os.getloadavg()[0]:.2f}", flush=True)
     wall1, wall2 = (statistics.median(m.seconds for m in runs) for runs in (one, two))
     cpu1, cpu2 = (statistics.median(m.cpu_seconds for m in runs) for runs in (one, two))
-    ceiling = statistics.median(halves)
-    print(f"BENCH name=pool_speedup rounds={rounds} workers1_s={wall1:.1f} "
-          f"workers2_s={wall2:.1f} speedup={wall1 / wall2:.2f} workers1_cpu_s={cpu1:.1f} "
-          f"workers2_cpu_s={cpu2:.1f} two_halves_at_once_s={ceiling:.1f} "
-          f"ceiling_speedup={wall1 / ceiling:.2f}")
+    # the machine's speed drifts between repeats: the median of each repeat's own
+    # ratio (runs side by side in time) is the steadier figure; medians' ratio beside
+    paired = statistics.median(a.seconds / b.seconds for a, b in zip(one, two, strict=True))
+    ceiling = statistics.median(a.seconds / h for a, h in zip(one, halves, strict=True))
+    print(f"BENCH name=pool_speedup rounds={rounds} repeats={repeats} "
+          f"speedup_median_of_repeats={paired:.2f} speedup_of_medians={wall1 / wall2:.2f} "
+          f"ceiling_speedup_two_halves_at_once={ceiling:.2f} workers1_s={wall1:.1f} "
+          f"workers2_s={wall2:.1f} workers1_cpu_s={cpu1:.1f} workers2_cpu_s={cpu2:.1f}")
 
 
 def memory(rounds: int) -> None:

@@ -38,9 +38,6 @@ PRELOAD = ("sim.batch",)
 #: How many times a chunk may be lost with its worker before the batch gives up.
 MAX_LOSSES = 3
 
-#: Tasks a pool worker holds at once: the one it computes and the next.
-DEPTH = 2
-
 #: Read-only arrays at least this large go to each pool worker once (``LocalPool``).
 SHARED_BYTES = 16 * 1024
 
@@ -157,6 +154,33 @@ def _serve(connection) -> None:
                 f"{error}); it was {reply[1]!r:.300}")))
 
 
+class _Feed:
+    """The tasks of one map, taken (under the pool's lock) by this process and by the
+    workers' threads: tasks lost with a worker first, then the caller's in order."""
+
+    def __init__(self, function: Callable, tasks: Iterator) -> None:
+        self.function = function
+        self.tasks = tasks
+        self.retry: deque = deque()
+        self._next: list = []  # a task looked at by left() and not yet taken
+
+    def take(self) -> Any:
+        if self.retry:
+            return self.retry.popleft()
+        if self._next:
+            return self._next.pop()
+        return next(self.tasks, None)
+
+    def left(self) -> bool:
+        """Whether a task is left (without taking it)."""
+        if self.retry or self._next:
+            return True
+        task = next(self.tasks, None)
+        if task is not None:
+            self._next.append(task)
+        return task is not None
+
+
 @dataclass(eq=False)
 class _Slot:
     """One pool worker's place: the process now in it and the tasks it holds, in the
@@ -199,13 +223,14 @@ class LocalPool:
     in milliseconds, and none inherits this process's threads (Arrow's, OpenBLAS's,
     the pool's own), which plain ``fork`` would copy in whatever state they were. One
     thread per worker starts it (``Process.start`` waits for the fork server; this
-    process does not) and then receives its replies as they come, so a worker never
-    waits for this process to finish a chunk of its own before handing over a
-    result. A worker holds at most ``DEPTH`` tasks, the one it computes and the next,
-    so it never waits for this process to send one either.
+    process does not) and then receives its replies as they come, handing the worker
+    its next task at once: a worker never waits for this process to finish a chunk of
+    its own. A worker holds one task at a time, so when the tasks run out none is
+    left waiting behind a busy worker while this process has nothing to do.
     """
 
     def __init__(self, workers: int, compute_here: bool = True) -> None:
+        self._feed: _Feed | None = None  # the tasks of the map under way
         if workers < 2:
             raise ValueError("a LocalPool is this process and at least one worker")
         self.workers = workers
@@ -227,11 +252,15 @@ class LocalPool:
 
     # -- the workers' threads -------------------------------------------------------
 
-    def _start(self, slot: _Slot) -> None:
-        """Put a new worker in ``slot`` (its thread starts it)."""
-        with self._lock:
+    def _start(self, slot: _Slot, locked: bool = False) -> None:
+        """Put a new worker in ``slot`` (its thread starts it); ``locked``: the caller
+        holds the lock."""
+        if locked:
             slot.generation += 1
-            generation = slot.generation
+        else:
+            with self._lock:
+                slot.generation += 1
+        generation = slot.generation
         slot.process = slot.connection = None
         slot.tasks.clear()
         slot.has = set()
@@ -258,13 +287,23 @@ class LocalPool:
             current = self._current(slot, generation)
             if current:
                 events.put((slot, generation, "ready", (process, mine)))
-        if current:
+        while current:
             try:
-                while True:
-                    events.put((slot, generation, "reply", mine.recv()))
+                data = mine.recv_bytes()
             except (EOFError, OSError):
-                pass
-        else:
+                break
+            with self._lock:  # the next task, before this process hears of this one
+                if slot.generation != generation:
+                    break
+                task = slot.tasks.popleft()
+                self._feed_worker(slot)
+            try:
+                reply = pickle.loads(data)
+            except Exception as error:  # a reply this process cannot rebuild
+                reply = (False, RuntimeError(f"a pool worker's reply cannot be read here "
+                                             f"({type(error).__name__}: {error})"))
+            events.put((slot, generation, "reply", (task, reply)))
+        if not current:
             process.kill()
         mine.close()
         process.join()
@@ -300,52 +339,52 @@ class LocalPool:
         slot.has |= new.keys()
         return pickle.dumps((new, body), protocol=pickle.HIGHEST_PROTOCOL)
 
+    def _feed_worker(self, slot: _Slot) -> None:
+        """Under the lock: give an idle, ready worker the next task, if there is one."""
+        if self._feed is None or slot.connection is None or slot.tasks:
+            return
+        task = self._feed.take()
+        if task is None:
+            return
+        slot.tasks.append(task)
+        data = self._message(slot, self._feed.function, task)
+        self.sent_bytes += len(data)
+        try:
+            slot.connection.send_bytes(data)
+        except OSError:  # it died: its thread will say so, and the task goes back
+            slot.connection = None
+
     def map_unordered(self, function, tasks):
         self._start_idle()  # after an earlier map stopped early
-        pending = iter(tasks)
-        retry: deque[Any] = deque()
+        feed = self._feed = _Feed(function, iter(tasks))
         losses: dict[int, int] = {}
-
-        def take() -> Any:
-            return retry.popleft() if retry else next(pending, None)
-
         finished = False
         try:
             while True:
-                for slot in self._slots:  # keep every ready worker busy
-                    while slot.connection is not None and len(slot.tasks) < DEPTH:
-                        task = take()
-                        if task is None:
-                            break
-                        slot.tasks.append(task)
-                        data = self._message(slot, function, task)
-                        self.sent_bytes += len(data)
-                        try:
-                            slot.connection.send_bytes(data)
-                        except OSError:  # it died: its thread will say so
-                            slot.connection = None
-                try:
-                    event = self._events.get_nowait()
-                except queue.Empty:
-                    task = take()
-                    if task is not None and self.compute_here:
-                        yield task, function(task)  # nothing to store yet: compute here
-                        continue
-                    if task is not None:  # for a worker, once one is ready
-                        retry.appendleft(task)
-                    elif not any(slot.tasks for slot in self._slots):
-                        finished = True
-                        return
-                    event = self._events.get()
-                done = self._handle(*event, retry, losses)
+                with self._lock:
+                    for slot in self._slots:
+                        self._feed_worker(slot)
+                    task = None
+                    if self._events.empty():
+                        task = feed.take() if self.compute_here else None
+                        if task is None and not feed.left() and not any(
+                                slot.tasks for slot in self._slots):
+                            finished = True
+                            return
+                if task is not None:  # nothing to store yet: compute a task here
+                    yield task, function(task)
+                    continue
+                done = self._handle(*self._events.get(), losses)
                 if done is not None:
                     yield done
         finally:
+            with self._lock:
+                self._feed = None
             if not finished:  # stopped early: what workers hold must not come back later
                 self._stop_workers()
 
     def _handle(self, slot: _Slot, generation: int, kind: str, payload: Any,
-                retry: deque, losses: dict[int, int]) -> tuple[Any, Any] | None:
+                losses: dict[int, int]) -> tuple[Any, Any] | None:
         """Take in one event of a worker's thread; a finished task is returned."""
         if generation != slot.generation:  # from a worker stopped earlier
             if kind == "ready":
@@ -354,19 +393,20 @@ class LocalPool:
         if kind == "ready":
             slot.process, slot.connection = payload
         elif kind == "reply":
-            task = slot.tasks.popleft()
-            ok, value = payload
+            task, (ok, value) = payload
             if not ok:
                 raise value
             return task, value
         elif kind == "failed":
             raise WorkerLost(f"cannot start a worker process ({type(payload).__name__}: "
                              f"{payload})")
-        else:  # "ended": the task it was computing is lost with it; the rest go back
-            if slot.tasks:
-                computing = slot.tasks.popleft()
-                retry.extend([_lost(computing, losses, payload), *slot.tasks])
-            self._start(slot)
+        else:  # "ended": the task it was computing is lost with it, and goes back
+            with self._lock:
+                held = list(slot.tasks)
+                slot.tasks.clear()
+                if held:
+                    self._feed.retry.append(_lost(held[0], losses, payload))
+                self._start(slot, locked=True)
         return None
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import psutil
 import pytest
 
-from sim.executors import DEPTH, MAX_LOSSES, InProcess, LocalPool, WorkerLost
+from sim.executors import MAX_LOSSES, InProcess, LocalPool, WorkerLost
 
 PARENT = os.getpid()
 
@@ -55,6 +55,17 @@ def fail_on_five(task: int) -> int:
     if task == 5:
         raise ValueError(f"task {task} is bad")
     return task
+
+
+class Odd(Exception):
+    """Pickles, but does not unpickle (its ``__init__`` wants two arguments)."""
+
+    def __init__(self, first, second):
+        super().__init__(f"{first} {second}")
+
+
+def raise_odd(task: int) -> int:
+    raise Odd(task, "odd")
 
 
 def array_sum(task: tuple[int, np.ndarray]) -> float:
@@ -114,6 +125,15 @@ def test_an_error_in_a_worker_is_raised_here_with_the_workers_traceback():
         pool.close()
 
 
+def test_a_reply_that_cannot_be_read_here_is_an_error_not_a_hang():
+    pool = LocalPool(2, compute_here=False)
+    try:
+        with pytest.raises(RuntimeError, match="reply cannot be read here"):
+            list(pool.map_unordered(raise_odd, range(3)))
+    finally:
+        pool.close()
+
+
 def test_a_large_read_only_array_goes_to_a_worker_once():
     big = np.arange(125_000, dtype=np.float64)  # 1 MB
     big.flags.writeable = False
@@ -129,7 +149,7 @@ def test_a_large_read_only_array_goes_to_a_worker_once():
 
 def test_a_map_stopped_early_leaves_no_results_for_the_next(pool):
     pool.compute_here = False
-    first = pool.map_unordered(square, range(100, 100 + 4 * DEPTH))
+    first = pool.map_unordered(square, range(100, 108))
     next(first)
     first.close()  # the caller stopped: the rest is dropped
     assert sorted(t for t, _ in pool.map_unordered(square, range(5))) == list(range(5))
