@@ -3,8 +3,9 @@
 An executor maps a module-level function (named, so that it pickles) over tasks and
 yields ``(task, result)`` as results arrive — in any order, which is why a chunk's
 result may depend only on the chunk (``sim.batch``). Only a few tasks are in flight
-at once (two a worker), so finished results never pile up: the caller stores each
-one and lets it go, and memory stays flat however long the batch.
+at once (one a local worker, two a Dask thread), so finished results never pile up:
+the caller stores each one and lets it go, and memory stays flat however long the
+batch.
 
 A worker that dies (killed, out of memory) loses only the chunks it held: the local
 pool starts another in its place and those chunks run again; Dask reschedules them

@@ -162,3 +162,20 @@ def test_closing_the_pool_ends_its_processes():
     pool.close()
     for pid in pids:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
+
+
+@pytest.mark.parametrize(("argv", "pooled"), [
+    (["run", "june.toml"], True),
+    (["sweep", "sweep.toml", "--workers", "2"], True),
+    (["run", "june.toml", "--workers", "1"], False),
+    (["campaign", "c.toml", "--workers=1"], False),
+    (["run", "june.toml", "--scheduler", "tcp://10.0.0.1:8786"], False),
+    (["report", "results/june"], False),
+])
+def test_the_fork_server_is_started_early_only_for_a_local_pool(argv, pooled, monkeypatch):
+    import sim.cli
+    import sim.executors
+    monkeypatch.setattr(sim.executors, "default_workers", lambda: 4)
+    assert sim.cli._pooled(argv[0], argv) is pooled
+    monkeypatch.setattr(sim.executors, "default_workers", lambda: 1)
+    assert sim.cli._pooled(argv[0], argv) is False
