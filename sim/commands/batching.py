@@ -1,5 +1,6 @@
 """What the batch commands (run, sweep, sensitivity) share: the options that say
-where chunks run and whether to resume, and the run of a batch into its folder."""
+where chunks run and whether to resume, and the run of a batch into its folder;
+for sweep and sensitivity, their command line and the start of their run."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sim.batch import ChunkTask
 from sim.commands.common import UsageError, integer_at_least
 from sim.executors import ExecutorError, WorkerLost, make_executor
 from sim.runner import Group, run_tasks
-from sim.storage import FolderError, ResultsFolder
+from sim.storage import FolderError, ResultsFolder, make_manifest
 from sim.tally import Tally
 
 
@@ -48,3 +49,26 @@ def run_batch(args: argparse.Namespace, out: Path, manifest: dict,
         raise UsageError(f"{error}; what finished is kept: rerun with --resume") from None
     finally:
         executor.close()
+
+
+def add_experiment_command(commands: argparse._SubParsersAction, kind: str, summary: str,
+                           example: str, handler) -> None:
+    """``negsim KIND FILE [--out OUT] [batch options]`` (sweep, sensitivity)."""
+    parser = commands.add_parser(kind, help=summary)
+    parser.add_argument(kind, help=f"{kind} file (TOML), e.g. {example}")
+    parser.add_argument("--out", help="results folder (default results/<file name>)")
+    add_batch_options(parser)
+    parser.set_defaults(handler=handler)
+
+
+def run_experiment(args: argparse.Namespace, kind: str, study) -> tuple[Path, dict[Group, Tally]]:
+    """Run every design point of a sweep or sensitivity study (``kind``) into its
+    folder: the folder and the tally of each point, in design order."""
+    path = getattr(args, kind)
+    out = Path(args.out) if args.out else Path("results") / Path(path).stem
+    tasks = study.tasks()
+    base = study.scenarios[0]
+    manifest = make_manifest(kind, base, str(study.experiment.scenario_path), study.seed,
+                             study.replicates * len(study.scenarios), study.chunk_size,
+                             len(tasks), experiment_sha256=study.experiment.sha256)
+    return out, run_batch(args, out, manifest, tasks)

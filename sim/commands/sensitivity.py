@@ -4,35 +4,25 @@ to chosen parameters."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import pandas as pd
 
-from sim.commands.batching import add_batch_options, run_batch
+from sim.commands.batching import add_experiment_command, run_experiment
 from sim.sensitivity import analyze, load_sensitivity, outcome_value
-from sim.storage import SUMMARY, ResultsFolder, make_manifest
+from sim.storage import SUMMARY, ResultsFolder
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    sens = commands.add_parser("sensitivity", help="Sobol indices of outcomes with respect "
-                               "to chosen parameters (SALib)")
-    sens.add_argument("sensitivity", help="sensitivity file (TOML), e.g. "
-                      "experiments/june-20-30-2025-sensitivity.toml")
-    sens.add_argument("--out", help="results folder (default results/<file name>)")
-    add_batch_options(sens)
-    sens.set_defaults(handler=main)
+    add_experiment_command(commands, "sensitivity", "Sobol indices of outcomes with "
+                           "respect to chosen parameters (SALib)",
+                           "experiments/june-20-30-2025-sensitivity.toml", main)
 
 
 def main(args: argparse.Namespace) -> int:
     study = load_sensitivity(args.sensitivity)
-    out = Path(args.out) if args.out else Path("results") / Path(args.sensitivity).stem
-    tasks = study.tasks()
+    out, tallies = run_experiment(args, "sensitivity", study)
     base = study.scenarios[0]
     points = len(study.scenarios)
-    manifest = make_manifest("sensitivity", base, str(study.experiment.scenario_path),
-                             study.seed, study.replicates * points, study.chunk_size,
-                             len(tasks), experiment_sha256=study.experiment.sha256)
-    tallies = run_batch(args, out, manifest, tasks)
     summaries = [tally.summary(base.round.name, study.seed, base.agenda)
                  for tally in tallies.values()]
     outcomes = pd.DataFrame([{o: outcome_value(s, o) for o in study.outcomes}

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from sim.commands.batching import add_batch_options, run_batch
-from sim.storage import RESULTS, SUMMARY, ResultsFolder, make_manifest
+from sim.commands.batching import add_experiment_command, run_experiment
+from sim.storage import RESULTS, SUMMARY, ResultsFolder
 from sim.sweep import design_table, load_sweep
 
 #: Columns of the per-point table printed (all of them are in points.csv).
@@ -15,24 +14,15 @@ SHOWN = ("runs", "walkout.p", "pow_exchange_agreed.p", "ceasefire_any.p",
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    sweep = commands.add_parser("sweep", help="run a scenario over a grid or Latin "
-                                "hypercube of its knobs")
-    sweep.add_argument("sweep", help="sweep file (TOML), e.g. "
-                       "experiments/june-20-30-2025-sweep.toml")
-    sweep.add_argument("--out", help="results folder (default results/<sweep file name>)")
-    add_batch_options(sweep)
-    sweep.set_defaults(handler=main)
+    add_experiment_command(commands, "sweep", "run a scenario over a grid or Latin "
+                           "hypercube of its knobs",
+                           "experiments/june-20-30-2025-sweep.toml", main)
 
 
 def main(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.sweep)
-    out = Path(args.out) if args.out else Path("results") / Path(args.sweep).stem
-    tasks = sweep.tasks()
+    out, tallies = run_experiment(args, "sweep", sweep)
     base = sweep.scenarios[0]
-    manifest = make_manifest("sweep", base, str(sweep.experiment.scenario_path), sweep.seed,
-                             sweep.replicates * len(sweep.points), sweep.chunk_size,
-                             len(tasks), experiment_sha256=sweep.experiment.sha256)
-    tallies = run_batch(args, out, manifest, tasks)
     labels = list(tallies)
     summaries = [tallies[label].summary(base.round.name, sweep.seed, base.agenda)
                  for label in labels]
