@@ -432,9 +432,10 @@ def _lost(task: Any, losses: dict[int, int], exitcode: int | None) -> Any:
     key = id(task)
     losses[key] = losses.get(key, 0) + 1
     if losses[key] >= MAX_LOSSES:
-        raise WorkerLost(f"a worker died {MAX_LOSSES} times while running {task} (last exit "
-                         f"code {exitcode}; out of memory? try a smaller --chunk-size in a "
-                         "new folder)")
+        why = (f"killed by signal {-exitcode}; out of memory? try a smaller --chunk-size in "
+               "a new folder" if exitcode is not None and exitcode < 0 else
+               f"exit code {exitcode}: the worker failed, its error is printed above")
+        raise WorkerLost(f"a worker died {MAX_LOSSES} times while running {task} ({why})")
     return task
 
 

@@ -51,6 +51,10 @@ def die_on_three(task: int) -> int:
     return task
 
 
+def exit_three(task: int) -> int:
+    os._exit(3)
+
+
 def fail_on_five(task: int) -> int:
     if task == 5:
         raise ValueError(f"task {task} is bad")
@@ -108,8 +112,17 @@ def test_a_task_that_kills_its_worker_every_time_stops_the_batch():
     pool = LocalPool(2, compute_here=False)
     try:
         with pytest.raises(WorkerLost, match=f"died {MAX_LOSSES} times while running 3 "
-                           r"\(last exit code -9"):
+                           r"\(killed by signal 9; out of memory\?"):
             list(pool.map_unordered(die_on_three, range(6)))
+    finally:
+        pool.close()
+
+
+def test_a_worker_that_exits_with_an_error_is_said_to_have_failed():
+    pool = LocalPool(2, compute_here=False)
+    try:
+        with pytest.raises(WorkerLost, match="running 0 \\(exit code 3: the worker failed"):
+            list(pool.map_unordered(exit_three, range(1)))
     finally:
         pool.close()
 
