@@ -157,29 +157,22 @@ def _serve(connection) -> None:
 
 class _Feed:
     """The tasks of one map, taken (under the pool's lock) by this process and by the
-    workers' threads: tasks lost with a worker first, then the caller's in order."""
+    workers' threads: those put back first (lost with a worker, or looked at by
+    ``left``), then the caller's in order."""
 
     def __init__(self, function: Callable, tasks: Iterator) -> None:
         self.function = function
         self.tasks = tasks
-        self.retry: deque = deque()
-        self._next: list = []  # a task looked at by left() and not yet taken
+        self.back: deque = deque()
 
     def take(self) -> Any:
-        if self.retry:
-            return self.retry.popleft()
-        if self._next:
-            return self._next.pop()
-        return next(self.tasks, None)
+        return self.back.popleft() if self.back else next(self.tasks, None)
 
     def left(self) -> bool:
-        """Whether a task is left (without taking it)."""
-        if self.retry or self._next:
-            return True
-        task = next(self.tasks, None)
-        if task is not None:
-            self._next.append(task)
-        return task is not None
+        """Whether a task is left (one taken to see is put back)."""
+        if not self.back and (task := next(self.tasks, None)) is not None:
+            self.back.append(task)
+        return bool(self.back)
 
 
 @dataclass(eq=False)
@@ -253,15 +246,11 @@ class LocalPool:
 
     # -- the workers' threads -------------------------------------------------------
 
-    def _start(self, slot: _Slot, locked: bool = False) -> None:
-        """Put a new worker in ``slot`` (its thread starts it); ``locked``: the caller
-        holds the lock."""
-        if locked:
+    def _start(self, slot: _Slot) -> None:
+        """Put a new worker in ``slot`` (its thread starts it)."""
+        with self._lock:
             slot.generation += 1
-        else:
-            with self._lock:
-                slot.generation += 1
-        generation = slot.generation
+            generation = slot.generation
         slot.process = slot.connection = None
         slot.tasks.clear()
         slot.has = set()
@@ -392,7 +381,8 @@ class LocalPool:
                 payload[0].kill()
             return None
         if kind == "ready":
-            slot.process, slot.connection = payload
+            with self._lock:
+                slot.process, slot.connection = payload
         elif kind == "reply":
             task, (ok, value) = payload
             if not ok:
@@ -403,11 +393,9 @@ class LocalPool:
                              f"{payload})")
         else:  # "ended": the task it was computing is lost with it, and goes back
             with self._lock:
-                held = list(slot.tasks)
-                slot.tasks.clear()
-                if held:
-                    self._feed.retry.append(_lost(held[0], losses, payload))
-                self._start(slot, locked=True)
+                if slot.tasks:
+                    self._feed.back.append(_lost(slot.tasks.popleft(), losses, payload))
+            self._start(slot)
         return None
 
     def close(self) -> None:

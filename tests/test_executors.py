@@ -83,6 +83,14 @@ def pool():
     pool.close()
 
 
+@pytest.fixture
+def workers_only():
+    """A pool whose tasks all go to its worker (none computed in this process)."""
+    pool = LocalPool(2, compute_here=False)
+    yield pool
+    pool.close()
+
+
 def test_this_process_and_a_worker_both_compute_and_every_task_comes_back_once(
         pool, tmp_path):
     mark = str(tmp_path / "worker-started")
@@ -99,73 +107,51 @@ def test_the_pool_gives_what_one_process_gives(pool):
             == sorted(r for _, (r, _) in InProcess().map_unordered(square, tasks)))
 
 
-def test_a_worker_killed_mid_task_loses_only_that_task(pool, tmp_path):
+def test_a_worker_killed_mid_task_loses_only_that_task(workers_only, tmp_path):
     mark = tmp_path / "killed"
-    pool.compute_here = False  # every task goes to a worker
-    results = dict(pool.map_unordered(die_once, [(k, str(mark)) for k in range(10)]))
+    results = dict(workers_only.map_unordered(die_once, [(k, str(mark)) for k in range(10)]))
     assert mark.exists()  # a worker was killed ...
     assert results == {(k, str(mark)): k * k for k in range(10)}  # ... and nothing lost
-    assert dict(pool.map_unordered(die_once, [(11, str(mark))])) == {(11, str(mark)): 121}
+    assert dict(workers_only.map_unordered(die_once, [(11, str(mark))])) == {(11, str(mark)): 121}
 
 
-def test_a_task_that_kills_its_worker_every_time_stops_the_batch():
-    pool = LocalPool(2, compute_here=False)
-    try:
-        with pytest.raises(WorkerLost, match=f"died {MAX_LOSSES} times while running 3 "
-                           r"\(killed by signal 9; out of memory\?"):
-            list(pool.map_unordered(die_on_three, range(6)))
-    finally:
-        pool.close()
+def test_a_task_that_kills_its_worker_every_time_stops_the_batch(workers_only):
+    with pytest.raises(WorkerLost, match=f"died {MAX_LOSSES} times while running 3 "
+                       r"\(killed by signal 9; out of memory\?"):
+        list(workers_only.map_unordered(die_on_three, range(6)))
 
 
-def test_a_worker_that_exits_with_an_error_is_said_to_have_failed():
-    pool = LocalPool(2, compute_here=False)
-    try:
-        with pytest.raises(WorkerLost, match="running 0 \\(exit code 3: the worker failed"):
-            list(pool.map_unordered(exit_three, range(1)))
-    finally:
-        pool.close()
+def test_a_worker_that_exits_with_an_error_is_said_to_have_failed(workers_only):
+    with pytest.raises(WorkerLost, match="running 0 \\(exit code 3: the worker failed"):
+        list(workers_only.map_unordered(exit_three, range(1)))
 
 
-def test_an_error_in_a_worker_is_raised_here_with_the_workers_traceback():
-    pool = LocalPool(2, compute_here=False)
-    try:
-        with pytest.raises(ValueError, match="task 5 is bad") as raised:
-            list(pool.map_unordered(fail_on_five, range(8)))
-        assert "in a pool worker" in "\n".join(raised.value.__notes__)
-        assert "fail_on_five" in "\n".join(raised.value.__notes__)
-    finally:
-        pool.close()
+def test_an_error_in_a_worker_is_raised_here_with_the_workers_traceback(workers_only):
+    with pytest.raises(ValueError, match="task 5 is bad") as raised:
+        list(workers_only.map_unordered(fail_on_five, range(8)))
+    assert "in a pool worker" in "\n".join(raised.value.__notes__)
+    assert "fail_on_five" in "\n".join(raised.value.__notes__)
 
 
-def test_a_reply_that_cannot_be_read_here_is_an_error_not_a_hang():
-    pool = LocalPool(2, compute_here=False)
-    try:
-        with pytest.raises(RuntimeError, match="reply cannot be read here"):
-            list(pool.map_unordered(raise_odd, range(3)))
-    finally:
-        pool.close()
+def test_a_reply_that_cannot_be_read_here_is_an_error_not_a_hang(workers_only):
+    with pytest.raises(RuntimeError, match="reply cannot be read here"):
+        list(workers_only.map_unordered(raise_odd, range(3)))
 
 
-def test_a_large_read_only_array_goes_to_a_worker_once():
+def test_a_large_read_only_array_goes_to_a_worker_once(workers_only):
     big = np.arange(125_000, dtype=np.float64)  # 1 MB
     big.flags.writeable = False
-    pool = LocalPool(2, compute_here=False)
-    try:
-        results = {task[0]: total for task, total
-                   in pool.map_unordered(array_sum, [(k, big) for k in range(20)])}
-    finally:
-        pool.close()
+    results = {task[0]: total for task, total
+               in workers_only.map_unordered(array_sum, [(k, big) for k in range(20)])}
     assert results == {k: float(big.sum()) + k for k in range(20)}
-    assert big.nbytes < pool.sent_bytes < big.nbytes + 20 * 1_000
+    assert big.nbytes < workers_only.sent_bytes < big.nbytes + 20 * 1_000
 
 
-def test_a_map_stopped_early_leaves_no_results_for_the_next(pool):
-    pool.compute_here = False
-    first = pool.map_unordered(square, range(100, 108))
+def test_a_map_stopped_early_leaves_no_results_for_the_next(workers_only):
+    first = workers_only.map_unordered(square, range(100, 108))
     next(first)
     first.close()  # the caller stopped: the rest is dropped
-    assert sorted(t for t, _ in pool.map_unordered(square, range(5))) == list(range(5))
+    assert sorted(t for t, _ in workers_only.map_unordered(square, range(5))) == list(range(5))
 
 
 def test_closing_the_pool_ends_its_processes():
