@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.batch import CHUNK_SIZE, chunk_bounds, chunk_rng
-from sim.model import NegotiationRound
-from sim.scenario import load_scenario
-from sim.setup import realise
+from sim.batch.chunks import CHUNK_SIZE, chunk_bounds, chunk_rng
+from sim.model.parameters import realise
+from sim.model.round import NegotiationRound
+from sim.scenario.load import load_scenario
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "june-20-30-2025.toml"
 

@@ -38,11 +38,11 @@ from pathlib import Path
 
 import psutil
 
-from sim.batch import CHUNK_SIZE, chunk_bounds, chunk_rng
-from sim.executors import default_workers
-from sim.model import NegotiationRound
-from sim.scenario import load_scenario
-from sim.setup import realise
+from sim.batch.chunks import CHUNK_SIZE, chunk_bounds, chunk_rng
+from sim.batch.executors.base import default_workers
+from sim.model.parameters import realise
+from sim.model.round import NegotiationRound
+from sim.scenario.load import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"

@@ -13,14 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import sim.batch
-from sim.batch import chunk_rng, chunk_tasks, compute_chunk, run_scenario
+import sim.batch.chunks
+from sim.batch.chunks import chunk_rng, chunk_tasks, compute_chunk, run_scenario
 from sim.cli import main
-from sim.model import NegotiationRound
-from sim.scenario import load_scenario
-from sim.setup import realise
-from sim.summary import event_columns, summarise
-from sim.tally import ExactHistogram, Tally, event_hits
+from sim.model.parameters import realise
+from sim.model.round import NegotiationRound
+from sim.scenario.load import load_scenario
+from sim.stats.summary import event_columns, summarise
+from sim.stats.tally import ExactHistogram, Tally, event_hits
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
@@ -55,7 +55,7 @@ def test_histogram_quantiles_are_numpys_bit_for_bit(values, pieces):
 
 def test_tally_of_chunks_equals_the_summary_of_the_whole_table():
     scenario = load_scenario(JUNE)
-    chunks = [sim.batch.run_chunk(scenario, 5, k, 600 * k, 600) for k in range(4)]
+    chunks = [sim.batch.chunks.run_chunk(scenario, 5, k, 600 * k, 600) for k in range(4)]
     whole = pd.concat(chunks, ignore_index=True)
     tally = Tally()
     for chunk in (chunks[2], chunks[0], chunks[3], chunks[1]):
@@ -140,9 +140,9 @@ def test_a_replicate_that_raises_becomes_a_failure_row(tmp_path, monkeypatch, ca
     bad = np.concatenate([
         first + np.flatnonzero(realise(scenario, count, chunk_rng(3, k))
                                .walkout_threshold[:, 0] < THRESHOLD)
-        for k, (first, count) in enumerate(sim.batch.chunk_bounds(800, 200))])
+        for k, (first, count) in enumerate(sim.batch.chunks.chunk_bounds(800, 200))])
     assert bad.tolist() == [398]
-    monkeypatch.setattr(sim.batch, "NegotiationRound", Exploding)
+    monkeypatch.setattr(sim.batch.chunks, "NegotiationRound", Exploding)
     out = tmp_path / "june"
     assert run_cli(out, "--workers", "1", runs=800, chunk=200) == 0
     assert f"{bad.size} rounds raised an error" in capsys.readouterr().out
@@ -160,7 +160,7 @@ def test_a_replicate_that_raises_becomes_a_failure_row(tmp_path, monkeypatch, ca
     assert summary["failures"] == {"count": int(bad.size), "by_error": {
         "FloatingPointError: the round blew up": int(bad.size)}}
     assert summary["runs"] == 800 - bad.size
-    monkeypatch.setattr(sim.batch, "NegotiationRound", Exploding)
+    monkeypatch.setattr(sim.batch.chunks, "NegotiationRound", Exploding)
     (out / "summary.json").unlink()
     # tallied again from the parts written before
     assert run_cli(out, "--workers", "1", "--resume", runs=800, chunk=200) == 0
@@ -171,14 +171,14 @@ def test_failing_replicates_are_isolated_from_the_rest_of_their_chunk(monkeypatc
     """Three replicates of a chunk of 32 raise: the halving search finds exactly them,
     and the other 29 rows are those of the chunk run whole."""
     scenario = load_scenario(JUNE)
-    clean = sim.batch.run_chunk(scenario, 1, 9, 0, 32)
+    clean = sim.batch.chunks.run_chunk(scenario, 1, 9, 0, 32)
     monkeypatch.setattr(sys.modules[__name__], "THRESHOLD", 20.0)
-    monkeypatch.setattr(sim.batch, "NegotiationRound", Exploding)
-    rows, failures = sim.batch.run_chunk_safely(scenario, 1, 9, 0, 32)
+    monkeypatch.setattr(sim.batch.chunks, "NegotiationRound", Exploding)
+    rows, failures = sim.batch.chunks.run_chunk_safely(scenario, 1, 9, 0, 32)
     assert failures["run_id"].tolist() == [18, 21, 25]
     pd.testing.assert_frame_equal(rows, clean.drop(index=[18, 21, 25]).reset_index(drop=True))
-    monkeypatch.setattr(sim.batch, "ISOLATION_RUNS", 3)  # whole, first half, second half
-    rows, failures = sim.batch.run_chunk_safely(scenario, 1, 9, 0, 32)
+    monkeypatch.setattr(sim.batch.chunks, "ISOLATION_RUNS", 3)  # whole, first half, second half
+    rows, failures = sim.batch.chunks.run_chunk_safely(scenario, 1, 9, 0, 32)
     assert rows["run_id"].tolist() == list(range(16))
     assert failures["run_id"].tolist() == list(range(16, 32))
     assert failures["error"].str.endswith("(one of 8 replicates not isolated further)").all()
@@ -189,14 +189,14 @@ def test_a_chunk_whose_draws_raise_is_failure_rows_and_a_part_of_the_same_schema
     """The last chunk (100 rounds) cannot draw its parameters: its 100 rounds are
     failure rows, its part has no rows but every column, typed as the others, and the
     folder still reads as one table of the other chunks' rows."""
-    real_realise = sim.batch.realise
+    real_realise = sim.batch.chunks.realise
 
     def realise(scenario, n, rng, *args, **kwargs):
         if n == 100:
             raise ValueError("a drawn value is out of its bounds")
         return real_realise(scenario, n, rng, *args, **kwargs)
 
-    monkeypatch.setattr(sim.batch, "realise", realise)
+    monkeypatch.setattr(sim.batch.chunks, "realise", realise)
     out = tmp_path / "june"
     assert run_cli(out, "--workers", "1", runs=700, chunk=300) == 0
     assert "100 rounds raised an error" in capsys.readouterr().out
@@ -219,8 +219,8 @@ def test_chunk_outcome_is_the_chunk_encoded():
     outcome = compute_chunk(task)
     assert (task.part, task.first, task.count, outcome.failures) == ("part-00002", 600, 100,
                                                                       None)
-    pd.testing.assert_frame_equal(sim.batch.decode_part(outcome.results),
-                                  sim.batch.run_chunk(task.scenario, 9, 2, 600, 100))
+    pd.testing.assert_frame_equal(sim.batch.chunks.decode_part(outcome.results),
+                                  sim.batch.chunks.run_chunk(task.scenario, 9, 2, 600, 100))
     assert outcome.tally.runs == 100
 
 

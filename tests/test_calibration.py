@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.batch import run_scenario
+from sim.batch.chunks import run_scenario
 from sim.calibration import checks
 from sim.calibration.abc import abc_smc
 from sim.calibration.evidence import (
@@ -22,9 +22,10 @@ from sim.calibration.evidence import (
 from sim.calibration.fit import Settings, calibrate, discrepancies, simulate_round
 from sim.cli import main
 from sim.errors import InputError
-from sim.posterior import manifest_path, read_posterior, write_posterior
-from sim.scenario import ScenarioError, load_scenario, parse_scenario
-from sim.setup import realise
+from sim.model.parameters import realise
+from sim.scenario.load import load_scenario, parse_scenario
+from sim.scenario.posterior import manifest_path, read_posterior, write_posterior
+from sim.scenario.spec import ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent
 CALIBRATION = ROOT / "calibration"
@@ -263,7 +264,7 @@ def test_an_interrupted_calibration_leaves_the_posterior_alone(tmp_path, monkeyp
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("sim.commands.calibrate.calibrate", interrupted)
+    monkeypatch.setattr("sim.cli.calibrate.calibrate", interrupted)
     assert main(["calibrate", "--particles", "60", "--out", str(out)]) == 130
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["posterior.parquet"]

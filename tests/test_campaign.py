@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.batch import run_scenario
+from sim.batch.chunks import run_scenario
 from sim.campaign.engine import simulate_chunk
 from sim.campaign.spec import load_campaign
 from sim.campaign.timing import fit_stage_timing
 from sim.cli import main
 from sim.errors import InputError
-from sim.scenario import build_scenario, read_scenario_data
+from sim.scenario.load import build_scenario, read_scenario_data
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN = ROOT / "scenarios" / "campaign-after-2025-06-02.toml"

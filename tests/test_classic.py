@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.classic import alternating_offers, zeuthen
+from sim.teach.classic import alternating_offers, zeuthen
 
 discount = st.floats(0.05, 0.98)
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.agenda import ISSUE_NAMES, OUTCOME_COLUMNS
 from sim.cli import main
-from sim.summary import EVENTS
+from sim.model.issues import ISSUE_NAMES, OUTCOME_COLUMNS
+from sim.stats.summary import EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"

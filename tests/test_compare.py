@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.batch.results import RunResults, histogram_of
 from sim.cli import main
 from sim.report.compare import (
     compare_events,
     differences_figure,
     mean_difference,
-    newcombe_interval,
 )
-from sim.report.data import RunResults, histogram_of
-from sim.summary import EVENTS
+from sim.stats.intervals import newcombe_interval
+from sim.stats.summary import EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"

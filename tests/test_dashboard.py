@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.scenario import load_scenario
+from sim.scenario.load import load_scenario
 from sim.teach.dashboard import DashboardRound, settings_class, slider_specs
 
 ROOT = Path(__file__).resolve().parent.parent

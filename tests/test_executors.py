@@ -12,7 +12,8 @@ import numpy as np
 import psutil
 import pytest
 
-from sim.executors import MAX_LOSSES, InProcess, LocalPool, WorkerLost
+from sim.batch.executors import InProcess, LocalPool
+from sim.batch.executors.base import MAX_LOSSES, WorkerLost
 
 PARENT = os.getpid()
 
@@ -172,9 +173,9 @@ def test_closing_the_pool_ends_its_processes():
     (["report", "results/june"], False),
 ])
 def test_the_fork_server_is_started_early_only_for_a_local_pool(argv, pooled, monkeypatch):
+    import sim.batch.executors.base
     import sim.cli
-    import sim.executors
-    monkeypatch.setattr(sim.executors, "default_workers", lambda: 4)
+    monkeypatch.setattr(sim.batch.executors.base, "default_workers", lambda: 4)
     assert sim.cli._pooled(argv[0], argv) is pooled
-    monkeypatch.setattr(sim.executors, "default_workers", lambda: 1)
+    monkeypatch.setattr(sim.batch.executors.base, "default_workers", lambda: 1)
     assert sim.cli._pooled(argv[0], argv) is False

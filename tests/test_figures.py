@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PolyCollection
 
-from sim.batch import run_scenario
-from sim.report.data import (
+from sim.batch.chunks import run_scenario
+from sim.batch.results import (
     RunResults,
     add_counts,
     count_at_most,
@@ -18,7 +18,11 @@ from sim.report.data import (
     mean,
     variance,
 )
-from sim.report.figures import (
+from sim.report.output import parameter_sample
+from sim.scenario.load import load_scenario
+from sim.stats.numbers import percent
+from sim.stats.summary import EVENTS, summarise
+from sim.viz.outcomes import (
     ISSUE_LABELS,
     event_label,
     event_probabilities,
@@ -26,12 +30,8 @@ from sim.report.figures import (
     round_timeline,
     zone_of_agreement,
 )
-from sim.report.numbers import percent
-from sim.report.output import parameter_sample
-from sim.report.studies import sensitivity_figure, sweep_figure
-from sim.report.style import save_figure
-from sim.scenario import load_scenario
-from sim.summary import EVENTS, summarise
+from sim.viz.studies import sensitivity_figure, sweep_figure
+from sim.viz.style import save_figure
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.agents import ItemStatus
-from sim.batch import chunk_bounds, run_chunk, run_scenario
-from sim.model import NegotiationRound
-from sim.scenario import load_scenario, parse_scenario
-from sim.setup import realise
+from sim.batch.chunks import chunk_bounds, run_chunk, run_scenario
+from sim.model.agents import ItemStatus
+from sim.model.parameters import realise
+from sim.model.round import NegotiationRound
+from sim.scenario.load import load_scenario, parse_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 CLASSROOM = SCENARIOS / "classroom-two-party.toml"

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.overrides import get_value, shift, with_values
-from sim.scenario import ScenarioError, load_scenario, read_scenario_data
+from sim.scenario.load import load_scenario, read_scenario_data
+from sim.scenario.overrides import get_value, shift, with_values
+from sim.scenario.spec import ScenarioError
 
 JUNE = Path(__file__).resolve().parent.parent / "scenarios" / "june-20-30-2025.toml"
 

@@ -14,15 +14,15 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from sim.batch import run_scenario
+from sim.batch.chunks import run_scenario
+from sim.batch.results import RunResults, load_outcomes, load_results
 from sim.cli import main
 from sim.report.assumptions import comments, scenario_assumptions
 from sim.report.content import source_blocks, summary_blocks
-from sim.report.data import RunResults, load_outcomes, load_results
 from sim.report.html import Paragraph
-from sim.report.numbers import percent, percent_interval, whole
-from sim.scenario import load_scenario
-from sim.summary import EVENTS, QUANTITIES, summarise
+from sim.scenario.load import load_scenario
+from sim.stats.numbers import percent, percent_interval, whole
+from sim.stats.summary import EVENTS, QUANTITIES, summarise
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"

@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import rules
-from sim.agenda import Domain
+from sim.model import rules
+from sim.model.issues import Domain
+from sim.stats.intervals import wilson_interval
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 beta = st.floats(0.05, 20.0, allow_nan=False)
@@ -152,14 +153,14 @@ def test_ceasefire_level_takes_the_highest_level_with_a_zone():
 
 
 def test_wilson_interval_known_values():
-    lo, hi = rules.wilson_interval(np.array(5), np.array(10))
+    lo, hi = wilson_interval(np.array(5), np.array(10))
     assert (lo, hi) == (pytest.approx(0.23659, abs=1e-5), pytest.approx(0.76341, abs=1e-5))
-    lo, hi = rules.wilson_interval(np.array(0), np.array(10))
+    lo, hi = wilson_interval(np.array(0), np.array(10))
     assert lo == 0 and hi == pytest.approx(0.27753, abs=1e-5)
 
 
 @given(st.integers(1, 10**7), st.data())
 def test_wilson_interval_is_a_probability_interval(n, data):
     k = data.draw(st.integers(0, n))
-    lo, hi = rules.wilson_interval(np.array(k), np.array(n))
+    lo, hi = wilson_interval(np.array(k), np.array(n))
     assert 0 <= lo <= k / n <= hi <= 1

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.agenda import ISSUE_NAMES
-from sim.scenario import ScenarioError, load_scenario
+from sim.model.issues import ISSUE_NAMES
+from sim.scenario.load import load_scenario
+from sim.scenario.spec import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSROOM = ROOT / "scenarios" / "classroom-two-party.toml"

@@ -24,8 +24,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.agenda import ISSUE_NAMES, ISSUES
-from sim.scenario import ScenarioError, parse_scenario
+from sim.model.issues import ISSUE_NAMES, ISSUES
+from sim.scenario.load import parse_scenario
+from sim.scenario.spec import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_TEXT = (ROOT / "scenarios" / "classroom-two-party.toml").read_text(encoding="utf-8")

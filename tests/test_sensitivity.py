@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.sensitivity import analyze, sample
+from sim.studies.sensitivity import analyze, sample
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.sweep import load_sweep
+from sim.studies.sweep import load_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.agenda import OUTCOME_COLUMNS
-from sim.batch import run_scenario
+from sim.batch.chunks import run_scenario
 from sim.cli import main
-from sim.scenario import load_scenario
+from sim.model.issues import OUTCOME_COLUMNS
+from sim.scenario.load import load_scenario
 from sim.teach.trace import (
     answer,
     narrate,

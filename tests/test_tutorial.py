@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import build_parser, main
-from sim.scenario import load_scenario
+from sim.scenario.load import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "docs" / "tutorial.md"

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.batch import run_scenario
+from sim.batch.chunks import run_scenario
 from sim.cli import main
-from sim.scenario import load_scenario
+from sim.scenario.load import load_scenario
 from sim.teach.levers import Lever, levers, scenario_with
 from sim.teach.whatif import Target, parse_target, probabilities, search, what_would_it_take
 

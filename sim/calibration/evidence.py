@@ -17,8 +17,9 @@ import numpy as np
 from scipy import stats
 
 from sim.errors import InputError
-from sim.scenario import Scenario, build_scenario, read_scenario_data
-from sim.tomlcheck import number, read_toml, table
+from sim.scenario.checks import number, read_toml, table
+from sim.scenario.load import build_scenario, read_scenario_data
+from sim.scenario.spec import Scenario
 
 #: Outcome columns a fact can be about, with their possible values.
 OBSERVABLE: dict[str, tuple[float, float]] = {

@@ -20,9 +20,9 @@ import pandas as pd
 
 from sim.calibration.abc import Fit, Generation, abc_smc
 from sim.calibration.evidence import ObservedRound, Prior
-from sim.model import NegotiationRound
-from sim.posterior import write_posterior
-from sim.setup import realise
+from sim.model.parameters import realise
+from sim.model.round import NegotiationRound
+from sim.scenario.posterior import write_posterior
 
 
 @dataclass(frozen=True)

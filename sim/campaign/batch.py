@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sim.batch import chunk_bounds
+from sim.batch.chunks import chunk_bounds
+from sim.batch.executors.base import Executor
 from sim.campaign.engine import CampaignTally, simulate_chunk
 from sim.campaign.spec import Campaign
-from sim.executors import Executor
 
 CHUNK_SIZE = 1000
 

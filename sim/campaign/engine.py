@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim.batch import chunk_rng
+from sim.batch.chunks import chunk_rng
 from sim.campaign.spec import Campaign
-from sim.model import NegotiationRound
-from sim.setup import realise
+from sim.model.parameters import realise
+from sim.model.round import NegotiationRound
 
 EXCHANGES = {"pow_exchange": "pow_exchange_per_side", "remains": "remains_transferred"}
 MAX_ROUNDS = 8  # round dates kept per campaign (later rounds are counted, not dated)

@@ -14,8 +14,8 @@ import numpy as np
 
 from sim.campaign.engine import EXCHANGES, CampaignTally
 from sim.campaign.spec import Campaign
-from sim.rules import wilson_interval
-from sim.tally import ExactHistogram
+from sim.stats.intervals import wilson_interval
+from sim.stats.tally import ExactHistogram
 
 QUANTILES = {"p05": 0.05, "p10": 0.10, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p90": 0.90,
              "p95": 0.95}

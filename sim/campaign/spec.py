@@ -13,8 +13,9 @@ from pathlib import Path
 
 from sim.campaign.timing import BetaPosterior, FixedChance, StageTiming, fit_stage_timing
 from sim.errors import InputError
-from sim.scenario import Scenario, load_scenario
-from sim.tomlcheck import date, number, read_toml, span, table
+from sim.scenario.checks import date, number, read_toml, span, table
+from sim.scenario.load import load_scenario
+from sim.scenario.spec import Scenario
 
 Span = tuple[float, float]  # a value (low == high) or a range drawn per campaign
 

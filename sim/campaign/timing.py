@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import InputError
-from sim.tomlcheck import date, read_toml
+from sim.scenario.checks import date, read_toml
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.report.numbers import DASH
-from sim.scenario import read_scenario_data
+from sim.scenario.load import read_scenario_data
+from sim.stats.numbers import DASH
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#\s?(.*))?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=\s*(.*)$")

@@ -22,10 +22,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from sim.report.data import RunResults, mean, variance
-from sim.report.figures import event_label
-from sim.report.numbers import percent, signed_points, whole
-from sim.report.style import (
+from sim.batch.results import RunResults, mean, variance
+from sim.stats.intervals import Z95, newcombe_interval
+from sim.stats.numbers import percent, signed_points, whole
+from sim.stats.summary import EVENTS, QUANTITIES
+from sim.stats.tally import ExactHistogram
+from sim.viz.outcomes import event_label
+from sim.viz.style import (
     GREY,
     house_style,
     legend_columns,
@@ -33,23 +36,6 @@ from sim.report.style import (
     run_title,
     series_style,
 )
-from sim.rules import wilson_interval
-from sim.summary import EVENTS, QUANTITIES
-from sim.tally import ExactHistogram
-
-Z95 = 1.959963984540054
-
-
-def newcombe_interval(x1: int, n1: int, x2: int, n2: int,
-                      z: float = Z95) -> tuple[float, float, float]:
-    """``p2 - p1`` and its hybrid Wilson score interval (Newcombe 1998, method 10)."""
-    p1, p2 = x1 / n1, x2 / n2
-    l1, u1 = (float(b) for b in wilson_interval(x1, n1, z))
-    l2, u2 = (float(b) for b in wilson_interval(x2, n2, z))
-    d = p2 - p1
-    low = d - np.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
-    high = d + np.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
-    return d, float(low), float(high)
 
 
 def mean_difference(a: ExactHistogram, b: ExactHistogram,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim.batch.results import RunResults, read_manifest
 from sim.report.assumptions import scenario_assumptions
-from sim.report.data import RunResults, read_manifest
 from sim.report.html import (
     Block,
     Bullets,
@@ -20,10 +20,10 @@ from sim.report.html import (
     to_markdown,
 )
 from sim.report.narrative import summary_text
-from sim.report.numbers import percent, percent_interval, whole
 from sim.report.output import FIGURES_FOLDER, ZONE_DRAWS, run_figures
-from sim.report.style import save_figure
-from sim.summary import EVENTS, QUANTILES, QUANTITIES
+from sim.stats.numbers import percent, percent_interval, whole
+from sim.stats.summary import EVENTS, QUANTILES, QUANTITIES
+from sim.viz.style import save_figure
 
 #: Figure file stem -> (title, caption) in the report.
 FIGURE_TEXT = {

@@ -1,14 +1,14 @@
 """The plain-language summary of a batch, written from ``summary.json`` alone.
 
-Every number in it is a number of the summary, formatted by ``sim.report.numbers``
+Every number in it is a number of the summary, formatted by ``sim.stats.numbers``
 (tested: each one is checked against the JSON), so the words never drift from the
 table.
 """
 
 from __future__ import annotations
 
-from sim.report.numbers import percent, percent_interval, whole
-from sim.summary import EVENTS
+from sim.stats.numbers import percent, percent_interval, whole
+from sim.stats.summary import EVENTS
 
 #: Event -> how a sentence says it happened.
 EVENT_PHRASES = {

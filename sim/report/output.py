@@ -13,16 +13,17 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from sim.report.data import ResultsError, RunResults, load_outcomes, load_summary
-from sim.report.figures import (
+from sim.batch.results import ResultsError, RunResults, load_outcomes, load_summary
+from sim.model.parameters import RoundSetup, realise
+from sim.scenario.load import load_scenario
+from sim.scenario.spec import Scenario
+from sim.viz.outcomes import (
     event_probabilities,
     outcome_distributions,
     round_timeline,
     zone_of_agreement,
 )
-from sim.report.style import save_figure
-from sim.scenario import Scenario, load_scenario
-from sim.setup import RoundSetup, realise
+from sim.viz.style import save_figure
 
 FIGURES_FOLDER = "figures"
 #: Parameter draws re-realised for the zone-of-agreement figure: enough for the 5th

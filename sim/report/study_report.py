@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.data import ResultsError, read_manifest
+from sim.batch.results import ResultsError, read_manifest
 from sim.report.html import Block, FigureBlock, Heading, Paragraph, Table, to_html, to_markdown
 from sim.report.output import FIGURES_FOLDER
-from sim.report.studies import sensitivity_figure, sweep_events, sweep_figure
-from sim.report.style import save_figure
+from sim.viz.studies import sensitivity_figure, sweep_events, sweep_figure
+from sim.viz.style import save_figure
 
 STUDIES = ("sweep", "sensitivity")
 

@@ -21,11 +21,12 @@ from pathlib import Path
 import mesa
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
-from sim.agenda import ISSUES, IssueKind
-from sim.batch import run_scenario
-from sim.model import NegotiationRound
-from sim.scenario import Scenario, ScenarioError, load_scenario
-from sim.summary import summarise
+from sim.batch.chunks import run_scenario
+from sim.model.issues import ISSUES, IssueKind
+from sim.model.round import NegotiationRound
+from sim.scenario.load import load_scenario
+from sim.scenario.spec import Scenario, ScenarioError
+from sim.stats.summary import summarise
 from sim.teach.levers import Lever, levers, scenario_with
 from sim.teach.trace import replicate_setup
 

@@ -20,11 +20,11 @@ from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 from mesa.visualization.user_param import Slider
 
-from sim.scenario import load_scenario
-from sim.summary import EVENTS
+from sim.scenario.load import load_scenario
+from sim.stats.summary import EVENTS
 from sim.teach.dashboard import DISTRIBUTION_RUNS, DashboardRound, settings_class, slider_specs
-from sim.teach.figures import draw_item, draw_timeline, legend
 from sim.teach.trace import narrate
+from sim.viz.teaching import draw_item, draw_timeline, legend
 
 SCENARIO_VARIABLE = "NEGSIM_DASHBOARD_SCENARIO"
 RUNS_VARIABLE = "NEGSIM_DASHBOARD_RUNS"

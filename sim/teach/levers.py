@@ -1,7 +1,7 @@
 """The levers a teacher (or a what-if search) may pull: scenario keys with their
 allowed ranges, and ``--set KEY=VALUE`` settings.
 
-A lever is a dotted scenario key (``sim.overrides``): a party's red line on an
+A lever is a dotted scenario key (``sim.scenario.overrides``): a party's red line on an
 issue, its exchange willingness or patience, the mediator's pressure or credibility.
 Its allowed range is the one the scenario loader enforces (``Scenario.bounds``); a
 red line must in addition stay on the far side of the party's ideal, which only
@@ -9,7 +9,7 @@ validation can tell, so every change goes through ``with_values``.
 
 A key the scenario draws from its posterior (or shifts) is *drawn*: its value in the
 file is not used, so it is moved through the scenario's ``[[shift]]`` instead — set
-(``scale = 0, add = value``) or moved (``add`` more), as ``sim.design`` does for the
+(``scale = 0, add = value``) or moved (``add`` more), as ``sim.studies.design`` does for the
 knobs of a sweep.
 """
 
@@ -20,24 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.agenda import ISSUES, IssueKind
-from sim.overrides import with_values
-from sim.scenario import Range, Scenario, load_scenario
-
-#: How an issue is named in sentences.
-ISSUE_LABELS = {
-    "ceasefire": "ceasefire",
-    "pow_exchange": "prisoner exchange",
-    "remains": "remains",
-    "children": "children",
-    "memorandum": "memorandum",
-    "next_round": "next round",
-    "leaders_meeting": "leaders' meeting",
-}
-
-
-def issue_label(issue: str) -> str:
-    return ISSUE_LABELS.get(issue, issue.replace("_", " "))
+from sim.model.issues import ISSUES, IssueKind, issue_label
+from sim.scenario.load import load_scenario
+from sim.scenario.overrides import with_values
+from sim.scenario.spec import Range, Scenario
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.agenda import ISSUES, IssueKind
-from sim.agents import ItemStatus
-from sim.batch import CHUNK_SIZE, chunk_bounds, chunk_rng
-from sim.model import MinuteRecord, NegotiationRound
-from sim.rules import EPS
-from sim.scenario import ProposalRule, Scenario
-from sim.setup import RoundSetup, realise
-from sim.teach.levers import issue_label
+from sim.batch.chunks import CHUNK_SIZE, chunk_bounds, chunk_rng
+from sim.model.agents import ItemStatus
+from sim.model.issues import ISSUES, IssueKind, issue_label
+from sim.model.parameters import RoundSetup, realise
+from sim.model.round import MinuteRecord, NegotiationRound
+from sim.model.rules import EPS
+from sim.scenario.spec import ProposalRule, Scenario
 
 CEASEFIRE_LEVEL_NAMES = {1: "a local humanitarian pause (level 1)",
                          2: "a time-limited general ceasefire (level 2)",

@@ -1,7 +1,7 @@
 """What would it take: the smallest change of one lever that brings an outcome's
 probability to a target.
 
-A target is an event of ``sim.summary.EVENTS`` with a threshold on its probability
+A target is an event of ``sim.stats.summary.EVENTS`` with a threshold on its probability
 ("ceasefire_general >= 0.5"). Each lever (``sim.teach.levers``) is searched on its
 own, in both directions: a grid of shifts out to the edge of its allowed range, then
 a finer grid between the last grid point that misses the target and the first that
@@ -26,12 +26,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.batch import chunk_bounds, chunk_rng
-from sim.model import NegotiationRound
-from sim.rules import wilson_interval
-from sim.scenario import Scenario, ScenarioError, load_scenario
-from sim.setup import RoundSetup, realise
-from sim.summary import EVENTS, percent
+from sim.batch.chunks import chunk_bounds, chunk_rng
+from sim.model.parameters import RoundSetup, realise
+from sim.model.round import NegotiationRound
+from sim.scenario.load import load_scenario
+from sim.scenario.spec import Scenario, ScenarioError
+from sim.stats.intervals import wilson_interval
+from sim.stats.summary import EVENTS, percent
 from sim.teach.levers import Lever, levers, scenario_with
 
 _TARGET = re.compile(r"^\s*(?P<event>[A-Za-z_][\w]*)\s*(?P<op>>=|<=)\s*(?P<p>\S+?)\s*$")
@@ -59,7 +60,7 @@ class Target:
 
 def parse_target(text: str, agenda: tuple[str, ...]) -> Target:
     """``"EVENT >= P"`` or ``"EVENT <= P"`` with P in [0, 1] (or a percentage,
-    ``50%``); EVENT one of ``sim.summary.EVENTS`` whose issue is on the agenda.
+    ``50%``); EVENT one of ``sim.stats.summary.EVENTS`` whose issue is on the agenda.
     Raises ValueError naming what is wrong and what is allowed."""
     events = ", ".join(EVENTS)
     match = _TARGET.match(text)
@@ -146,7 +147,7 @@ class WhatIf:
 
 def batch_setup(scenario: Scenario, runs: int, seed: int) -> RoundSetup:
     """The replicates of ``negsim run --runs runs --seed seed`` as one setup: each
-    chunk realised from its own generator (``sim.batch``), then joined."""
+    chunk realised from its own generator (``sim.batch.chunks``), then joined."""
     return RoundSetup.concat([realise(scenario, count, chunk_rng(seed, chunk))
                           for chunk, (_, count) in enumerate(chunk_bounds(runs))])
 

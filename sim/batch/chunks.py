@@ -1,0 +1,244 @@
+"""Running a scenario: chunks of replicates, each with its own seed stream.
+
+A batch of ``runs`` replicates is cut into chunks of ``chunk_size``; chunk ``k``
+always draws from child ``k`` of the batch's ``SeedSequence(seed)``, so a replicate's
+result depends only on (scenario, seed, chunk size, its run id) — never on what else
+runs, where, or in what order.
+
+``run_chunk`` is the plain computation (an error in the model raises).
+``compute_chunk`` is what a batch's workers run: the same rows, but a replicate
+that raises becomes a failure row instead of sinking its chunk, and the result
+comes back encoded as a Parquet part with the chunk's ``Tally``.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.batch.executors import InProcess, LocalPool
+from sim.model.issues import ISSUE_NAMES, OUTCOME_DTYPES
+from sim.model.parameters import RoundSetup, realise
+from sim.model.round import NegotiationRound
+from sim.scenario.spec import Scenario
+from sim.stats.tally import Tally
+
+CHUNK_SIZE = 16_384
+
+#: Longest error message kept in a failure row.
+ERROR_CHARS = 500
+
+#: Model runs spent per chunk on finding which replicates raise (``_run_isolating``).
+ISOLATION_RUNS = 200
+
+
+def chunk_rng(seed: int, chunk: int) -> np.random.Generator:
+    """The generator of chunk ``k``: child ``k`` of ``SeedSequence(seed)``
+    (``SeedSequence(seed).spawn(k + 1)[k]`` without spawning the others)."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk,))))
+
+
+def chunk_bounds(runs: int, chunk_size: int = CHUNK_SIZE) -> list[tuple[int, int]]:
+    """``(first run id, count)`` of each chunk."""
+    return [(start, min(chunk_size, runs - start)) for start in range(0, runs, chunk_size)]
+
+
+def _frame(outcomes: dict[str, np.ndarray], run_ids: np.ndarray, seed: int, chunk: int,
+           draw_id: np.ndarray) -> pd.DataFrame:
+    """One row per replicate: the ids, then the outcome columns."""
+    frame = pd.DataFrame(outcomes)
+    frame.insert(0, "run_id", run_ids.astype(np.int64))
+    frame.insert(1, "seed", np.int64(seed))
+    frame.insert(2, "chunk", np.int64(chunk))
+    frame.insert(3, "draw_id", draw_id)
+    return frame
+
+
+def run_chunk(scenario: Scenario, seed: int, chunk: int, first: int, count: int) -> pd.DataFrame:
+    """Run one chunk; one row per replicate, outcome columns after the ids."""
+    rng = chunk_rng(seed, chunk)
+    setup = realise(scenario, count, rng)
+    model = NegotiationRound(setup, rng=rng).run()
+    return _frame(model.outcomes(), np.arange(first, first + count), seed, chunk, setup.draw_id)
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """One chunk of a batch, as sent to a worker. ``labels`` are constant columns put
+    after the ids of every row (a sweep's design point and its knob values); ``part``
+    names the chunk's file in the results folder."""
+
+    scenario: Scenario
+    seed: int
+    chunk: int
+    first: int
+    count: int
+    part: str
+    labels: tuple[tuple[str, object], ...] = ()
+
+    def __str__(self) -> str:
+        return f"chunk {self.chunk} (part {self.part}, runs {self.first}-" \
+               f"{self.first + self.count - 1})"
+
+
+@dataclass(frozen=True)
+class ChunkOutcome:
+    """A finished chunk: its rows as a Parquet part, its failure rows as another (or
+    ``None``), and its tally for the summary."""
+
+    results: bytes
+    failures: bytes | None
+    tally: Tally
+
+
+def _error_text(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}".splitlines()[0] if str(error) else (
+        type(error).__name__)
+    return text[:ERROR_CHARS]
+
+
+def _run_isolating(setup: RoundSetup, rows: np.ndarray
+                   ) -> tuple[list[tuple[np.ndarray, dict]], list[tuple[int, str]]]:
+    """Run ``rows`` of ``setup``; where that raises, halve and run each half, down to
+    single replicates. Returns the pieces that ran (rows, their outcomes), in row
+    order, and the replicates that raise, with the error.
+
+    A replicate's outcome does not depend on the others run with it
+    (``RoundSetup.select``; tested), so the pieces equal the rows the whole chunk
+    would have given. A small model costs a fixed ~0.2 s, so the search stops after
+    ``ISOLATION_RUNS`` runs: the replicates of a group still failing then are all
+    failure rows, which says so. Breadth first, the result is the same every time.
+    """
+    queue: list[tuple[np.ndarray, str]] = [(rows, "")]
+    ran: list[tuple[np.ndarray, dict]] = []
+    failed: list[tuple[int, str]] = []
+    runs = 0
+    while queue:
+        group, parents_error = queue.pop(0)
+        if runs >= ISOLATION_RUNS:  # the error of the group it was split from
+            note = f" (one of {group.size} replicates not isolated further)"
+            failed += [(int(row), parents_error + note) for row in group]
+            continue
+        runs += 1
+        try:
+            ran.append((group, NegotiationRound(setup.select(group)).run().outcomes()))
+        except Exception as error:  # any model error becomes data
+            if group.size == 1:
+                failed.append((int(group[0]), _error_text(error)))
+            else:
+                half = group.size // 2
+                queue += [(group[:half], _error_text(error)), (group[half:], _error_text(error))]
+    ran.sort(key=_first_row)
+    failed.sort()
+    return ran, failed
+
+
+def _first_row(piece: tuple[np.ndarray, dict]) -> int:
+    return int(piece[0][0])
+
+
+def _no_outcomes() -> dict[str, pd.Series]:
+    """The outcome columns with no rows, typed as the model's are (tested): a chunk
+    with no rows still has the dataset's schema."""
+    columns = {name: pd.Series(dtype=dtype) for name, dtype in OUTCOME_DTYPES.items()}
+    return columns | {f"agreed_minute_{name}": pd.Series(dtype="float64")
+                      for name in ISSUE_NAMES}
+
+
+def run_chunk_safely(scenario: Scenario, seed: int, chunk: int, first: int, count: int
+                     ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """``run_chunk``, except that replicates that raise are left out of the rows and
+    returned as failure rows ``(run_id, seed, chunk, draw_id, error)``."""
+    rng = chunk_rng(seed, chunk)
+    ids = np.arange(first, first + count, dtype=np.int64)
+    try:
+        setup = realise(scenario, count, rng)
+    except Exception as error:  # the draws of the whole chunk failed: no rows
+        failures = pd.DataFrame({"run_id": ids, "seed": np.int64(seed), "chunk": np.int64(chunk),
+                                 "draw_id": np.int64(-1), "error": _error_text(error)})
+        return _frame(_no_outcomes(), ids[:0], seed, chunk, ids[:0]), failures
+    try:
+        model = NegotiationRound(setup, rng=rng).run()
+        return _frame(model.outcomes(), ids, seed, chunk, setup.draw_id), None
+    except Exception:  # find the replicates that raise
+        pass
+    ran, failed = _run_isolating(setup, np.arange(count))
+    if ran:
+        rows = np.concatenate([r for r, _ in ran])
+        outcomes = {name: np.concatenate([o[name] for _, o in ran]) for name in ran[0][1]}
+    else:  # every replicate raised: no rows, but the columns (for the dataset's schema)
+        rows = np.arange(0)
+        outcomes = _no_outcomes()
+    frame = _frame(outcomes, ids[rows], seed, chunk, setup.draw_id[rows])
+    bad = np.array([row for row, _ in failed], dtype=np.int64)
+    failures = pd.DataFrame({"run_id": ids[bad], "seed": np.int64(seed),
+                             "chunk": np.int64(chunk), "draw_id": setup.draw_id[bad],
+                             "error": [text for _, text in failed]})
+    return frame, failures
+
+
+def encode_part(frame: pd.DataFrame) -> bytes:
+    """A table as the bytes of a Parquet file (zstd)."""
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink,
+                   compression="zstd")
+    return sink.getvalue()
+
+
+def decode_part(data: bytes, columns: list[str] | None = None) -> pd.DataFrame:
+    """The table of a Parquet part's bytes."""
+    return pq.read_table(pa.BufferReader(data), columns=columns).to_pandas()
+
+
+def _labelled(frame: pd.DataFrame, labels: tuple[tuple[str, object], ...]) -> pd.DataFrame:
+    for place, (column, value) in enumerate(labels, start=4):
+        frame.insert(place, column, value)
+    return frame
+
+
+def compute_chunk(task: ChunkTask) -> ChunkOutcome:
+    """What a worker does with a chunk: run it, failures isolated, and encode it."""
+    frame, failures = run_chunk_safely(task.scenario, task.seed, task.chunk, task.first,
+                                       task.count)
+    tally = Tally.of(frame, failures)
+    return ChunkOutcome(
+        results=encode_part(_labelled(frame, task.labels)),
+        failures=None if failures is None else encode_part(_labelled(failures, task.labels)),
+        tally=tally)
+
+
+def _run_chunk_task(task: ChunkTask) -> pd.DataFrame:
+    """``run_chunk`` of a task (a named function, for the pool)."""
+    return run_chunk(task.scenario, task.seed, task.chunk, task.first, task.count)
+
+
+def chunk_tasks(scenario: Scenario, runs: int, seed: int, chunk_size: int = CHUNK_SIZE,
+                labels: tuple[tuple[str, object], ...] = (), prefix: str = "part"
+                ) -> list[ChunkTask]:
+    """The chunks of a batch, in order; part names sort in chunk order."""
+    bounds = chunk_bounds(runs, chunk_size)
+    width = max(5, len(str(len(bounds) - 1)))
+    return [ChunkTask(scenario, seed, k, first, count, f"{prefix}-{k:0{width}d}", labels)
+            for k, (first, count) in enumerate(bounds)]
+
+
+def run_scenario(scenario: Scenario, runs: int, seed: int = 0,
+                 chunk_size: int = CHUNK_SIZE, workers: int = 1) -> pd.DataFrame:
+    """All replicates of a scenario in run-id order, as one table (for notebooks; a
+    batch too large for memory goes through ``negsim run``). ``workers`` > 1 runs the
+    chunks in a local process pool: the same table (a script that asks for one needs
+    the usual ``if __name__ == "__main__":`` guard of multiprocessing). A model error
+    raises."""
+    tasks = chunk_tasks(scenario, runs, seed, chunk_size)
+    executor = InProcess() if workers == 1 else LocalPool(workers)
+    try:
+        frames = {task.chunk: frame
+                  for task, frame in executor.map_unordered(_run_chunk_task, tasks)}
+    finally:
+        executor.close()
+    return pd.concat([frames[k] for k in range(len(tasks))], ignore_index=True)

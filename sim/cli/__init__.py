@@ -1,0 +1,93 @@
+"""The ``negsim`` command: a parser assembled from ``sim.cli``.
+
+User mistakes (a bad scenario file, a bad option) print one line naming the file, the
+key and what is allowed, and exit with status 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from sim.cli.common import UsageError
+from sim.errors import InputError
+
+#: Each command: its module (which adds the subcommand with ``register(subparsers)``)
+#: and a line of help. Only the module of the command being run is imported: the
+#: commands pull in different heavy libraries (matplotlib, scipy.stats, SALib, Dask,
+#: Solara), so ``negsim run`` does not pay for the others' start-up, and a missing
+#: optional extra breaks only the command that needs it.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("sim.cli.run", "run a scenario and report its outcome distribution"),
+    "compare": ("sim.cli.compare", "compare scenarios or results folders side by side"),
+    "report": ("sim.cli.report", "(re)make a results folder's figures, report.html "
+               "and report.md"),
+    "sweep": ("sim.cli.sweep", "run a scenario over a grid or Latin hypercube of its "
+              "knobs"),
+    "sensitivity": ("sim.cli.sensitivity", "Sobol indices of outcomes with respect to "
+                    "chosen parameters"),
+    "calibrate": ("sim.cli.calibrate", "fit parameters to the reported rounds (ABC-SMC)"),
+    "campaign": ("sim.cli.campaign", "rounds, implementation and scheduling, day by "
+                 "day"),
+    "trace": ("sim.cli.trace", "tell one simulated round minute by minute"),
+    "whatif": ("sim.cli.whatif", "the smallest change of one lever that reaches a "
+               "target"),
+    "dashboard": ("sim.cli.dashboard", "serve a browser dashboard to move parameters "
+                  "and watch a round"),
+}
+
+
+#: Commands that run chunks in a local process pool unless told otherwise.
+POOLED = {"run", "sweep", "sensitivity", "campaign"}
+
+
+def _pooled(command: str | None, argv: list[str]) -> bool:
+    """Whether the command will run a local pool: one of ``POOLED``, neither on a
+    cluster nor with ``--workers 1`` (a guess from the raw arguments, before they are
+    parsed: a wrong one costs an idle process), on a machine of several cores."""
+    if command not in POOLED or any(a.startswith("--scheduler") for a in argv):
+        return False
+    if "--workers=1" in argv or ("--workers", "1") in zip(argv, argv[1:], strict=False):
+        return False
+    from sim.batch.executors.base import default_workers
+    return default_workers() > 1
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    """The parser, with the full options of the command named in ``argv`` (if any)."""
+    parser = argparse.ArgumentParser(
+        prog="negsim", description="Simulate mediated negotiation rounds and report the "
+        "distribution of their outcomes.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    if _pooled(chosen, argv):
+        from sim.batch.executors.local import warm_up
+        warm_up()  # the fork server imports while this process imports the command
+    for name, (module, summary) in COMMANDS.items():
+        if name == chosen:
+            importlib.import_module(module).register(commands)
+        else:
+            commands.add_parser(name, help=summary)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
+    try:
+        return args.handler(args)
+    except (InputError, UsageError) as error:
+        print(f"negsim: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("negsim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""What the batch commands (run, sweep, sensitivity) share: the options that say
+where chunks run and whether to resume, and the run of a batch into its folder;
+for sweep and sensitivity, their command line and the start of their run."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from sim.batch.chunks import ChunkTask
+from sim.batch.executors import ExecutorError, make_executor
+from sim.batch.executors.base import WorkerLost
+from sim.batch.runner import Group, run_tasks
+from sim.batch.storage import FolderError, ResultsFolder, make_manifest
+from sim.cli.common import UsageError, integer_at_least
+from sim.stats.tally import Tally
+
+
+def add_batch_options(parser: argparse.ArgumentParser) -> None:
+    """``--workers``, ``--scheduler``, ``--resume``."""
+    parser.add_argument("--workers", type=integer_at_least("--workers", 1),
+                        help="processes on this machine (default: all cores; 1 runs in "
+                        "this process); results do not depend on it")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run on a Dask cluster instead, e.g. tcp://HOST:8786 "
+                        "(needs pip install 'negsim[dask]')")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the batch in the results folder (after a crash or "
+                        "a kill) instead of refusing to touch it")
+
+
+def run_batch(args: argparse.Namespace, out: Path, manifest: dict,
+              tasks: Sequence[ChunkTask]) -> dict[Group, Tally]:
+    """Check the folder, start the executor, then run the tasks into the folder.
+    Nothing is written before both are known to be usable."""
+    if args.workers and args.scheduler:
+        raise UsageError("--workers and --scheduler exclude each other: the cluster's "
+                         "workers are the scheduler's")
+    folder = ResultsFolder(out)
+    try:
+        done = folder.check(manifest, args.resume)
+        executor = make_executor(args.workers, args.scheduler)
+    except (FolderError, ExecutorError) as error:
+        raise UsageError(str(error)) from None
+    try:
+        folder.create(manifest)
+        return run_tasks(tasks, folder, done, executor)
+    except WorkerLost as error:
+        raise UsageError(f"{error}; what finished is kept: rerun with --resume") from None
+    finally:
+        executor.close()
+
+
+def add_experiment_command(commands: argparse._SubParsersAction, kind: str, summary: str,
+                           example: str, handler) -> None:
+    """``negsim KIND FILE [--out OUT] [batch options]`` (sweep, sensitivity)."""
+    parser = commands.add_parser(kind, help=summary)
+    parser.add_argument(kind, help=f"{kind} file (TOML), e.g. {example}")
+    parser.add_argument("--out", help="results folder (default results/<file name>)")
+    add_batch_options(parser)
+    parser.set_defaults(handler=handler)
+
+
+def run_experiment(args: argparse.Namespace, kind: str, study) -> tuple[Path, dict[Group, Tally]]:
+    """Run every design point of a sweep or sensitivity study (``kind``) into its
+    folder: the folder and the tally of each point, in design order."""
+    path = getattr(args, kind)
+    out = Path(args.out) if args.out else Path("results") / Path(path).stem
+    tasks = study.tasks()
+    base = study.scenarios[0]
+    manifest = make_manifest(kind, base, str(study.experiment.scenario_path), study.seed,
+                             study.replicates * len(study.scenarios), study.chunk_size,
+                             len(tasks), experiment_sha256=study.experiment.sha256)
+    return out, run_batch(args, out, manifest, tasks)

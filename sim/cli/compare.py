@@ -1,0 +1,78 @@
+"""``negsim compare A B ...``: scenarios (run here) or results folders (read) side by
+side, with the differences from the first and whether each exceeds Monte Carlo noise."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from sim.batch.chunks import run_scenario
+from sim.batch.results import ResultsError, RunResults
+from sim.cli.common import UsageError, integer_at_least
+from sim.report.compare import comparison, differences_figure, format_comparison
+from sim.report.output import load_run, run_figures, write_figures
+from sim.scenario.load import load_scenario
+from sim.scenario.spec import Scenario
+from sim.stats.summary import summarise
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    compare = commands.add_parser(
+        "compare", help="compare scenarios or results folders: the same figures side by "
+        "side, differences with intervals")
+    compare.add_argument("inputs", nargs="+", metavar="SCENARIO_OR_RESULTS",
+                         help="two or more scenario files (run here) or results folders of "
+                         "negsim run (read); the first is the baseline")
+    compare.add_argument("--runs", type=integer_at_least("--runs", 1), default=10_000,
+                         help="replicates per scenario file (default 10000)")
+    compare.add_argument("--seed", type=integer_at_least("--seed", 0), default=0,
+                         help="seed for scenario files (default 0)")
+    compare.add_argument("--out", help="folder for the figures and comparison.json "
+                         "(default results/compare-<A>-vs-<B>...)")
+    compare.add_argument("--no-plots", action="store_true", help="print and write the "
+                         "comparison only")
+    compare.set_defaults(handler=main)
+
+
+def resolve(name: str) -> RunResults | Scenario:
+    """A results folder read back, or a scenario file loaded (to be run): every input
+    is checked before anything runs."""
+    path = Path(name)
+    if path.is_dir():
+        try:
+            return load_run(path)
+        except ResultsError as error:
+            raise UsageError(str(error)) from None
+    return load_scenario(path)  # a missing or bad file: one line naming it, exit 2
+
+
+def run_here(scenario: Scenario, runs: int, seed: int) -> RunResults:
+    """Simulate a scenario in this process and count its outcomes."""
+    results = run_scenario(scenario, runs, seed)
+    summary = summarise(results, scenario.round.name, seed, scenario.agenda) | {
+        "scenario_file": scenario.path, "scenario_sha256": scenario.sha256}
+    return RunResults.of_frame(summary, results, scenario)
+
+
+def main(args: argparse.Namespace) -> int:
+    if len(args.inputs) < 2:
+        raise UsageError("compare needs at least two scenario files or results folders")
+    inputs = [resolve(name) for name in args.inputs]
+    runs = [item if isinstance(item, RunResults) else run_here(item, args.runs, args.seed)
+            for item in inputs]
+    out = Path(args.out) if args.out else Path("results") / (
+        "compare-" + "-vs-".join(Path(name).stem for name in args.inputs))
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    result = comparison(runs)
+    print(format_comparison(result))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "comparison.json").write_text(json.dumps(result, indent=2) + "\n")
+    written = f"wrote {out / 'comparison.json'}"
+    if not args.no_plots:
+        figures = run_figures(runs) | {"differences": differences_figure(runs, result)}
+        paths = write_figures(figures, out)
+        written += f" and {len(paths)} figures (PNG and SVG) in {out}"
+    print(written)
+    return 0

@@ -1,0 +1,60 @@
+"""``negsim sensitivity SENS.toml``: Sobol indices of a round's outcomes with respect
+to chosen parameters."""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from sim.batch.storage import SUMMARY, ResultsFolder
+from sim.cli.batching import add_experiment_command, run_experiment
+from sim.studies.sensitivity import analyze, load_sensitivity, outcome_value
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    add_experiment_command(commands, "sensitivity", "Sobol indices of outcomes with "
+                           "respect to chosen parameters (SALib)",
+                           "experiments/june-20-30-2025-sensitivity.toml", main)
+
+
+def main(args: argparse.Namespace) -> int:
+    study = load_sensitivity(args.sensitivity)
+    out, tallies = run_experiment(args, "sensitivity", study)
+    base = study.scenarios[0]
+    points = len(study.scenarios)
+    summaries = [tally.summary(base.round.name, study.seed, base.agenda)
+                 for tally in tallies.values()]
+    outcomes = pd.DataFrame([{o: outcome_value(s, o) for o in study.outcomes}
+                             for s in summaries])
+    names = study.problem["names"]
+    design = pd.DataFrame(study.design, columns=names)
+    design.insert(0, "point", range(points))
+    indices = analyze(study.problem, outcomes, study.resamples, study.seed)
+    folder = ResultsFolder(out)
+    folder.write_csv("points.csv", pd.concat([design, outcomes], axis=1))
+    folder.write_csv("sobol.csv", indices)
+    folder.write_json(SUMMARY, {
+        "sensitivity": str(args.sensitivity), "experiment_sha256": study.experiment.sha256,
+        "scenario": base.round.name, "seed": study.seed, "points": points,
+        "replicates": study.replicates, "parameters": names,
+        "indices": indices.replace({float("nan"): None}).to_dict(orient="records")})
+    print(f"{base.round.name}: Sobol indices over {points:,} design points x "
+          f"{study.replicates:,} rounds, seed {study.seed} (95% intervals)\n")
+    print(format_indices(indices))
+    print(f"\nwrote {out / 'sobol.csv'}, {out / 'points.csv'} (outcomes per design point), "
+          f"{out / 'results'} (one row per round)")
+    return 0
+
+
+def format_indices(indices: pd.DataFrame) -> str:
+    """One line per (outcome, parameter): S1 and ST with their intervals."""
+    width = max(len(p) for p in indices["parameter"])
+    lines = [f"{'outcome':<28} {'parameter':<{width}}  {'S1':>14}  {'ST':>14}"]
+    for row in indices.itertuples(index=False):
+        if row.note:
+            lines.append(f"{row.outcome:<28} {row.parameter:<{width}}  ({row.note})")
+            continue
+        lines.append(f"{row.outcome:<28} {row.parameter:<{width}}  "
+                     f"{row.S1:6.2f} ± {row.S1_ci95:5.2f}  {row.ST:6.2f} ± {row.ST_ci95:5.2f}")
+    return "\n".join(lines)

@@ -1,0 +1,49 @@
+"""``negsim sweep SWEEP.toml``: a scenario at every point of a design over its knobs."""
+
+from __future__ import annotations
+
+import argparse
+
+from sim.batch.storage import RESULTS, SUMMARY, ResultsFolder
+from sim.cli.batching import add_experiment_command, run_experiment
+from sim.studies.sweep import design_table, load_sweep
+
+#: Columns of the per-point table printed (all of them are in points.csv).
+SHOWN = ("runs", "walkout.p", "pow_exchange_agreed.p", "ceasefire_any.p",
+         "next_round_agreed.p", "duration_minutes.p50")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    add_experiment_command(commands, "sweep", "run a scenario over a grid or Latin "
+                           "hypercube of its knobs",
+                           "experiments/june-20-30-2025-sweep.toml", main)
+
+
+def main(args: argparse.Namespace) -> int:
+    sweep = load_sweep(args.sweep)
+    out, tallies = run_experiment(args, "sweep", sweep)
+    base = sweep.scenarios[0]
+    labels = list(tallies)
+    summaries = [tallies[label].summary(base.round.name, sweep.seed, base.agenda)
+                 for label in labels]
+    table = design_table(labels, summaries)
+    folder = ResultsFolder(out)
+    folder.write_csv("points.csv", table)
+    folder.write_json(SUMMARY, {
+        "sweep": str(args.sweep), "experiment_sha256": sweep.experiment.sha256,
+        "scenario": base.round.name, "design": sweep.design, "seed": sweep.seed,
+        "replicates": sweep.replicates,
+        "points": [dict(label) | {"summary": summary}
+                   for label, summary in zip(labels, summaries, strict=True)]})
+    knobs = [knob.key for knob in sweep.experiment.knobs]
+    shown = [c for c in ("point", *knobs, *SHOWN) if c in table.columns]
+    print(f"{base.round.name}: {sweep.design} sweep, {len(sweep.points):,} design points x "
+          f"{sweep.replicates:,} rounds, seed {sweep.seed}\n")
+    print(table[shown].to_string(index=False, float_format=_short))
+    print(f"\nwrote {out / RESULTS} (one row per round), {out / 'points.csv'} (the outcome "
+          f"distribution per design point), {out / SUMMARY}")
+    return 0
+
+
+def _short(value: float) -> str:
+    return f"{value:.4g}"

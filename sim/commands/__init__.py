@@ -1,1 +1,0 @@
-"""The ``negsim`` subcommands, one module each; each has ``register(subparsers)``."""

@@ -1,0 +1,157 @@
+"""The outcome distribution of a batch, tallied chunk by chunk in constant memory.
+
+``summary.summarise`` needs the whole results table; a batch of millions of rounds
+must never hold it. A ``Tally`` keeps only what the summary needs — exact counts of
+events, of walk-outs by party and of failures, and exact histograms of the quantities —
+and tallies of chunks add up in any order to the same summary (integer sums).
+
+The histograms are exact, not binned: each quantity takes few distinct values
+(prisoners and remains lie on their issue's lattice; a duration is a whole minute, or
+a whole minute plus the round's closing minutes), so counting each distinct value
+costs little and every quantile is the one ``numpy.quantile`` gives on the full
+column — bit for bit (``ExactHistogram.quantiles``, tested against it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from sim.stats.intervals import wilson_interval
+from sim.stats.summary import EVENTS, QUANTILES, QUANTITIES
+
+#: The columns a tally reads from a results table.
+TALLY_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(
+    [*(name for name in QUANTITIES), "ceasefire_level", "children_commitment", "memorandum",
+     "next_round_agreed", "leaders_meeting_agreed", "walkout", "walkout_party"]))
+
+
+class ExactHistogram:
+    """How often each distinct value occurred: sorted ``values`` with their ``counts``."""
+
+    def __init__(self) -> None:
+        self.values = np.empty(0)
+        self.counts = np.empty(0, dtype=np.int64)
+
+    @property
+    def n(self) -> int:
+        return int(self.counts.sum())
+
+    def add(self, sample: np.ndarray) -> None:
+        """Count the values of ``sample``."""
+        values, counts = np.unique(np.asarray(sample, dtype=float), return_counts=True)
+        self._merge(values, counts.astype(np.int64))
+
+    def merge(self, other: ExactHistogram) -> None:
+        self._merge(other.values, other.counts)
+
+    def _merge(self, values: np.ndarray, counts: np.ndarray) -> None:
+        every = np.concatenate([self.values, values])
+        merged, where = np.unique(every, return_inverse=True)
+        total = np.zeros(merged.size, dtype=np.int64)
+        np.add.at(total, where, np.concatenate([self.counts, counts]))
+        self.counts = total
+        self.values = merged
+
+    def order_statistic(self, rank: int) -> float:
+        """The ``rank``-th smallest value (0-based), as in the sorted sample."""
+        return float(self.values[np.searchsorted(np.cumsum(self.counts), rank, side="right")])
+
+    def quantiles(self, qs: list[float]) -> list[float]:
+        """``numpy.quantile(sample, qs)`` (its default, linear method) without the
+        sample: the virtual index ``(n - 1) q``, the two order statistics around it,
+        and numpy's interpolation formula, operation for operation."""
+        n = self.n
+        result = []
+        for q in np.asarray(qs, dtype=np.float64):
+            index = np.float64(n - 1) * q
+            below = np.floor(index)
+            gamma = index - below
+            a = np.float64(self.order_statistic(int(below)))
+            b = np.float64(self.order_statistic(min(int(below) + 1, n - 1)))
+            diff = b - a
+            value = b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
+            result.append(float(value))
+        return result
+
+
+def event_hits(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each event of ``summary.EVENTS`` as a boolean array. The rules are the same
+    expressions ``DataFrame.eval`` reads, evaluated here over plain numpy columns:
+    a tenth of the time per chunk (tested equal to ``summary.event_columns``)."""
+    return {name: np.asarray(eval(rule, {"__builtins__": {}}, dict(columns)), dtype=bool)
+            for name, (_, rule, _) in EVENTS.items()}
+
+
+class Tally:
+    """What the summary of a batch needs, over the chunks added so far."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.events: Counter[str] = Counter({name: 0 for name in EVENTS})
+        self.histograms = {column: ExactHistogram() for column in QUANTITIES}
+        self.walkouts: Counter[str] = Counter()
+        self.failures: Counter[str] = Counter()
+
+    @classmethod
+    def of(cls, results: pd.DataFrame, failures: pd.DataFrame | None = None) -> Tally:
+        """The tally of one chunk's results (and its failure rows, if any)."""
+        tally = cls()
+        columns = {name: results[name].to_numpy() for name in TALLY_COLUMNS}
+        tally.runs = len(results)
+        for name, hits in event_hits(columns).items():
+            tally.events[name] = int(hits.sum())
+        for column, (_, only_agreed) in QUANTITIES.items():
+            values = columns[column].astype(float)
+            tally.histograms[column].add(values[values > 0] if only_agreed else values)
+        walked = columns["walkout"].astype(bool)
+        tally.walkouts.update(Counter(str(p) for p in columns["walkout_party"][walked]))
+        if failures is not None:
+            tally.failures.update(Counter(str(e) for e in failures["error"]))
+        return tally
+
+    @classmethod
+    def of_failures(cls, failures: pd.DataFrame) -> Tally:
+        """The tally of a chunk none of whose replicates ran."""
+        tally = cls()
+        tally.failures.update(Counter(str(e) for e in failures["error"]))
+        return tally
+
+    def merge(self, other: Tally) -> None:
+        """Add another tally (of other chunks)."""
+        self.runs += other.runs
+        self.events.update(other.events)
+        for column, histogram in self.histograms.items():
+            histogram.merge(other.histograms[column])
+        self.walkouts.update(other.walkouts)
+        self.failures.update(other.failures)
+
+    def summary(self, scenario_name: str, seed: int, agenda: tuple[str, ...]) -> dict:
+        """The ``summary.json`` structure: what ``summary.summarise`` gives on the whole
+        table of the rounds that ran, plus ``failures`` (rounds that raised, by error)."""
+        events = {}
+        for name, (_, _, issue) in EVENTS.items():
+            count = self.events[name]
+            # with no round run (all failed) nothing is known: p unknown, interval [0, 1]
+            lo, hi = wilson_interval(count, self.runs) if self.runs else (0.0, 1.0)
+            events[name] = {"p": count / self.runs if self.runs else None,
+                            "ci95": [float(lo), float(hi)], "count": count,
+                            "on_agenda": issue is None or issue in agenda}
+        quantiles = {}
+        for column, histogram in self.histograms.items():
+            n = histogram.n
+            qs = histogram.quantiles(list(QUANTILES.values())) if n else [None] * len(QUANTILES)
+            quantiles[column] = {"n": n} | dict(zip(QUANTILES, qs, strict=True))
+        return {
+            "scenario": scenario_name,
+            "runs": self.runs,
+            "seed": seed,
+            "events": events,
+            "quantiles": quantiles,
+            "walkout_by_party": dict(sorted(self.walkouts.items())),
+            "failures": {"count": sum(self.failures.values()),
+                         "by_error": dict(sorted(self.failures.items()))},
+        }

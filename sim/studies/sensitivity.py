@@ -1,0 +1,172 @@
+"""Sensitivity: Sobol indices of a round's outcomes with respect to chosen parameters.
+
+A sensitivity file (``experiments/*-sensitivity.toml``)::
+
+    [sensitivity]
+    scenario = "../scenarios/june-20-30-2025.toml"   # relative to this file
+    base_samples = 32      # N, a power of two: N x (parameters + 2) design points
+    replicates = 1000      # rounds per design point
+    seed = 0
+    resamples = 500        # bootstrap resamples for the confidence intervals
+    outcomes = ["walkout", "duration_minutes.p50"]   # optional (default_outcomes)
+
+    [[parameters]]
+    key = "context.third_party_pressure"
+    set = [0.0, 0.6]       # or add = [low, high], scale = [low, high] (sim.studies.design)
+
+``sample`` draws the design with Saltelli's scheme on a scrambled Sobol' sequence
+(SALib, seeded), the rounds of every point run as a batch (same seed at every point:
+common random numbers), and ``analyze`` estimates for each outcome — an event's
+probability, or a quantile of a quantity — the first-order index S1 (the share of
+the outcome's variance over the design that a parameter explains alone) and the
+total index ST (alone and with the others), each with a 95% bootstrap interval
+(Saltelli et al. 2010, as implemented by SALib). An outcome estimated from a finite
+number of rounds carries Monte Carlo noise, which no parameter explains: with too
+few replicates the indices understate the parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from SALib.analyze import sobol as sobol_analysis
+from SALib.sample import sobol as sobol_sampling
+
+from sim.batch.chunks import CHUNK_SIZE, ChunkTask, chunk_tasks
+from sim.errors import InputError
+from sim.scenario.load import load_scenario
+from sim.scenario.spec import Scenario
+from sim.stats.summary import EVENTS, QUANTILES, QUANTITIES
+from sim.studies.design import ExperimentFile, point_scenarios, read_experiment
+from sim.studies.sweep import integer_setting
+
+SETTINGS = ("scenario", "base_samples", "replicates", "seed", "resamples", "outcomes",
+            "chunk_size")
+
+#: Outcomes an analysis can take: each event's probability, each quantity's quantiles.
+OUTCOMES: tuple[str, ...] = (*EVENTS, *(f"{column}.{key}" for column in QUANTITIES
+                                        for key in QUANTILES))
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """A sensitivity file read and checked, with its design and its scenarios."""
+
+    experiment: ExperimentFile
+    base_samples: int
+    replicates: int
+    seed: int
+    resamples: int
+    chunk_size: int
+    outcomes: tuple[str, ...]
+    design: np.ndarray  # (points, parameters): the coordinate of each parameter
+    scenarios: tuple[Scenario, ...]
+
+    @property
+    def problem(self) -> dict:
+        """SALib's description of the parameters (names and bounds)."""
+        knobs = self.experiment.knobs
+        return {"num_vars": len(knobs), "names": [k.key for k in knobs],
+                "bounds": [[k.low, k.high] for k in knobs]}
+
+    def tasks(self) -> list[ChunkTask]:
+        """Every chunk of every design point; parts named ``point-PPPPP-CCCCC``."""
+        width = max(5, len(str(len(self.scenarios) - 1)))
+        tasks = []
+        for p, scenario in enumerate(self.scenarios):
+            labels = (("point", p), *((k.key, float(c)) for k, c in
+                                      zip(self.experiment.knobs, self.design[p], strict=True)))
+            tasks += chunk_tasks(scenario, self.replicates, self.seed, self.chunk_size, labels,
+                                 prefix=f"point-{p:0{width}d}")
+        return tasks
+
+
+def sample(problem: dict, base_samples: int, seed: int) -> np.ndarray:
+    """Saltelli's design for first and total indices: ``N (D + 2)`` points."""
+    return sobol_sampling.sample(problem, base_samples, calc_second_order=False, seed=seed)
+
+
+def default_outcomes(experiment: ExperimentFile) -> tuple[str, ...]:
+    """Without ``outcomes``: each event on the scenario's agenda, and the median and
+    the 10% and 90% quantiles of each quantity."""
+    agenda = load_scenario(experiment.scenario_path).agenda
+    return (*(name for name, (_, _, issue) in EVENTS.items() if issue is None or issue in agenda),
+            *(f"{column}.{key}" for column in QUANTITIES for key in ("p10", "p50", "p90")))
+
+
+def load_sensitivity(path: str | Path) -> Sensitivity:
+    """Read a sensitivity file and build the scenario of each design point."""
+    experiment = read_experiment(path, "sensitivity", "parameters", SETTINGS,
+                                 ("scenario", "base_samples", "replicates"), grid=False)
+    base_samples = integer_setting(experiment, "sensitivity", "base_samples", 2)
+    if base_samples & (base_samples - 1):
+        raise InputError(experiment.path, "sensitivity.base_samples",
+                         f"must be a power of two (Sobol' sequences), got {base_samples}")
+    for i, knob in enumerate(experiment.knobs):
+        if knob.low == knob.high:
+            raise InputError(experiment.path, f"parameters[{i}]", f"'{knob.key}': an interval "
+                             "of width zero has no effect to measure")
+    outcomes = experiment.settings.get("outcomes", list(default_outcomes(experiment)))
+    if not isinstance(outcomes, list) or not outcomes or not all(o in OUTCOMES
+                                                                 for o in outcomes):
+        raise InputError(experiment.path, "sensitivity.outcomes",
+                         f"must be a list of outcomes. Allowed: {', '.join(OUTCOMES)}")
+    seed = integer_setting(experiment, "sensitivity", "seed", 0, 0)
+    knobs = experiment.knobs
+    problem = {"num_vars": len(knobs), "names": [k.key for k in knobs],
+               "bounds": [[k.low, k.high] for k in knobs]}
+    design = sample(problem, base_samples, seed)
+    points = [tuple(float(c) for c in row) for row in design]
+    return Sensitivity(
+        experiment=experiment,
+        base_samples=base_samples,
+        replicates=integer_setting(experiment, "sensitivity", "replicates", 1),
+        seed=seed,
+        resamples=integer_setting(experiment, "sensitivity", "resamples", 10, 500),
+        chunk_size=integer_setting(experiment, "sensitivity", "chunk_size", 1, CHUNK_SIZE),
+        outcomes=tuple(outcomes),
+        design=design,
+        scenarios=tuple(point_scenarios(experiment, points, "parameters")),
+    )
+
+
+def outcome_value(summary: dict, outcome: str) -> float:
+    """An outcome of a design point's summary (NaN where undefined, e.g. the median
+    of an exchange never agreed)."""
+    if outcome in EVENTS:
+        value = summary["events"][outcome]["p"]
+    else:
+        column, key = outcome.rsplit(".", 1)
+        value = summary["quantiles"][column][key]
+    return np.nan if value is None else float(value)
+
+
+def analyze(problem: dict, outcomes: pd.DataFrame, resamples: int, seed: int
+            ) -> pd.DataFrame:
+    """Sobol indices of each outcome column (one value per design point, in design
+    order): one row per (outcome, parameter) with ``S1``, ``ST`` and the half-widths
+    of their 95% intervals; ``note`` says why an outcome has none (it does not vary
+    over the design, or is undefined at some points)."""
+    rows: list[dict[str, Any]] = []
+    for outcome in outcomes.columns:
+        values = outcomes[outcome].to_numpy(dtype=float)
+        note = ""
+        if not np.all(np.isfinite(values)):
+            note = "undefined at some design points"
+        elif np.ptp(values) == 0:
+            note = "the same at every design point"
+        indices = None if note else sobol_analysis.analyze(
+            problem, values, calc_second_order=False, num_resamples=resamples,
+            conf_level=0.95, seed=seed)
+        for j, name in enumerate(problem["names"]):
+            rows.append({"outcome": outcome, "parameter": name} | (
+                {"S1": np.nan, "S1_ci95": np.nan, "ST": np.nan, "ST_ci95": np.nan}
+                if indices is None else
+                {"S1": float(indices["S1"][j]), "S1_ci95": float(indices["S1_conf"][j]),
+                 "ST": float(indices["ST"][j]), "ST_ci95": float(indices["ST_conf"][j])})
+                | {"note": note})
+    return pd.DataFrame(rows)
