@@ -19,8 +19,8 @@ from sim.cli import main
 from sim.model.parameters import realise
 from sim.model.round import NegotiationRound
 from sim.scenario.load import load_scenario
-from sim.stats.summary import event_columns, summarise
-from sim.stats.tally import ExactHistogram, Tally, event_hits
+from sim.stats.summary import Measures, event_columns, summarise
+from sim.stats.tally import ExactHistogram, Tally
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
@@ -57,15 +57,20 @@ def test_tally_of_chunks_equals_the_summary_of_the_whole_table():
     scenario = load_scenario(JUNE)
     chunks = [sim.batch.chunks.run_chunk(scenario, 5, k, 600 * k, 600) for k in range(4)]
     whole = pd.concat(chunks, ignore_index=True)
-    tally = Tally()
+    measures = Measures.of(scenario)
+    tally = Tally(measures)
     for chunk in (chunks[2], chunks[0], chunks[3], chunks[1]):
-        tally.merge(Tally.of(chunk))
-    summary = tally.summary(scenario.round.name, 5, scenario.agenda)
+        tally.merge(Tally.of(chunk, measures))
+    summary = tally.summary(scenario.round.name, 5)
     assert summary.pop("failures") == {"count": 0, "by_error": {}}
-    assert summary == summarise(whole, scenario.round.name, 5, scenario.agenda)
-    hits = event_hits({c: whole[c].to_numpy() for c in whole.columns})
-    for name, column in event_columns(whole).items():
-        assert np.array_equal(hits[name], column), name
+    assert summary == summarise(whole, scenario, 5)
+    # the events, evaluated on plain numpy columns, are what pandas' own eval gives
+    hits = event_columns({c: whole[c].to_numpy() for c in whole.columns}, measures)
+    assert np.array_equal(hits["ceasefire_any"], whole.eval("ceasefire_level >= 1"))
+    assert np.array_equal(hits["pow_exchange_agreed"],
+                          whole.eval("pow_exchange_value > 0").to_numpy())
+    assert np.array_equal(hits["next_round_agreed"], whole["next_round_value"] == 1)
+    assert hits["children_return_agreed"].sum() == (whole["children_value"] >= 2).sum() > 0
 
 
 def test_local_pool_gives_the_table_of_one_process():
@@ -84,9 +89,9 @@ def test_serial_and_pool_write_identical_files_that_read_as_one_table(tmp_path):
     assert serial == files_of(tmp_path / "pool")
     expected = run_scenario(load_scenario(JUNE), 1500, seed=3, chunk_size=400)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "pool" / "results"), expected)
-    counted = duckdb.sql(f"SELECT count(*), sum(pow_exchange_per_side) FROM read_parquet("
+    counted = duckdb.sql(f"SELECT count(*), sum(pow_exchange_value) FROM read_parquet("
                          f"'{tmp_path / 'pool' / 'results'}/*.parquet')").fetchall()[0]
-    assert counted == (1500, expected["pow_exchange_per_side"].sum())
+    assert counted == (1500, expected["pow_exchange_value"].sum())
     manifest = json.loads((tmp_path / "pool" / "manifest.json").read_text())
     assert (manifest["seed"], manifest["runs"], manifest["chunk_size"], manifest["parts"]) == (
         3, 1500, 400, 4)

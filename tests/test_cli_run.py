@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from sim.cli import main
-from sim.model.issues import ISSUE_NAMES, OUTCOME_COLUMNS
-from sim.stats.summary import EVENTS
+from sim.model.outcomes import outcome_dtypes
+from sim.scenario.load import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
@@ -21,23 +21,36 @@ def test_run_writes_results_and_summary(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "3,000 simulated rounds, seed 4" in table and "95% interval" in table
     results = pd.read_parquet(out / "results")  # a folder of Parquet parts: one table
-    assert list(results.columns) == ["run_id", "seed", "chunk", "draw_id", *OUTCOME_COLUMNS,
-                                     *(f"agreed_minute_{i}" for i in ISSUE_NAMES)]
-    agreed = results["pow_exchange_per_side"] > 0
-    assert results.loc[agreed, "agreed_minute_pow_exchange"].le(
+    scenario = load_scenario(JUNE)
+    assert list(results.columns) == ["run_id", "seed", "chunk", "draw_id",
+                                     *outcome_dtypes(scenario.issues)]
+    # every issue the Istanbul files define has its columns, the compound ceasefire a
+    # level and conditions, the others a value; the memorandum is off this agenda
+    assert {"ceasefire_level", "ceasefire_conditions", "memorandum_value",
+            "leaders_meeting_minute", "walkout_party"} <= set(results.columns)
+    assert not results["memorandum_agreed"].any() and results["memorandum_value"].isna().all()
+    agreed = results["pow_exchange_agreed"]
+    assert agreed.equals(results["pow_exchange_value"].notna())
+    assert results.loc[agreed, "pow_exchange_minute"].le(
         results.loc[agreed, "duration_minutes"]).all()
-    assert results.loc[~agreed, "agreed_minute_pow_exchange"].isna().all()
+    assert results.loc[~agreed, "pow_exchange_minute"].isna().all()
+    assert results["walkout_party"].isna().equals(~results["walkout"])
     assert len(results) == 3000 and (results["seed"] == 4).all()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == "Istanbul, 20-30 June 2025 (proposed)"
     assert (summary["runs"], summary["seed"]) == (3000, 4)
-    assert set(summary["events"]) == set(EVENTS)
+    assert list(summary["events"]) == [e.name for e in scenario.events] == [
+        "ceasefire_any", "ceasefire_general", "pow_exchange_agreed", "remains_agreed",
+        "children_return_agreed", "memorandum_exchanged", "next_round_agreed",
+        "leaders_meeting_agreed", "walkout"]
     for name, event in summary["events"].items():
         lo, hi = event["ci95"]
         assert 0 <= lo <= event["p"] <= hi <= 1, name
     assert summary["events"]["walkout"]["p"] == results["walkout"].mean()
-    pow_agreed = results.loc[results["pow_exchange_per_side"] > 0, "pow_exchange_per_side"]
-    assert summary["quantiles"]["pow_exchange_per_side"]["p50"] == pow_agreed.median()
+    pow_agreed = results.loc[agreed, "pow_exchange_value"]
+    assert summary["quantiles"]["pow_exchange_value"]["p50"] == pow_agreed.median()
+    assert list(summary["quantiles"]) == ["pow_exchange_value", "remains_value",
+                                          "duration_minutes"]
     assert summary["quantiles"]["duration_minutes"]["n"] == 3000
     assert not summary["events"]["memorandum_exchanged"]["on_agenda"]
     assert "not on the agenda" in table

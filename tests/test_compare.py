@@ -15,7 +15,6 @@ from sim.report.compare import (
     mean_difference,
 )
 from sim.stats.intervals import newcombe_interval
-from sim.stats.summary import EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
@@ -45,10 +44,14 @@ def test_mean_difference_is_welch_s():
     assert np.isnan(mean_difference(histogram_of(a[:1]), histogram_of(b))[0])
 
 
+EVENTS = ("ceasefire_any", "walkout", "memorandum_exchanged")
+
+
 def summary_with(counts: dict[str, int], runs: int = 10_000, off: tuple[str, ...] = ()):
-    return {"runs": runs, "events": {name: {"p": counts.get(name, 0) / runs,
-                                            "count": counts.get(name, 0),
-                                            "on_agenda": name not in off} for name in EVENTS}}
+    return {"runs": runs, "quantiles": {},
+            "events": {name: {"label": name.replace("_", " "), "p": counts.get(name, 0) / runs,
+                              "count": counts.get(name, 0), "on_agenda": name not in off}
+                       for name in EVENTS}}
 
 
 def test_a_difference_exceeds_noise_only_when_its_interval_excludes_zero():

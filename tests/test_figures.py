@@ -21,9 +21,8 @@ from sim.batch.results import (
 from sim.report.output import parameter_sample
 from sim.scenario.load import load_scenario
 from sim.stats.numbers import percent
-from sim.stats.summary import EVENTS, summarise
+from sim.stats.summary import study_labels, summarise
 from sim.viz.outcomes import (
-    ISSUE_LABELS,
     event_label,
     event_probabilities,
     outcome_distributions,
@@ -42,7 +41,7 @@ RUNS = 600
 def small_run(path: Path, runs: int = RUNS, seed: int = 1) -> RunResults:
     scenario = load_scenario(path)
     results = run_scenario(scenario, runs, seed)
-    summary = summarise(results, scenario.round.name, seed, scenario.agenda)
+    summary = summarise(results, scenario, seed)
     return RunResults.of_frame(summary, results, scenario)
 
 
@@ -76,8 +75,10 @@ def test_event_probabilities(june, tmp_path):
     assert figure.get_suptitle().startswith(
         f"Istanbul, 20-30 June 2025 (proposed): {RUNS} simulated rounds")
     ax = figure.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == [event_label(n) for n in
-                                                             reversed(EVENTS)]
+    names = [e.name for e in june.scenario.events]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [event_label(june, n) for n in
+                                                             reversed(names)]
+    assert ax.get_yticklabels()[-1].get_text() == "ceasefire of any kind (level \u2265 1)"
     assert "95% Wilson interval" in ax.get_xlabel()
     shown = texts(figure)
     assert "not on the agenda" in shown  # the memorandum: said, not drawn as zero
@@ -99,44 +100,71 @@ def test_outcome_distributions_mark_the_observed_rounds(june, tmp_path):
     figure = outcome_distributions([june])
     axes = figure.axes
     assert [ax.get_title().split("\n")[0] for ax in axes] == [
-        "prisoners per side (where agreed)", "remains (where agreed)", "duration, minutes"]
+        "prisoner exchange (prisoners per side, where agreed)",
+        "remains repatriation (bodies, where agreed)", "duration, minutes"]
     q = june.summary["quantiles"]
-    assert axes[0].get_title().endswith(f"{q['pow_exchange_per_side']['n']:,} rounds")
+    assert axes[0].get_title().endswith(f"{q['pow_exchange_value']['n']:,} rounds")
     legends = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in axes]
-    assert "16 May: 1,000 for 1,000" in legends[0]
-    assert "2 June: at least 1,000 per side, about 1,200" in legends[0]
-    assert legends[1] == ["simulated", "2 June: 6,000 for 6,000"]
-    assert "16 May: 90-120 minutes" in legends[2] and "2 June: about an hour" in legends[2]
+    # the marks are the scenario's [[observed]] entries, in their own units
+    assert "16 May: 1,000 prisoners per side" in legends[0]
+    assert "2 June: 1,000\u20131,200 prisoners per side" in legends[0]
+    assert legends[1] == ["simulated", "2 June: 6,000 bodies"]
+    assert "16 May: 90\u2013120 minutes" in legends[2]
+    assert "2 June: 60\u201370 minutes" in legends[2]
+    assert "with 16 May and 2 June as reported" in figure.get_suptitle()
     for ax, column in zip(axes, q, strict=True):
         (bars,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
         heights = [path.vertices[:, 1].max() for path in bars.get_paths()]
         assert sum(heights) == pytest.approx(100), column  # shares of the rounds counted
         low, high = ax.get_xlim()  # the observed values are inside the window
-        assert low < 1000 and high > 1200 if column == "pow_exchange_per_side" else True
+        assert low < 1000 and high > 1200 if column == "pow_exchange_value" else True
     assert axes[2].get_xlim()[1] > 120  # 16 May's 90-120 minutes shows, though unsimulated
     assert_image_files(save_figure(figure, tmp_path, "distributions"))
 
 
-def test_a_panel_without_data_says_why(may):
+def test_a_panel_without_data_says_why(may, june):
     figure = outcome_distributions([may])  # remains were not on the 16 May agenda
-    assert "remains (where agreed):\nnot on the agenda" in texts(figure)
+    assert [ax.get_title().split("\n")[0] for ax in figure.axes] == [
+        "prisoner exchange (prisoners per side, where agreed)", "duration, minutes"]
+    side_by_side = outcome_distributions([may, june])  # the union of both tables' panels
+    assert len(side_by_side.axes) == 3
+    never = RunResults(may.summary, {k: v for k, v in may.outcomes.items()
+                                     if k != "pow_exchange_value"}, may.rows, may.scenario)
+    assert ("prisoner exchange (prisoners per side, where agreed):\nagreed in no simulated "
+            "round") in texts(outcome_distributions([never]))
+
+
+def test_a_scenario_without_observations_marks_none():
+    classroom = small_run(ROOT / "scenarios" / "classroom-two-party.toml", runs=50)
+    figure = outcome_distributions([classroom])
+    assert figure.get_suptitle().endswith("Distribution of outcomes")
+    legends = [t.get_text() for ax in figure.axes if ax.get_legend()
+               for t in ax.get_legend().get_texts()]
+    assert legends == ["simulated", "simulated"]  # no "16 May" marks on a fictional case
+    assert [ax.get_title().split("\n")[0] for ax in figure.axes] == [
+        "prisoner exchange (prisoners per side, where agreed)", "duration, minutes"]
 
 
 def test_round_timeline_ends_at_the_summary_probabilities(june, tmp_path):
     figure = round_timeline([june])
     ax = figure.axes[0]
-    assert "items agreed by minute t" in figure.get_suptitle()
+    assert "each event as its item is agreed" in figure.get_suptitle()
     assert ax.get_xlabel() == "minute of the round"
     lines = {line.get_label(): line for line in ax.get_lines()}
     events = june.summary["events"]
-    assert lines[ISSUE_LABELS["pow_exchange"]].get_ydata()[-1] == pytest.approx(
-        100 * events["pow_exchange_agreed"]["p"])
-    assert lines[ISSUE_LABELS["next_round"]].get_ydata()[-1] == pytest.approx(
-        100 * events["next_round_agreed"]["p"])
+    # every line ends at the table's probability of its event: the same definition
+    # (children: the return agreed, not the list accepted for review)
+    for name in ("pow_exchange_agreed", "next_round_agreed", "children_return_agreed",
+                 "ceasefire_any", "remains_agreed"):
+        label = event_label(june, name)
+        if events[name]["p"]:
+            assert lines[label].get_ydata()[-1] == pytest.approx(100 * events[name]["p"]), name
     assert lines["round over"].get_ydata()[-1] == pytest.approx(100)
-    # an item never agreed is named, not drawn flat on zero
-    assert ISSUE_LABELS["leaders_meeting"] not in lines
-    assert "never agreed: leaders' meeting" in texts(figure)
+    # an event that never happens is named, not drawn flat on zero
+    if not events["leaders_meeting_agreed"]["p"]:
+        assert event_label(june, "leaders_meeting_agreed") not in lines
+        assert any(t.startswith("never: ") and "leaders' meeting agreed" in t
+                   for t in texts(figure))
     assert_image_files(save_figure(figure, tmp_path, "timeline"))
 
 
@@ -146,13 +174,15 @@ def test_zone_of_agreement(june, tmp_path):
     titles = [ax.get_title(loc="left") for ax in figure.axes]
     assert len(titles) == len(june.agenda)
     for issue, title in zip(june.agenda, titles, strict=True):
-        assert title.startswith(f"{ISSUE_LABELS[issue]}: zone in ")
+        assert title.startswith(f"{june.scenario.issue(issue).label}: zone in ")
     pow_title = titles[june.agenda.index("pow_exchange")]
-    assert f"agreed in {percent(june.summary['events']['pow_exchange_agreed']['p'])} " \
-           "of rounds" in pow_title
+    share = percent(june.summary["events"]["pow_exchange_agreed"]["p"])
+    assert f"agreed (at any value) in {share} of rounds" in pow_title
     ceasefire = figure.axes[june.agenda.index("ceasefire")]
     labels = [t.get_text() for t in ceasefire.get_yticklabels()]
-    assert labels[0] == "Ukraine (general)" and labels[-1] == "agreed"
+    # a row per side for each level whose conditions occur, highest first
+    assert labels[0] == "Ukraine (full ceasefire)" and labels[-1] == "agreed"
+    assert "Russia (local humanitarian pause)" in labels
     assert "level the mediator could put: " in ceasefire.get_title(loc="left")
     assert "400 draws" in " ".join(texts(figure))
     assert_image_files(save_figure(figure, tmp_path, "zone"))
@@ -177,9 +207,9 @@ def test_counts_give_the_mean_variance_and_cumulative_counts():
 def test_counts_of_parts_equal_counts_of_the_whole():
     scenario = load_scenario(JUNE)
     frame = run_scenario(scenario, 500, 2)
-    whole = count_outcomes(frame)
-    summed = count_outcomes(frame.iloc[:200])
-    add_counts(summed, count_outcomes(frame.iloc[200:]))
+    whole = count_outcomes(frame, scenario)
+    summed = count_outcomes(frame.iloc[:200], scenario)
+    add_counts(summed, count_outcomes(frame.iloc[200:], scenario))
     assert set(summed) == set(whole)
     for key, counts in whole.items():
         assert np.array_equal(summed[key].values, counts.values), key
@@ -187,6 +217,7 @@ def test_counts_of_parts_equal_counts_of_the_whole():
 
 
 # --------------------------------------------------------------- sweeps and sensitivity
+LABELS = study_labels(load_scenario(JUNE))
 def sweep_table(by: list[float] | None = None) -> pd.DataFrame:
     """A hand-made sweep table (the columns of ``negsim sweep``'s points.csv)."""
     rows = []
@@ -205,11 +236,11 @@ def sweep_table(by: list[float] | None = None) -> pd.DataFrame:
 
 def test_sweep_figure(tmp_path):
     table = sweep_table()
-    figure = sweep_figure(table, "context.third_party_pressure", "June round")
+    figure = sweep_figure(table, "context.third_party_pressure", "June round", labels=LABELS)
     assert figure.get_suptitle().startswith("June round: 8,000 simulated rounds (4 design "
                                             "points)")
     titles = [ax.get_title() for ax in figure.axes if ax.get_visible()]
-    assert titles == [event_label("ceasefire_any"), event_label("walkout")]
+    assert titles == ["ceasefire of any kind (level \u2265 1)", "a delegation walked out"]
     ax = figure.axes[0]
     assert ax.get_xlabel() == "context.third_party_pressure"
     (line,) = ax.get_lines()
@@ -240,11 +271,11 @@ def test_sensitivity_figure(tmp_path):
         for p, s1, st in (("mediator.pressure", 0.1, 0.2),
                           ("parties.russia.momentum", 0.5, 0.6),
                           ("context.third_party_pressure", 0.05, 0.1))])
-    figure = sensitivity_figure(table, "June round", runs=12_000)
+    figure = sensitivity_figure(table, "June round", runs=12_000, labels=LABELS)
     assert figure.get_suptitle().startswith("June round: 12,000 simulated rounds")
     axes = [ax for ax in figure.axes if ax.get_visible()]
-    assert [ax.get_title() for ax in axes] == [event_label("ceasefire_any"),
-                                               event_label("walkout")]
+    assert [ax.get_title() for ax in axes] == ["ceasefire of any kind (level \u2265 1)",
+                                               "a delegation walked out"]
     # parameters by total index, largest on top
     assert [t.get_text() for t in axes[0].get_yticklabels()] == [
         "context.third_party_pressure", "mediator.pressure", "parties.russia.momentum"]
@@ -258,5 +289,5 @@ def test_sensitivity_figure(tmp_path):
 def test_sensitivity_figure_takes_the_brief_column_names_too():
     table = pd.DataFrame([{"output": "walkout", "parameter": "mediator.pressure", "S1": 0.3,
                            "S1_conf": 0.1, "ST": 0.4, "ST_conf": 0.1}])
-    figure = sensitivity_figure(table, "June round", runs=100)
-    assert figure.axes[0].get_title() == event_label("walkout")
+    figure = sensitivity_figure(table, "June round", runs=100, labels=LABELS)
+    assert figure.axes[0].get_title() == "a delegation walked out"

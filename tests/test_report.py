@@ -22,7 +22,7 @@ from sim.report.content import source_blocks, summary_blocks
 from sim.report.html import Paragraph
 from sim.scenario.load import load_scenario
 from sim.stats.numbers import percent, percent_interval, whole
-from sim.stats.summary import EVENTS, QUANTITIES, summarise
+from sim.stats.summary import summarise
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
@@ -62,35 +62,35 @@ def test_every_number_of_the_summary_is_summary_json_s(folder, summary):
     markdown = (folder / "report.md").read_text()
     text = section(markdown, "Summary")
     words = text.replace(summary["scenario"], "")  # names hold digits of their own
-    for label in [label for label, _, _ in EVENTS.values()] + [
-            label for label, _ in QUANTITIES.values()]:
+    for label in [e["label"] for e in summary["events"].values()] + [
+            q["label"] for q in summary["quantiles"].values()]:
         words = words.replace(label, "")
     allowed = {"95%", "90%", whole(summary["runs"]), str(summary["seed"])}
     for event in summary["events"].values():
         allowed |= {percent(event["p"]), percent(event["ci95"][1]), whole(event["count"]),
                     percent(event["ci95"][0])[:-1]}  # "12.3" of "12.3–13.7%"
     for q in summary["quantiles"].values():
-        allowed |= {whole(v) for k, v in q.items() if v is not None}
+        allowed |= {whole(v) for k, v in q.items() if v is not None and k != "label"}
     allowed |= {whole(n) for n in summary["walkout_by_party"].values()}
     found = re.findall(r"(?<![\w.])\d[\d,]*(?:\.\d+)?%?", words)
     assert found and set(found) <= allowed, set(found) - allowed
     # each event on the agenda is stated with its probability and interval ...
     for name, event in summary["events"].items():
         if event["on_agenda"]:
-            assert (f"in {percent(event['p'])} ({percent_interval(*event['ci95'])}) of rounds"
-                    in text), name
+            assert (f"{event['label']}: {percent(event['p'])} "
+                    f"({percent_interval(*event['ci95'])}) of rounds" in text), name
     assert f"In {whole(summary['runs'])} simulated rounds of" in text
     # ... and the tables equal the JSON, cell by cell
     rows = {line.split(" | ")[0].lstrip("| "): [c.strip() for c in line.strip("|").split("|")]
             for line in text.splitlines() if line.startswith("| ")}
-    for name, (label, _, _) in EVENTS.items():
-        event = summary["events"][name]
+    for event in summary["events"].values():
+        label = event["label"]
         expected = ([label, percent(event["p"]), percent_interval(*event["ci95"]),
                      whole(event["count"])] if event["on_agenda"] else
                     [label, "", "not on the agenda", ""])
         assert rows[label] == expected
-    for column, (label, _) in QUANTITIES.items():
-        q = summary["quantiles"][column]
+    for q in summary["quantiles"].values():
+        label = q["label"]
         assert rows[label] == [label, whole(q["n"]), *(whole(q[k]) for k in
                                                         ("p05", "p10", "p50", "p90", "p95"))]
     # the same summary in the HTML page
@@ -180,7 +180,7 @@ def test_report_states_the_assumptions(folder):
 def test_a_scenario_without_posterior_says_so():
     scenario = load_scenario(CLASSROOM)
     results = run_scenario(scenario, 20, 0)
-    summary = summarise(results, scenario.round.name, 0, scenario.agenda)
+    summary = summarise(results, scenario, 0)
     blocks = source_blocks(RunResults.of_frame(summary, results, scenario))
     texts = [b.text for b in blocks if isinstance(b, Paragraph)]
     assert texts[0].startswith("No posterior: every parameter is the scenario file's value")
@@ -215,8 +215,9 @@ def test_results_load_from_one_file_or_a_folder_of_parts(folder, tmp_path):
     single.mkdir()
     parts.to_parquet(single / "results.parquet", index=False)
     pd.testing.assert_frame_equal(load_results(single), parts)
-    counts_parts, rows = load_outcomes(folder)
-    counts_single, _ = load_outcomes(single)
+    scenario = load_scenario(ROOT / "scenarios" / "june-20-30-2025.toml")
+    counts_parts, rows = load_outcomes(folder, scenario)
+    counts_single, _ = load_outcomes(single, scenario)
     assert rows == 800
     for key, counts in counts_parts.items():
         assert np.array_equal(counts.counts, counts_single[key].counts), key

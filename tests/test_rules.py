@@ -6,7 +6,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.model import rules
-from sim.model.issues import Domain
 from sim.stats.intervals import wilson_interval
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
@@ -35,32 +34,34 @@ def test_aspiration_stays_between_ideal_and_red_line(ideal, red_line, fraction):
     assert min(ideal, red_line) - 1e-9 <= a <= max(ideal, red_line) + 1e-9
 
 
-def test_effective_red_line_by_domain():
+def test_effective_red_line_by_mechanism():
     ideal, red = np.array([0.0, 10.0]), np.array([10.0, 2.0])
     wants = np.array([-1, 1])
     w, m = np.array([0.3, 0.3]), np.array([0.5, 0.5])
-    # humanitarian: only the side that wants less (the holder) is scaled by willingness
-    assert np.allclose(rules.effective_red_line(ideal, red, wants, w, m, Domain.HUMANITARIAN),
+    # an exchange issue: only the side that wants less (the holder) is scaled by willingness
+    assert np.allclose(rules.effective_red_line(ideal, red, wants, w, m, True, False),
                        [3.0, 2.0])
-    # military: momentum hardens both
-    assert np.allclose(rules.effective_red_line(ideal, red, wants, w, m, Domain.MILITARY),
+    # a contested issue: momentum hardens both
+    assert np.allclose(rules.effective_red_line(ideal, red, wants, w, m, False, True),
                        [5.0, 6.0])
-    assert np.allclose(rules.effective_red_line(ideal, red, wants, w, m, Domain.PROCEDURAL),
-                       red)
+    assert np.allclose(rules.effective_red_line(ideal, red, wants, w, m, False, False), red)
 
 
-@given(position, position, unit, unit, st.sampled_from(list(Domain)))
-def test_effective_red_line_never_loosens(ideal, red, willingness, momentum, domain):
+MECHANISMS = st.sampled_from([(False, False), (True, False), (False, True)])
+
+
+@given(position, position, unit, unit, MECHANISMS)
+def test_effective_red_line_never_loosens(ideal, red, willingness, momentum, mechanism):
     wants = np.array(1 if ideal >= red else -1)
     eff = rules.effective_red_line(np.array(ideal), np.array(red), wants,
-                                   np.array(willingness), np.array(momentum), domain)
+                                   np.array(willingness), np.array(momentum), *mechanism)
     assert rules.acceptable(eff, np.array(red), wants, 1000.0)
 
 
 def test_zone_of_agreement_and_lattice():
     red = np.array([[400.0, 1000.0], [900.0, 300.0]])
     wants = np.array([1, -1])
-    lo, hi = rules.zone_of_agreement(red, wants, 20_000)
+    lo, hi = rules.zone_of_agreement(red, wants, 0.0, 20_000)
     assert lo.tolist() == [400.0, 900.0] and hi.tolist() == [1000.0, 300.0]
     k_lo, k_hi = rules.lattice_bounds(lo, hi, 100.0)
     assert k_lo.tolist() == [4, 9] and k_hi.tolist() == [10, 3]  # second: no zone
@@ -68,7 +69,7 @@ def test_zone_of_agreement_and_lattice():
     k_lo, k_hi = rules.lattice_bounds(np.array(0.81), np.array(0.84), 0.05)
     assert k_lo > k_hi
     # both sides wanting more: the zone runs to the top of the scale
-    lo, hi = rules.zone_of_agreement(np.array([1.0, 2.0]), np.array([1, 1]), 2)
+    lo, hi = rules.zone_of_agreement(np.array([1.0, 2.0]), np.array([1, 1]), 0.0, 2)
     assert (lo, hi) == (2.0, 2)
 
 
@@ -93,7 +94,7 @@ def test_nash_point_on_a_linear_pie_matches_the_closed_form(d1, d2, alpha):
     ideal = np.array([1.0, 0.0])
     red = np.array([d1, 1.0 - d2])
     wants = np.array([1, -1])
-    k_lo, k_hi = rules.lattice_bounds(*rules.zone_of_agreement(red, wants, 1.0), step)
+    k_lo, k_hi = rules.lattice_bounds(*rules.zone_of_agreement(red, wants, 0.0, 1.0), step)
     x = rules.nash_point(ideal, red, wants, np.array([alpha, 1 - alpha]), k_lo, k_hi, step,
                          grid=20_001)
     assert x == pytest.approx(d1 + alpha * (1 - d1 - d2), abs=step)
@@ -131,24 +132,24 @@ def test_frustration_and_walkout():
     assert rules.walkout_threshold(np.array(60.0), np.array(1.5)) == 90.0
 
 
-def test_ceasefire_level_takes_the_highest_level_with_a_zone():
+def test_compound_level_takes_the_highest_level_with_a_zone():
     level_ideal = np.array([[3.0, 1.0]])
     level_wants = np.array([1, -1])
     cond_wants = np.array([-1, 1])
     # Ukraine accepts levels >= 1 with conditions <= 0.3 (pause) / 0.2 (general);
     # Russia any level, with conditions >= 0.1 (pause) / 0.8 (general)
     cond_red = np.array([[[0.3, 0.2, 0.2], [0.1, 0.8, 0.8]]])
-    level = rules.ceasefire_level(level_ideal, np.array([[1.0, 3.0]]), level_wants, cond_red,
-                                  cond_wants, 0.05)
+    level = rules.compound_level(level_ideal, np.array([[1.0, 3.0]]), level_wants, cond_red,
+                                cond_wants, 0.0, 1.0, 0.05)
     assert level.tolist() == [1]
     # if Ukraine insists on a general ceasefire there is none
-    level = rules.ceasefire_level(level_ideal, np.array([[2.0, 3.0]]), level_wants, cond_red,
-                                  cond_wants, 0.05)
+    level = rules.compound_level(level_ideal, np.array([[2.0, 3.0]]), level_wants, cond_red,
+                                cond_wants, 0.0, 1.0, 0.05)
     assert level.tolist() == [0]
     # with Russia's general conditions within reach, the full ceasefire (the highest ideal)
     cond_red[0, 1] = [0.1, 0.15, 0.15]
-    level = rules.ceasefire_level(level_ideal, np.array([[2.0, 3.0]]), level_wants, cond_red,
-                                  cond_wants, 0.05)
+    level = rules.compound_level(level_ideal, np.array([[2.0, 3.0]]), level_wants, cond_red,
+                                cond_wants, 0.0, 1.0, 0.05)
     assert level.tolist() == [3]
 
 

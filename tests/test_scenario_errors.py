@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from sim.model.issues import ISSUE_NAMES
 from sim.scenario.load import load_scenario
 from sim.scenario.spec import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSROOM = ROOT / "scenarios" / "classroom-two-party.toml"
-ALL_ISSUES = ", ".join(ISSUE_NAMES)
+ALL_ISSUES = "ceasefire, pow_exchange"  # what the classroom file defines
 
 
 def classroom() -> str:
@@ -134,13 +133,14 @@ def test_unknown_key_in_ceasefire_lists_its_extra_keys(tmp_path):
     path = variant(tmp_path, "conditions_red_line = 0.6", "condition_red_line = 0.6")
     assert_names(error_of(path), "parties.southland.issues.ceasefire.condition_red_line",
                  "did you mean 'conditions_red_line'?", "conditions_wants", "conditions_ideal",
-                 "pause_conditions_red_line")
+                 "conditions_red_line_at")
 
 
 def test_unknown_top_level_table(tmp_path):
     path = write(tmp_path, classroom() + "\n[mediators]\nname = 'x'\n")
     assert_names(error_of(path), "mediators", "did you mean 'mediator'?",
-                 "Allowed: round, context, agenda, mediator, parties, posterior, shift")
+                 "Allowed: round, context, issues, agenda, mediator, parties, events, observed, "
+                 "posterior, shift")
 
 
 # ----------------------------------------------------------------------------- wrong types
@@ -257,15 +257,30 @@ def test_ceasefire_conditions_red_line_on_the_wrong_side_wanting_more(tmp_path):
                  "wants more needs conditions_red_line <= conditions_ideal")
 
 
-def test_ceasefire_pause_conditions_red_line_on_the_wrong_side(tmp_path):
+def test_conditions_red_line_at_a_level_on_the_wrong_side(tmp_path):
     path = variant(tmp_path, "conditions_red_line = 0.6",
-                   "conditions_red_line = 0.6\npause_conditions_red_line = [0.5, 1.0]")
+                   "conditions_red_line = 0.6\nconditions_red_line_at = { 1 = [0.5, 1.0] }")
     # 1.0 <= ideal 1.0 is allowed: make the ideal lower so the range crosses it
     path = write(tmp_path, edit(path.read_text(), "conditions_ideal = 1.0",
                                 "conditions_ideal = 0.8"))
-    assert_names(error_of(path), "parties.southland.issues.ceasefire.pause_conditions_red_line",
+    assert_names(error_of(path), "parties.southland.issues.ceasefire.conditions_red_line_at.1",
                  "1 is on the wrong side of the ideal 0.8",
-                 "needs pause_conditions_red_line <= conditions_ideal")
+                 "needs conditions_red_line <= conditions_ideal")
+
+
+def test_conditions_red_line_at_a_level_the_issue_has_not(tmp_path):
+    path = variant(tmp_path, "conditions_red_line = 0.6",
+                   "conditions_red_line = 0.6\nconditions_red_line_at = { 7 = 0.5 }")
+    assert_names(error_of(path), "parties.southland.issues.ceasefire.conditions_red_line_at.7",
+                 "is not a level of 'ceasefire' that can be agreed", "use 1 to 3",
+                 "local pause, general ceasefire, full ceasefire")
+
+
+def test_the_old_pause_key_says_what_replaced_it(tmp_path):
+    path = variant(tmp_path, "conditions_red_line = 0.6",
+                   "conditions_red_line = 0.6\npause_conditions_red_line = 0.5")
+    assert_names(error_of(path), "parties.southland.issues.ceasefire.pause_conditions_red_line",
+                 "is no longer a key", "conditions_red_line_at = { 1 = ... }")
 
 
 def test_ceasefire_level_red_line_on_the_wrong_side(tmp_path):
@@ -277,14 +292,14 @@ def test_ceasefire_level_red_line_on_the_wrong_side(tmp_path):
 # ----------------------------------------------------------------------------- the agenda
 def test_empty_agenda(tmp_path):
     path = variant(tmp_path, 'items = ["ceasefire", "pow_exchange"]', "items = []")
-    assert_names(error_of(path), "agenda.items", "is empty", f"Allowed: {ALL_ISSUES}")
+    assert_names(error_of(path), "agenda.items", "is empty", f"Defined issues: {ALL_ISSUES}")
 
 
 def test_unknown_issue_on_the_agenda(tmp_path):
     path = variant(tmp_path, 'items = ["ceasefire", "pow_exchange"]',
                    'items = ["ceasefire", "pow_exchang"]')
     assert_names(error_of(path), "agenda.items", "unknown issue 'pow_exchang'",
-                 "did you mean 'pow_exchange'?", f"Allowed: {ALL_ISSUES}")
+                 "did you mean 'pow_exchange'?", f"Defined issues: {ALL_ISSUES}")
 
 
 def test_issue_listed_twice(tmp_path):
@@ -304,8 +319,15 @@ def test_party_without_a_position_on_an_agenda_issue(tmp_path):
 
 def test_mediator_item_no_party_has_a_position_on(tmp_path):
     path = variant(tmp_path, "item_minutes = 120", 'item_minutes = 120\nown_items = ["remains"]')
+    path = write(tmp_path, path.read_text() + '\n[issues.remains]\nkind = "count"\nmax = 9000\n')
     assert_names(error_of(path), "parties.northland.issues.remains",
                  "is on the agenda but this party has no position on it")
+
+
+def test_mediator_item_that_is_not_an_issue(tmp_path):
+    path = variant(tmp_path, "item_minutes = 120", 'item_minutes = 120\nown_items = ["remains"]')
+    assert_names(error_of(path), "mediator.own_items", "unknown issue 'remains'",
+                 f"Defined issues: {ALL_ISSUES}")
 
 
 # ----------------------------------------------------------------------------- parties
@@ -318,7 +340,8 @@ def test_fewer_than_two_parties(tmp_path):
 
 def test_linkage_requiring_an_issue_not_on_the_agenda(tmp_path):
     path = write(tmp_path, classroom() + '\n[[parties.southland.linkage]]\n'
-                 'issue = "pow_exchange"\nrequires = "memorandum"\nat_least = 1\n')
+                 'issue = "pow_exchange"\nrequires = "memorandum"\nat_least = 1\n'
+                 '[issues.memorandum]\nkind = "yes_no"\n')
     assert_names(error_of(path), "parties.southland.linkage[0].requires",
                  "'memorandum' is not on the agenda", "Allowed: ceasefire, pow_exchange")
 
@@ -328,7 +351,7 @@ def test_linkage_requiring_an_unknown_issue(tmp_path):
                  'issue = "pow_exchange"\nrequires = "cease_fire"\nat_least = 1\n')
     assert_names(error_of(path), "parties.southland.linkage[0].requires",
                  "unknown issue 'cease_fire'", "did you mean 'ceasefire'?",
-                 f"Allowed: {ALL_ISSUES}")
+                 f"Defined issues: {ALL_ISSUES}")
 
 
 # ----------------------------------------------------------------------------- shift, posterior

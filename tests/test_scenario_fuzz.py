@@ -24,18 +24,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.model.issues import ISSUE_NAMES, ISSUES
 from sim.scenario.load import parse_scenario
 from sim.scenario.spec import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE_TEXT = (ROOT / "scenarios" / "classroom-two-party.toml").read_text(encoding="utf-8")
+# the classroom file, with one issue defined but not on its agenda
+BASE_TEXT = (ROOT / "scenarios" / "classroom-two-party.toml").read_text(
+    encoding="utf-8") + '\n[issues.memorandum]\nkind = "yes_no"\nlabel = "memorandum"\n'
 BASE = tomllib.loads(BASE_TEXT)
+ISSUE_NAMES = tuple(BASE["issues"])
 AGENDA = tuple(BASE["agenda"]["items"])
 PARTIES = tuple(BASE["parties"])
 NAME = "fuzz.toml"
 MISSING_DIR = "no-such-dir-fuzz"  # extends = "no-such-dir-fuzz/x.toml" must not exist
 ALL_ISSUES = ", ".join(ISSUE_NAMES)
+EVENT_NAMES = tuple(BASE["events"])
 
 # The keys each table allows, written out here (not imported) so that the test checks
 # the loader against the documented lists (docs/scenarios.md).
@@ -48,8 +51,14 @@ PARTY_KEYS = ("name", "concession", "patience", "exchange_willingness", "bargain
               "momentum", "issues", "linkage")
 POSITION_KEYS = ("wants", "ideal", "red_line", "salience")
 CEASEFIRE_KEYS = POSITION_KEYS + ("conditions_wants", "conditions_ideal",
-                                  "conditions_red_line", "pause_conditions_red_line")
-TOP_KEYS = ("round", "context", "agenda", "mediator", "parties", "posterior", "shift")
+                                  "conditions_red_line", "conditions_red_line_at")
+TOP_KEYS = ("round", "context", "issues", "agenda", "mediator", "parties", "events",
+            "observed", "posterior", "shift")
+ISSUE_KEYS = ("kind", "label", "unit", "min", "max", "step", "levels", "exchange",
+              "contested", "contested_from_level", "conditions")
+SCALE_KEYS = ("label", "unit", "min", "max", "step")
+EVENT_KEYS = ("when", "label")
+KINDS = ("count", "share", "ordinal", "yes_no", "compound")
 SHIFT_KEYS = ("key", "scale", "add", "why")
 
 
@@ -58,8 +67,11 @@ def position_keys(issue: str) -> tuple[str, ...]:
 
 
 def level_top(issue: str) -> float:
-    """Upper end of an issue's ideal/red_line (a level 0-3 for the ceasefire)."""
-    return 3 if issue == "ceasefire" else ISSUES[issue].maximum
+    """Upper end of an issue's ideal/red_line (a level index for levelled kinds)."""
+    spec = BASE["issues"][issue]
+    if "levels" in spec:
+        return len(spec["levels"]) - 1
+    return 1 if spec["kind"] == "yes_no" else spec["max"]
 
 
 # ----------------------------------------------------------------------------- TOML writer
@@ -214,7 +226,7 @@ def numeric_specs() -> list[tuple[tuple[str, ...], float, float, bool]]:
                       (here + ("salience",), 0, 10, True)]
             if issue == "ceasefire":
                 specs += [(here + (name,), 0, 1, True) for name in (
-                    "conditions_ideal", "conditions_red_line", "pause_conditions_red_line")]
+                    "conditions_ideal", "conditions_red_line")]
     return specs
 
 
@@ -238,6 +250,11 @@ TABLES = {(): TOP_KEYS, ("round",): ROUND_KEYS, ("context",): CONTEXT_KEYS,
 for _p in PARTIES:
     TABLES[("parties", _p)] = PARTY_KEYS
     TABLES[("parties", _p, "issues")] = ISSUE_NAMES
+for _issue, _spec in BASE["issues"].items():
+    TABLES[("issues", _issue)] = ISSUE_KEYS
+TABLES[("issues", "ceasefire", "conditions")] = SCALE_KEYS
+for _event in EVENT_NAMES:
+    TABLES[("events", _event)] = EVENT_KEYS
     for _issue in AGENDA:
         TABLES[("parties", _p, "issues", _issue)] = position_keys(_issue)
 SIDES = [(p, issue, names) for p in PARTIES for issue in AGENDA
@@ -417,7 +434,7 @@ def empty_agenda(draw) -> Case:
     doc["agenda"]["items"] = []
     if draw(st.booleans()):
         doc["mediator"]["own_items"] = []
-    return dict_case(doc, "agenda.items", "is empty", f"Allowed: {ALL_ISSUES}")
+    return dict_case(doc, "agenda.items", "is empty", f"Defined issues: {ALL_ISSUES}")
 
 
 def unknown_agenda_issue(draw) -> Case:
@@ -435,7 +452,7 @@ def unknown_agenda_issue(draw) -> Case:
     else:
         doc["mediator"]["own_items"] = [name]
         key = "mediator.own_items"
-    return dict_case(doc, key, "unknown issue", f"Allowed: {ALL_ISSUES}")
+    return dict_case(doc, key, "unknown issue", f"Defined issues: {ALL_ISSUES}")
 
 
 def agenda_issue_without_positions(draw) -> Case:
@@ -478,7 +495,7 @@ def bad_linkage(draw) -> Case:
         which = draw(st.sampled_from(["issue", "requires"]))
         bad = dict(good)
         bad[which] = draw(TEXT.filter(lambda n: n not in ISSUE_NAMES and n.strip()))
-        expect = (f"{key}.{which}", "unknown issue", f"Allowed: {ALL_ISSUES}")
+        expect = (f"{key}.{which}", "unknown issue", f"Defined issues: {ALL_ISSUES}")
     elif how == "itself":
         same = draw(st.sampled_from(ISSUE_NAMES))
         bad = {"issue": same, "requires": same, "at_least": 0}
@@ -662,7 +679,98 @@ def undecodable_comment(draw) -> Case:
     return Case(BASE_TEXT[:at] + comment + BASE_TEXT[at:], "", ("is not valid TOML",))
 
 
+def bad_issue(draw) -> Case:
+    """A broken issue definition: each names ``issues.NAME`` or one of its keys."""
+    doc = fresh()
+    name = draw(st.sampled_from(ISSUE_NAMES))
+    spec = doc["issues"][name]
+    key = f"issues.{name}"
+    how = draw(st.sampled_from(["kind", "no_kind", "levels_on_count", "scale_on_levelled",
+                                "max_not_above_min", "no_max", "fraction", "bad_levels",
+                                "no_conditions", "flag", "tiny_step", "contested_level",
+                                "bad_name"]))
+    if how == "kind":
+        spec["kind"] = draw(NOT_A_STRING | TEXT.filter(lambda v: v not in KINDS))
+        return dict_case(doc, f"{key}.kind", "Allowed: " + ", ".join(KINDS))
+    if how == "no_kind":
+        del spec["kind"]
+        return dict_case(doc, f"{key}.kind", "is required but missing")
+    count = doc["issues"]["pow_exchange"]
+    if how == "levels_on_count":
+        count["levels"] = ["a", "b"]
+        return dict_case(doc, "issues.pow_exchange.levels", "only ordinal, yes_no and compound")
+    if how == "scale_on_levelled":
+        which = draw(st.sampled_from(["min", "max", "step", "unit"]))
+        doc["issues"]["memorandum"][which] = 1
+        return dict_case(doc, f"issues.memorandum.{which}", "take levels, not min, max")
+    if how == "max_not_above_min":
+        count["max"] = draw(st.integers(-10**6, count["min"]))
+        return dict_case(doc, "issues.pow_exchange.max", "must be greater than min")
+    if how == "no_max":
+        del count["max"]
+        return dict_case(doc, "issues.pow_exchange.max", "is required for a count issue")
+    if how == "fraction":
+        count["step"] = draw(st.floats(0.01, 0.99))
+        return dict_case(doc, "issues.pow_exchange.step", "whole-number min and step")
+    if how == "bad_levels":
+        levels = draw(st.sampled_from([[], ["one"], ["a", "a"], [1, 2], "ab", ["a", ""]]))
+        doc["issues"]["ceasefire"]["levels"] = levels
+        return dict_case(doc, "issues.ceasefire.levels")
+    if how == "no_conditions":
+        del doc["issues"]["ceasefire"]["conditions"]
+        return dict_case(doc, "issues.ceasefire.conditions", "is required for a compound")
+    if how == "flag":
+        which = draw(st.sampled_from(["exchange", "contested"]))
+        count[which] = draw(VALUES.filter(lambda v: not isinstance(v, bool)))
+        return dict_case(doc, f"issues.pow_exchange.{which}", "must be true or false")
+    if how == "tiny_step":
+        count["step"] = 1
+        count["max"] = 10**8
+        return dict_case(doc, "issues.pow_exchange.step", "lattice points")
+    if how == "contested_level":
+        doc["issues"]["ceasefire"]["contested_from_level"] = draw(
+            st.sampled_from([0, 4, 99, -1]))
+        return dict_case(doc, "issues.ceasefire.contested_from_level", within(1, 3))
+    bad = draw(st.sampled_from(["1abc", "a b", "walkout", "duration_minutes", "and", "x-y"]))
+    doc["issues"][bad] = {"kind": "yes_no"}
+    return dict_case(doc, f"issues.{bad}", "cannot name an issue")
+
+
+def bad_event(draw) -> Case:
+    """A broken event: its error names ``events.NAME`` and says where in the expression."""
+    doc = fresh()
+    name = draw(st.sampled_from(EVENT_NAMES))
+    how = draw(st.sampled_from(["syntax", "unknown_issue", "unknown_part", "number", "call",
+                                "level_name", "not_a_string", "empty", "no_when",
+                                "subscript", "text_compare"]))
+    when, contains = {
+        "syntax": ("pow_exchange.value >= ", ("not a valid expression", "position")),
+        "unknown_issue": ("pow_exchang.agreed", ("unknown issue 'pow_exchang'",
+                                                 "did you mean 'pow_exchange'?",
+                                                 "position 1")),
+        "unknown_part": ("pow_exchange.level >= 1", ("has no part 'level'",
+                                                     "Allowed: agreed, value, minute")),
+        "number": ("pow_exchange.value", ("is a number, not a condition",)),
+        "call": ("__import__('os').system('true')", ("a function call is not allowed",)),
+        "level_name": ("ceasefire.level >= 'armistice'", ("is not a level of 'ceasefire'",
+                                                          "local pause")),
+        "not_a_string": (draw(NOT_A_STRING.filter(lambda v: not isinstance(v, dict))),
+                         ("must be a condition as a string",)),
+        "empty": ("  ", ("is empty",)),
+        "no_when": (None, ("is required but missing",)),
+        "subscript": ("walkout_party[0] == 'N'", ("indexing is not allowed",)),
+        "text_compare": ("pow_exchange.value == 'big'", ("text compares only with",)),
+    }[how]
+    if when is None:
+        del doc["events"][name]["when"]
+        return dict_case(doc, f"events.{name}.when", *contains)
+    doc["events"][name]["when"] = when
+    key = f"events.{name}.when" if how == "not_a_string" else f"events.{name}"
+    return dict_case(doc, key, *contains)
+
+
 FAMILIES = {f.__name__: f for f in (
+    bad_issue, bad_event,
     delete_required, delete_issue_table, drop_party, add_unknown_key, wrong_type_number,
     wrong_type_string, wrong_choice, wrong_type_list, table_to_scalar, out_of_range,
     reversed_range, wrong_side, empty_agenda, unknown_agenda_issue,

@@ -10,7 +10,7 @@ import pytest
 
 from sim.batch.chunks import run_scenario
 from sim.cli import main
-from sim.model.issues import OUTCOME_COLUMNS
+from sim.model.outcomes import outcome_dtypes
 from sim.scenario.load import load_scenario
 from sim.teach.trace import (
     answer,
@@ -59,12 +59,16 @@ def test_classroom_round_reads_as_worked_out_by_hand():
 
 
 def outcome_row(model) -> dict:
-    return {k: v[0] for k, v in model.outcomes().items() if k in OUTCOME_COLUMNS}
+    return {k: v[0] for k, v in model.outcomes().items()}
+
+
+def missing(a) -> bool:
+    return a is None or (isinstance(a, float) and math.isnan(a))
 
 
 def same(a, b) -> bool:
-    if isinstance(a, float) and math.isnan(a):
-        return isinstance(b, float) and math.isnan(b)
+    if missing(a) or missing(b):  # a missing value: None in the model, NaN in a table
+        return missing(a) and missing(b)
     return a == b
 
 
@@ -77,7 +81,7 @@ def test_trace_is_replicate_run_of_the_batch():
         model = play(replicate_setup(scenario, 5, run, runs=40, chunk_size=16))
         row = results.iloc[run]
         traced = outcome_row(model)
-        for column in OUTCOME_COLUMNS:
+        for column in outcome_dtypes(model.setup.defined):
             assert same(traced[column], row[column]), (run, column, traced[column], row[column])
 
 
@@ -135,13 +139,13 @@ def test_cli_text_json_and_figure(tmp_path, capsys):
     assert main(["trace", str(CLASSROOM), "--figure", str(figure)]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "\033[" not in text  # captured output is not a terminal
-    assert "prisoner exchange agreed at 800 per side" in text
+    assert "prisoner exchange agreed at 800 prisoners per side" in text
     assert "The round ends after 76 minutes" in text
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["trace", str(CLASSROOM), "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines[-1]["kind"] == "end"
-    assert lines[-1]["outcomes"]["pow_exchange_per_side"] == 800
+    assert lines[-1]["outcomes"]["pow_exchange_value"] == 800
 
 
 def test_cli_set_changes_the_round(capsys):
@@ -149,7 +153,7 @@ def test_cli_set_changes_the_round(capsys):
     assert main(["trace", str(CLASSROOM), "--json", "--set",
                  "parties.northland.concession=0.3"]) == 0
     end = json.loads(capsys.readouterr().out.splitlines()[-1])
-    assert end["outcomes"]["pow_exchange_per_side"] == 900
+    assert end["outcomes"]["pow_exchange_value"] == 900
     assert end["duration_minutes"] == 88
 
 

@@ -16,31 +16,42 @@ from sim.teach.whatif import Target, parse_target, probabilities, search, what_w
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 CLASSROOM = SCENARIOS / "classroom-two-party.toml"
 JUNE = SCENARIOS / "june-20-30-2025.toml"
-AGENDA = ("ceasefire", "pow_exchange")
+JUNE_CASE = load_scenario(JUNE)
+CLASSROOM_CASE = load_scenario(CLASSROOM)
 NORTH = "parties.northland.issues.ceasefire.conditions_red_line"
 SOUTH = "parties.southland.issues.ceasefire.conditions_red_line"
 
 
 @pytest.mark.parametrize("text, target", [
-    ("ceasefire_general >= 0.5", Target("ceasefire_general", True, 0.5)),
-    ("walkout<=5%", Target("walkout", False, 0.05)),
-    ("  pow_exchange_agreed >= 1 ", Target("pow_exchange_agreed", True, 1.0)),
+    ("ceasefire_general >= 0.5", Target("ceasefire_general", True, 0.5,
+                                        "general ceasefire (level >= 2)")),
+    ("walkout<=5%", Target("walkout", False, 0.05, "a delegation walked out")),
+    ("  pow_exchange_agreed >= 1 ", Target("pow_exchange_agreed", True, 1.0,
+                                           "prisoner exchange agreed")),
 ])
 def test_targets(text, target):
-    assert parse_target(text, AGENDA) == target
+    """A target names one of the scenario's own events (its [events] table)."""
+    assert parse_target(text, JUNE_CASE) == target
 
 
 @pytest.mark.parametrize("text, message", [
     ("ceasefire >= 2", "unknown event 'ceasefire'; did you mean 'ceasefire_any'?"),
-    ("foo >= 0.5", "unknown event 'foo' Events: ceasefire_any"),
+    ("foo >= 0.5", "unknown event 'foo'. Events: ceasefire_any"),
     ("walkout >= 2", "threshold '2' is not a probability"),
     ("walkout >= -0.1", "is not a probability"),
     ("walkout > 0.5", "must be 'EVENT >= P' or 'EVENT <= P'"),
-    ("remains_agreed >= 0.5", "needs 'remains' on the agenda"),
+    ("memorandum_exchanged >= 0.5", "needs memorandum on the agenda"),
 ])
 def test_malformed_targets_say_what_is_allowed(text, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("?", r"\?")):
-        parse_target(text, AGENDA)
+        parse_target(text, JUNE_CASE)
+
+
+def test_a_fictional_case_s_targets_are_its_own_events():
+    assert parse_target("big_exchange >= 0.5", CLASSROOM_CASE).label == (
+        "800 or more prisoners per side")
+    with pytest.raises(ValueError, match="unknown event 'ceasefire_any'"):
+        parse_target("ceasefire_any >= 0.5", CLASSROOM_CASE)
 
 
 def willingness(value=0.2) -> Lever:
@@ -79,7 +90,7 @@ def test_classroom_answer_worked_out_by_hand():
     """The ceasefire has no zone because Southland demands at least 0.6 conditions
     and Northland accepts at most 0.2: either side must give 0.4 (the whole gap), and
     nothing else helps. Every classroom replicate is the same, so few runs do."""
-    target = parse_target("ceasefire_any >= 0.5", AGENDA)
+    target = parse_target("ceasefire_agreed >= 0.5", CLASSROOM_CASE)
     result = what_would_it_take(CLASSROOM, {}, target, runs=20,
                                 keys=(NORTH, SOUTH, "mediator.pressure"))
     assert result.now == 0.0
@@ -123,7 +134,7 @@ def test_drawn_keys_move_through_the_scenarios_shift():
 
 def test_cli_table_figure_and_json(tmp_path, capsys):
     figure = tmp_path / "w.png"
-    argv = ["whatif", str(CLASSROOM), "--target", "ceasefire_any >= 0.5", "--runs", "20",
+    argv = ["whatif", str(CLASSROOM), "--target", "ceasefire_agreed >= 0.5", "--runs", "20",
             "--lever", NORTH, "--lever", "mediator.pressure", "--figure", str(figure)]
     assert main(argv) == 0
     out = capsys.readouterr().out
@@ -132,7 +143,7 @@ def test_cli_table_figure_and_json(tmp_path, capsys):
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(argv + ["--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["target"] == {"event": "ceasefire_any", "op": ">=", "threshold": 0.5}
+    assert data["target"] == {"event": "ceasefire_agreed", "op": ">=", "threshold": 0.5}
     assert data["levers"][0]["reached"]["shift"] == pytest.approx(0.4)
 
 

@@ -22,13 +22,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.batch.executors import InProcess, LocalPool
-from sim.model.issues import ISSUE_NAMES, OUTCOME_DTYPES
+from sim.model.outcomes import ROUND_DTYPES, outcome_dtypes
 from sim.model.parameters import RoundSetup, realise
 from sim.model.round import NegotiationRound
 from sim.scenario.spec import Scenario
+from sim.stats.summary import Measures
 from sim.stats.tally import Tally
 
 CHUNK_SIZE = 16_384
+
+#: Columns of text, which may be missing in every row of a chunk.
+TEXT_COLUMNS = frozenset(name for name, dtype in ROUND_DTYPES.items() if dtype == "str") | {
+    "error"}
 
 #: Longest error message kept in a failure row.
 ERROR_CHARS = 500
@@ -52,6 +57,8 @@ def _frame(outcomes: dict[str, np.ndarray], run_ids: np.ndarray, seed: int, chun
            draw_id: np.ndarray) -> pd.DataFrame:
     """One row per replicate: the ids, then the outcome columns."""
     frame = pd.DataFrame(outcomes)
+    for column in TEXT_COLUMNS & set(frame.columns):  # pandas' text type, missing as NaN
+        frame[column] = frame[column].astype("str")
     frame.insert(0, "run_id", run_ids.astype(np.int64))
     frame.insert(1, "seed", np.int64(seed))
     frame.insert(2, "chunk", np.int64(chunk))
@@ -63,7 +70,7 @@ def run_chunk(scenario: Scenario, seed: int, chunk: int, first: int, count: int)
     """Run one chunk; one row per replicate, outcome columns after the ids."""
     rng = chunk_rng(seed, chunk)
     setup = realise(scenario, count, rng)
-    model = NegotiationRound(setup, rng=rng).run()
+    model = NegotiationRound(setup).run()
     return _frame(model.outcomes(), np.arange(first, first + count), seed, chunk, setup.draw_id)
 
 
@@ -142,12 +149,11 @@ def _first_row(piece: tuple[np.ndarray, dict]) -> int:
     return int(piece[0][0])
 
 
-def _no_outcomes() -> dict[str, pd.Series]:
+def _no_outcomes(scenario: Scenario) -> dict[str, pd.Series]:
     """The outcome columns with no rows, typed as the model's are (tested): a chunk
     with no rows still has the dataset's schema."""
-    columns = {name: pd.Series(dtype=dtype) for name, dtype in OUTCOME_DTYPES.items()}
-    return columns | {f"agreed_minute_{name}": pd.Series(dtype="float64")
-                      for name in ISSUE_NAMES}
+    return {name: pd.Series(dtype=dtype) for name, dtype in
+            outcome_dtypes(scenario.issues).items()}
 
 
 def run_chunk_safely(scenario: Scenario, seed: int, chunk: int, first: int, count: int
@@ -161,9 +167,9 @@ def run_chunk_safely(scenario: Scenario, seed: int, chunk: int, first: int, coun
     except Exception as error:  # the draws of the whole chunk failed: no rows
         failures = pd.DataFrame({"run_id": ids, "seed": np.int64(seed), "chunk": np.int64(chunk),
                                  "draw_id": np.int64(-1), "error": _error_text(error)})
-        return _frame(_no_outcomes(), ids[:0], seed, chunk, ids[:0]), failures
+        return _frame(_no_outcomes(scenario), ids[:0], seed, chunk, ids[:0]), failures
     try:
-        model = NegotiationRound(setup, rng=rng).run()
+        model = NegotiationRound(setup).run()
         return _frame(model.outcomes(), ids, seed, chunk, setup.draw_id), None
     except Exception:  # find the replicates that raise
         pass
@@ -173,7 +179,7 @@ def run_chunk_safely(scenario: Scenario, seed: int, chunk: int, first: int, coun
         outcomes = {name: np.concatenate([o[name] for _, o in ran]) for name in ran[0][1]}
     else:  # every replicate raised: no rows, but the columns (for the dataset's schema)
         rows = np.arange(0)
-        outcomes = _no_outcomes()
+        outcomes = _no_outcomes(scenario)
     frame = _frame(outcomes, ids[rows], seed, chunk, setup.draw_id[rows])
     bad = np.array([row for row, _ in failed], dtype=np.int64)
     failures = pd.DataFrame({"run_id": ids[bad], "seed": np.int64(seed),
@@ -205,7 +211,7 @@ def compute_chunk(task: ChunkTask) -> ChunkOutcome:
     """What a worker does with a chunk: run it, failures isolated, and encode it."""
     frame, failures = run_chunk_safely(task.scenario, task.seed, task.chunk, task.first,
                                        task.count)
-    tally = Tally.of(frame, failures)
+    tally = Tally.of(frame, Measures.of(task.scenario), failures)
     return ChunkOutcome(
         results=encode_part(_labelled(frame, task.labels)),
         failures=None if failures is None else encode_part(_labelled(failures, task.labels)),

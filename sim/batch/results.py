@@ -22,30 +22,14 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sim.model.issues import ISSUE_NAMES
+from sim.scenario.events import evaluate
 from sim.scenario.spec import Scenario
-from sim.stats.summary import EVENTS, QUANTITIES
+from sim.stats.summary import quantity_values
 from sim.stats.tally import ExactHistogram
 
 SUMMARY = "summary.json"
 MANIFEST = "manifest.json"
 RESULT_PATHS = ("results.parquet", "results")
-
-#: Issue -> the results column holding the value agreed on it.
-AGREED_VALUE_COLUMN = {
-    "ceasefire": "ceasefire_conditions",
-    "pow_exchange": "pow_exchange_per_side",
-    "remains": "remains_transferred",
-    "children": "children_commitment",
-    "memorandum": "memorandum",
-    "next_round": "next_round_agreed",
-    "leaders_meeting": "leaders_meeting_agreed",
-}
-
-#: The results columns the figures read (the rest stay on disk).
-FIGURE_COLUMNS = tuple(dict.fromkeys(
-    (*AGREED_VALUE_COLUMN.values(), *QUANTITIES,
-     *(f"agreed_minute_{issue}" for issue in ISSUE_NAMES))))
 
 
 class ResultsError(ValueError):
@@ -75,36 +59,41 @@ def count_at_most(histogram: ExactHistogram, thresholds: np.ndarray) -> np.ndarr
     return cumulative[np.searchsorted(histogram.values, thresholds, side="right")]
 
 
-def _agreed_mask(frame: pd.DataFrame, issue: str) -> np.ndarray:
-    """Rounds that agreed ``issue``: from ``agreed_minute_<issue>``, or, in results
-    that predate that column, from a value above zero."""
-    minute = f"agreed_minute_{issue}"
-    if minute in frame.columns:
-        return frame[minute].notna().to_numpy()
-    return np.nan_to_num(frame[AGREED_VALUE_COLUMN[issue]].to_numpy(dtype=float)) > 0
+def timed_events(scenario: Scenario) -> list:
+    """The events that read exactly one issue: each becomes true at the minute that
+    issue is agreed, so the round timeline can draw it."""
+    return [e for e in scenario.events if len(e.issues) == 1]
 
 
-def count_outcomes(frame: pd.DataFrame) -> dict[str, ExactHistogram]:
-    """The counts the figures draw, from a table of rounds:
+def count_outcomes(frame: pd.DataFrame, scenario: Scenario) -> dict[str, ExactHistogram]:
+    """The counts the figures draw, from a table of rounds of ``scenario``:
 
-    - ``<quantity>`` for each of ``summary.QUANTITIES``, counted as the summary counts
-      it (counts of people only where agreed);
+    - ``<column>`` of each quantity (the agreed value of each count and share issue of
+      the agenda, over the rounds that agreed it, and the duration);
     - ``agreed_value_<issue>`` and ``agreed_minute_<issue>``: the value agreed and the
-      minute it was agreed, over the rounds that agreed the issue.
+      minute it was agreed, over the rounds that agreed the issue;
+    - ``event_minute_<event>``: for an event that reads one issue, the minute that
+      issue was agreed, over the rounds where the event holds (so the timeline ends
+      where the table's probability is).
     """
-    counts = {}
-    for column, (_, only_agreed) in QUANTITIES.items():
-        values = frame[column].to_numpy(dtype=float)
-        counts[column] = histogram_of(values[values > 0] if only_agreed else
-                                   values[~np.isnan(values)])
-    for issue, column in AGREED_VALUE_COLUMN.items():
-        if column not in frame.columns:
+    counts = {"duration_minutes": histogram_of(quantity_values(frame["duration_minutes"]))}
+    for spec in scenario.issues:
+        agreed = f"{spec.name}_agreed"
+        if agreed not in frame.columns:
             continue
-        agreed = _agreed_mask(frame, issue)
-        counts[f"agreed_value_{issue}"] = histogram_of(frame.loc[agreed, column])
-        minute = f"agreed_minute_{issue}"
-        if minute in frame.columns:
-            counts[minute] = histogram_of(frame.loc[agreed, minute])
+        done = frame[agreed].to_numpy(dtype=bool)
+        value = f"{spec.name}_conditions" if spec.compound else f"{spec.name}_value"
+        counts[f"agreed_value_{spec.name}"] = histogram_of(frame[value].to_numpy()[done])
+        counts[f"agreed_minute_{spec.name}"] = histogram_of(
+            frame[f"{spec.name}_minute"].to_numpy()[done])
+        if not spec.compound:  # the quantity: the values present (its own histogram)
+            counts[value] = histogram_of(quantity_values(frame[value]))
+    columns = {name: frame[name].to_numpy() for name in frame.columns}
+    for event in timed_events(scenario):
+        minute = f"{event.issues[0]}_minute"
+        if minute in columns:
+            hits = evaluate(event.tree, columns)
+            counts[f"event_minute_{event.name}"] = histogram_of(columns[minute][hits])
     return counts
 
 
@@ -129,10 +118,10 @@ class RunResults:
     folder: Path | None = None
 
     @classmethod
-    def of_frame(cls, summary: dict, frame: pd.DataFrame, scenario: Scenario | None = None,
+    def of_frame(cls, summary: dict, frame: pd.DataFrame, scenario: Scenario,
                  folder: Path | None = None) -> RunResults:
         """From a results table in memory (a notebook, ``negsim compare``, tests)."""
-        return cls(summary, count_outcomes(frame), len(frame), scenario, folder)
+        return cls(summary, count_outcomes(frame, scenario), len(frame), scenario, folder)
 
     @property
     def name(self) -> str:
@@ -144,14 +133,13 @@ class RunResults:
 
     @property
     def agenda(self) -> tuple[str, ...]:
-        """The round's agenda: the scenario's, else the issues whose events the summary
-        marks as on the agenda."""
-        if self.scenario is not None:
-            return self.scenario.agenda
-        return agenda_from_summary(self.summary)
+        """The round's agenda, as the summary records it (else the scenario's)."""
+        if "agenda" in self.summary:
+            return tuple(self.summary["agenda"])
+        return self.scenario.agenda if self.scenario is not None else ()
 
     def quantity(self, column: str) -> ExactHistogram:
-        return self.outcomes[column]
+        return self.outcomes.get(column, histogram_of(np.empty(0)))
 
     def agreed_values(self, issue: str) -> ExactHistogram:
         """The values agreed on ``issue`` (over the rounds that agreed it)."""
@@ -161,19 +149,11 @@ class RunResults:
         """Share of rounds that agreed ``issue``."""
         return self.agreed_values(issue).n / max(self.rows, 1)
 
-    def agreed_by(self, issue: str, minutes: np.ndarray) -> np.ndarray | None:
-        """Share of rounds with ``issue`` agreed by the end of each minute (None where
-        the results do not record when)."""
-        counts = self.outcomes.get(f"agreed_minute_{issue}")
+    def event_by(self, event: str, minutes: np.ndarray) -> np.ndarray | None:
+        """Share of rounds in which ``event`` holds with its issue agreed by the end of
+        each minute (None for an event that reads no single issue)."""
+        counts = self.outcomes.get(f"event_minute_{event}")
         return None if counts is None else count_at_most(counts, minutes) / max(self.rows, 1)
-
-
-def agenda_from_summary(summary: dict) -> tuple[str, ...]:
-    """Issues on the agenda, as far as ``summary.json`` tells (in the agenda module's
-    order: the summary does not record the mediator's order)."""
-    on = {EVENTS[name][2] for name, event in summary["events"].items()
-          if name in EVENTS and event.get("on_agenda") and EVENTS[name][2]}
-    return tuple(issue for issue in ISSUE_NAMES if issue in on)
 
 
 def load_summary(folder: Path) -> dict:
@@ -234,14 +214,15 @@ def load_results(folder: str | Path, columns: tuple[str, ...] | None = None) -> 
     return results
 
 
-def load_outcomes(folder: str | Path) -> tuple[dict[str, ExactHistogram], int]:
+def load_outcomes(folder: str | Path, scenario: Scenario
+                  ) -> tuple[dict[str, ExactHistogram], int]:
     """The outcome counts of a folder's results and how many rounds they count, read
     one part at a time."""
     total: dict[str, ExactHistogram] = {}
     rows = 0
     for file in result_files(Path(folder)):
-        part = _read(file, FIGURE_COLUMNS)
-        add_counts(total, count_outcomes(part))
+        part = _read(file, None)
+        add_counts(total, count_outcomes(part, scenario))
         rows += len(part)
     return total, rows
 

@@ -7,13 +7,13 @@ rounds. Chunks finish in any order; the files and the tallies do not depend on i
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 
 from sim.batch.chunks import ChunkTask, compute_chunk
 from sim.batch.executors.base import Executor
 from sim.batch.progress import progress_bar
 from sim.batch.storage import ResultsFolder
+from sim.stats.summary import Measures
 from sim.stats.tally import Tally
 
 #: A task's group: its labels (a sweep's design point and knob values; ``()`` for a run).
@@ -24,11 +24,14 @@ def run_tasks(tasks: Sequence[ChunkTask], folder: ResultsFolder, done: set[str],
               executor: Executor) -> dict[Group, Tally]:
     """Run every task whose part is not in ``done``, store it, and return the tally of
     each group over all its tasks (done before or now)."""
-    tallies: dict[Group, Tally] = defaultdict(Tally)
+    tallies: dict[Group, Tally] = {}
+    for task in tasks:
+        if task.labels not in tallies:
+            tallies[task.labels] = Tally(Measures.of(task.scenario))
     todo = []
     for task in tasks:
         if task.part in done:
-            tallies[task.labels].merge(folder.read_tally(task.part))
+            tallies[task.labels].merge(folder.read_tally(task.part, tallies[task.labels].measures))
         else:
             todo.append(task)
     total = sum(task.count for task in tasks)

@@ -31,7 +31,8 @@ import pandas as pd
 
 from sim.batch.chunks import ChunkOutcome, decode_part
 from sim.scenario.spec import Scenario
-from sim.stats.tally import TALLY_COLUMNS, Tally
+from sim.stats.summary import Measures
+from sim.stats.tally import Tally
 
 MANIFEST, SUMMARY, RESULTS, FAILURES = "manifest.json", "summary.json", "results", "failures"
 FORMAT = "negsim-batch/1"
@@ -152,14 +153,14 @@ class ResultsFolder:
             _write_atomically(self.part_path(name, failures=True), outcome.failures)
         _write_atomically(self.part_path(name), outcome.results)
 
-    def read_tally(self, name: str) -> Tally:
+    def read_tally(self, name: str, measures: Measures) -> Tally:
         """The tally of a chunk stored earlier (when a batch resumes)."""
         results = decode_part(self.part_path(name).read_bytes())
         failures_path = self.part_path(name, failures=True)
         failures = decode_part(failures_path.read_bytes()) if failures_path.exists() else None
-        if not set(TALLY_COLUMNS) <= set(results.columns):
-            return Tally.of_failures(failures)
-        return Tally.of(results[list(TALLY_COLUMNS)], failures)
+        if not set(measures.columns) <= set(results.columns):
+            return Tally.of_failures(failures, measures)
+        return Tally.of(results[list(measures.columns)], measures, failures)
 
     def write_csv(self, name: str, table: pd.DataFrame) -> None:
         _write_atomically(self.root / name, table.to_csv(index=False).encode())

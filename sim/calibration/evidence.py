@@ -21,18 +21,21 @@ from sim.scenario.checks import number, read_toml, table
 from sim.scenario.load import build_scenario, read_scenario_data
 from sim.scenario.spec import Scenario
 
-#: Outcome columns a fact can be about, with their possible values.
-OBSERVABLE: dict[str, tuple[float, float]] = {
-    "ceasefire_level": (0, 3),
-    "pow_exchange_per_side": (0, 20_000),
-    "remains_transferred": (0, 20_000),
-    "children_commitment": (0, 2),
-    "memorandum": (0, 2),
-    "next_round_agreed": (0, 1),
-    "leaders_meeting_agreed": (0, 1),
-    "duration_minutes": (0, 24 * 60),
-    "walkout": (0, 1),
-}
+
+def observable(scenario: Scenario) -> dict[str, tuple[float, float, float]]:
+    """Outcome columns a fact can be about, with their possible values and the value a
+    round has where the issue was not agreed (nothing exchanged, the lowest level):
+    ``<issue>_value`` (``<issue>_level`` for a compound issue), ``<issue>_agreed``,
+    ``duration_minutes`` and ``walkout``."""
+    columns: dict[str, tuple[float, float, float]] = {}
+    for spec in scenario.issues:
+        if spec.compound:
+            columns[f"{spec.name}_level"] = (0, spec.top_level, 0)
+        else:
+            low, high = spec.scale.minimum, spec.scale.maximum
+            columns[f"{spec.name}_value"] = (low, high, low)
+        columns[f"{spec.name}_agreed"] = (0, 1, 0)
+    return columns | {"duration_minutes": (0, 24 * 60, 0), "walkout": (0, 1, 0)}
 
 DISTRIBUTIONS = ("uniform", "loguniform", "beta")
 
@@ -46,10 +49,12 @@ class Fact:
     high: float
     scale: float
     source: str
+    missing: float = 0.0  # the value of a round that did not agree the issue
 
     def discrepancy(self, simulated: np.ndarray) -> np.ndarray:
         """Distance outside the reported value or range, in units of ``scale``."""
         x = np.asarray(simulated, dtype=float)
+        x = np.where(np.isnan(x), self.missing, x)
         return (np.maximum(self.low - x, 0) + np.maximum(x - self.high, 0)) / self.scale
 
     def label(self) -> str:
@@ -163,11 +168,12 @@ def _fact(path: Path, key: str, entry: Any, scenario: Scenario) -> Fact:
     t = table(path, key, entry, ("column", "value", "range", "scale", "source"),
                ("column", "scale", "source"))
     column = t["column"]
-    if column not in OBSERVABLE:
-        close = difflib.get_close_matches(str(column), list(OBSERVABLE), n=1)
+    columns = observable(scenario)
+    if column not in columns:
+        close = difflib.get_close_matches(str(column), list(columns), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise InputError(path, f"{key}.column", f"unknown outcome column {column!r}{hint} "
-                         "Allowed: " + ", ".join(OBSERVABLE))
+        raise InputError(path, f"{key}.column", f"unknown outcome column {column!r}{hint}. "
+                         "Allowed: " + ", ".join(columns))
     if ("value" in t) == ("range" in t):
         raise InputError(path, key, "needs exactly one of value = X or range = [low, high]")
     if "value" in t:
@@ -179,7 +185,7 @@ def _fact(path: Path, key: str, entry: Any, scenario: Scenario) -> Fact:
         low, high = (number(path, f"{key}.range", v) for v in pair)
         if low > high:
             raise InputError(path, f"{key}.range", f"[{low:g}, {high:g}] has low > high")
-    lo, hi = OBSERVABLE[column]
+    lo, hi, missing = columns[column]
     if low < lo or high > hi:
         raise InputError(path, f"{key}.{'value' if 'value' in t else 'range'}",
                          f"{column} can only be within [{lo:g}, {hi:g}]")
@@ -188,7 +194,7 @@ def _fact(path: Path, key: str, entry: Any, scenario: Scenario) -> Fact:
         raise InputError(path, f"{key}.scale", "must be > 0")
     if not isinstance(t["source"], str) or not t["source"].strip():
         raise InputError(path, f"{key}.source", "must name the source of the fact")
-    return Fact(column, low, high, scale, t["source"])
+    return Fact(column, low, high, scale, t["source"], missing)
 
 
 def load_priors(path: str | Path, scenarios: tuple[Scenario, ...]) -> tuple[Prior, str]:

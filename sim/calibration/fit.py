@@ -39,7 +39,7 @@ def simulate_round(observed: ObservedRound, prior: Prior, theta: np.ndarray,
     """One simulated round per parameter vector (rows of ``theta``), as outcome columns."""
     values = {key: theta[:, j] for j, key in enumerate(prior.keys)}
     setup = realise(observed.scenario, theta.shape[0], rng, values=values)
-    return pd.DataFrame(NegotiationRound(setup, rng=rng).run().outcomes())
+    return pd.DataFrame(NegotiationRound(setup).run().outcomes())
 
 
 def discrepancies(observed: ObservedRound, outcomes: pd.DataFrame) -> np.ndarray:

@@ -36,7 +36,7 @@ from sim.campaign.spec import Campaign
 from sim.model.parameters import realise
 from sim.model.round import NegotiationRound
 
-EXCHANGES = {"pow_exchange": "pow_exchange_per_side", "remains": "remains_transferred"}
+EXCHANGES = {"pow_exchange": "pow_exchange_value", "remains": "remains_value"}
 MAX_ROUNDS = 8  # round dates kept per campaign (later rounds are counted, not dated)
 NEVER = np.iinfo(np.int64).max
 
@@ -177,24 +177,25 @@ class _World:
             return None
         setup = realise(self.c.round_scenario, rows.size, self.rng,
                         values=self._round_values(rows))
-        out = pd.DataFrame(NegotiationRound(setup, rng=self.rng).run().outcomes())
+        out = pd.DataFrame(NegotiationRound(setup).run().outcomes())
         k = self.rounds[rows]
         dated = k < MAX_ROUNDS
         self.round_days[rows[dated], k[dated]] = day
         self.rounds[rows] += 1
         self.last_round[rows] = day
         for issue, column in EXCHANGES.items():
-            amount = out[column].to_numpy(dtype=float)
+            amount = np.nan_to_num(out[column].to_numpy(dtype=float))
             self.agreed[issue][rows] += amount
             self._queue(issue, rows, amount, day)
         level = out["ceasefire_level"].to_numpy()
         first = (level >= 1) & (self.ceasefire_day[rows] < 0)
         self.ceasefire_day[rows[first]] = day
         self.ceasefire_level[rows] = np.maximum(self.ceasefire_level[rows], level)
-        leaders = out["leaders_meeting_agreed"].to_numpy() & (self.leaders_day[rows] < 0)
+        leaders = (np.nan_to_num(out["leaders_meeting_value"].to_numpy(dtype=float)) >= 1) & (
+            self.leaders_day[rows] < 0)
         self.leaders_day[rows[leaders]] = day
         self.walkouts[rows] += out["walkout"].to_numpy()
-        again = out["next_round_agreed"].to_numpy()
+        again = np.nan_to_num(out["next_round_value"].to_numpy(dtype=float)) >= 1
         self.scheduled[rows] = np.where(again, day + self._lead(rows.size), -1)
         self.willing[rows] = False
         self.proposed[rows] = -1

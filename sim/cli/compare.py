@@ -50,7 +50,7 @@ def resolve(name: str) -> RunResults | Scenario:
 def run_here(scenario: Scenario, runs: int, seed: int) -> RunResults:
     """Simulate a scenario in this process and count its outcomes."""
     results = run_scenario(scenario, runs, seed)
-    summary = summarise(results, scenario.round.name, seed, scenario.agenda) | {
+    summary = summarise(results, scenario, seed) | {
         "scenario_file": scenario.path, "scenario_sha256": scenario.sha256}
     return RunResults.of_frame(summary, results, scenario)
 

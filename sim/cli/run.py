@@ -38,7 +38,7 @@ def main(args: argparse.Namespace) -> int:
     manifest = make_manifest("run", scenario, str(args.scenario), args.seed, args.runs,
                              args.chunk_size, len(tasks))
     tally = run_batch(args, out, manifest, tasks)[()]
-    summary = tally.summary(scenario.round.name, args.seed, scenario.agenda)
+    summary = tally.summary(scenario.round.name, args.seed)
     summary |= {"scenario_file": str(args.scenario), "scenario_sha256": scenario.sha256,
                 "chunk_size": args.chunk_size, "parameters": scenario.parameter_sources()}
     ResultsFolder(out).write_json(SUMMARY, summary)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from sim.batch.storage import SUMMARY, ResultsFolder
 from sim.cli.batching import add_experiment_command, run_experiment
+from sim.stats.summary import study_labels
 from sim.studies.sensitivity import analyze, load_sensitivity, outcome_value
 
 
@@ -23,7 +24,7 @@ def main(args: argparse.Namespace) -> int:
     out, tallies = run_experiment(args, "sensitivity", study)
     base = study.scenarios[0]
     points = len(study.scenarios)
-    summaries = [tally.summary(base.round.name, study.seed, base.agenda)
+    summaries = [tally.summary(base.round.name, study.seed)
                  for tally in tallies.values()]
     outcomes = pd.DataFrame([{o: outcome_value(s, o) for o in study.outcomes}
                              for s in summaries])
@@ -36,7 +37,8 @@ def main(args: argparse.Namespace) -> int:
     folder.write_csv("sobol.csv", indices)
     folder.write_json(SUMMARY, {
         "sensitivity": str(args.sensitivity), "experiment_sha256": study.experiment.sha256,
-        "scenario": base.round.name, "seed": study.seed, "points": points,
+        "scenario": base.round.name, "labels": study_labels(base), "seed": study.seed,
+        "points": points,
         "replicates": study.replicates, "parameters": names,
         "indices": indices.replace({float("nan"): None}).to_dict(orient="records")})
     print(f"{base.round.name}: Sobol indices over {points:,} design points x "

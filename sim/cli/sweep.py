@@ -6,11 +6,11 @@ import argparse
 
 from sim.batch.storage import RESULTS, SUMMARY, ResultsFolder
 from sim.cli.batching import add_experiment_command, run_experiment
+from sim.stats.summary import study_labels
 from sim.studies.sweep import design_table, load_sweep
 
 #: Columns of the per-point table printed (all of them are in points.csv).
-SHOWN = ("runs", "walkout.p", "pow_exchange_agreed.p", "ceasefire_any.p",
-         "next_round_agreed.p", "duration_minutes.p50")
+SHOWN = ("runs",)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -24,19 +24,21 @@ def main(args: argparse.Namespace) -> int:
     out, tallies = run_experiment(args, "sweep", sweep)
     base = sweep.scenarios[0]
     labels = list(tallies)
-    summaries = [tallies[label].summary(base.round.name, sweep.seed, base.agenda)
+    summaries = [tallies[label].summary(base.round.name, sweep.seed)
                  for label in labels]
     table = design_table(labels, summaries)
     folder = ResultsFolder(out)
     folder.write_csv("points.csv", table)
     folder.write_json(SUMMARY, {
         "sweep": str(args.sweep), "experiment_sha256": sweep.experiment.sha256,
-        "scenario": base.round.name, "design": sweep.design, "seed": sweep.seed,
+        "scenario": base.round.name, "labels": study_labels(base), "design": sweep.design,
+        "seed": sweep.seed,
         "replicates": sweep.replicates,
         "points": [dict(label) | {"summary": summary}
                    for label, summary in zip(labels, summaries, strict=True)]})
     knobs = [knob.key for knob in sweep.experiment.knobs]
-    shown = [c for c in ("point", *knobs, *SHOWN) if c in table.columns]
+    shown = [c for c in ("point", *knobs, *SHOWN, *(f"{e.name}.p" for e in base.events),
+                         "duration_minutes.p50") if c in table.columns]
     print(f"{base.round.name}: {sweep.design} sweep, {len(sweep.points):,} design points x "
           f"{sweep.replicates:,} rounds, seed {sweep.seed}\n")
     print(table[shown].to_string(index=False, float_format=_short))

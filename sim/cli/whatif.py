@@ -9,12 +9,11 @@ from pathlib import Path
 
 from sim.cli.common import UsageError, integer_at_least
 from sim.cli.trace import settings as parse_settings
-from sim.stats.summary import EVENTS
 from sim.teach.levers import scenario_with
 from sim.teach.whatif import format_whatif, parse_target, what_would_it_take
 from sim.viz.teaching import save, whatif_figure
 
-DESCRIPTION = f"""\
+DESCRIPTION = """\
 What would it take for an outcome to reach a target probability? For each lever on
 its own — a party's red line on an issue, its exchange willingness or patience, the
 mediator's pressure or credibility — search its allowed range in both directions
@@ -24,7 +23,8 @@ numbers). Prints the levers ranked by the size of that change (as a share of the
 lever's allowed range) and draws the probability against each lever's shift.
 "No single lever reaches it" is a possible answer.
 
-Events: {", ".join(EVENTS)}."""
+EVENT is one of the scenario's events (its [events] table; `negsim validate SCENARIO`
+lists them)."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -57,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
     settings = parse_settings(args.set)
     try:
         scenario = scenario_with(args.scenario, settings)
-        target = parse_target(args.target, scenario.agenda)
+        target = parse_target(args.target, scenario)
         result = what_would_it_take(args.scenario, settings, target, args.runs, args.seed,
                                     tuple(args.lever), args.steps)
     except ValueError as error:  # a scenario error, a bad target or lever

@@ -46,7 +46,7 @@ class RoundView:
     elapsed: np.ndarray  # (R,) float
     pressure: np.ndarray  # (R,) float
     #: (R, I) what was agreed on each issue, on the scale a linkage reads (the
-    #: ceasefire by its level, 1-3), NaN where nothing was agreed
+    #: compound issue by its level), NaN where nothing was agreed
     agreed: np.ndarray
 
 
@@ -97,7 +97,7 @@ class Delegation(mesa.Agent):
             salience=setup.salience[:, party],
             tolerance=setup.tolerance[:, party],
             wants=np.broadcast_to(self.wants, (n, len(self.wants))),
-            scale=np.broadcast_to(setup.maximum, (n, len(self.wants))),
+            scale=np.broadcast_to(setup.maximum - setup.minimum, (n, len(self.wants))),
             step=np.broadcast_to(setup.step, (n, len(self.wants))),
         )
         self.concession = setup.concession[:, party]  # (R,)
@@ -200,7 +200,7 @@ class Mediator(mesa.Agent):
             target = rules.split_the_difference(offers, k_lo, k_hi, step)
         # Offers as if they were red lines: the overlap every side accepts right now.
         wants = np.stack([now[f"wants_{p}"] for p in range(offers.shape[1])], axis=1)
-        low, high = rules.zone_of_agreement(offers, wants, np.inf)
+        low, high = rules.zone_of_agreement(offers, wants, -np.inf, np.inf)
         o_lo, o_hi = rules.lattice_bounds(np.maximum(low, k_lo * step),
                                           np.minimum(high, k_hi * step), step)
         crossed = o_lo <= o_hi

@@ -4,9 +4,9 @@
 (the analyst's uncertainty about a parameter) and the round's own randomness (each
 delegation's temperament that day and its walk-out threshold, the length of the
 opening statements), then derives what the round needs: effective red lines, zones
-of agreement, the ceasefire level, the mediator's Nash points and agenda order.
-Everything is an array with a leading replicate axis, so ``select`` can cut out any
-replicates and run them alone with exactly the same inputs.
+of agreement, the level of each compound issue, the mediator's Nash points and agenda
+order. Everything is an array with a leading replicate axis, so ``select`` can cut out
+any replicates and run them alone with exactly the same inputs.
 """
 
 from __future__ import annotations
@@ -17,8 +17,15 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from sim.model import rules
-from sim.model.issues import ISSUES, IssueKind
-from sim.scenario.spec import AgendaOrder, ProposalRule, Range, Scenario, Shift
+from sim.scenario.spec import (
+    AgendaOrder,
+    IssueSpec,
+    Party,
+    ProposalRule,
+    Range,
+    Scenario,
+    Shift,
+)
 
 
 class _Drawer:
@@ -26,25 +33,32 @@ class _Drawer:
 
     A key with given values (a posterior's particles, or a calibration's proposals)
     takes them; otherwise a fixed value costs no random number and a range is drawn
-    uniformly. Then the scenario's shifts of that key apply (``Shift``)."""
+    uniformly. Then the scenario's shifts of that key apply (``Shift``). ``drawn``
+    keeps every value before shifts, ``inputs`` the values used of every key that
+    varies by replicate or is shifted (the ``inputs/`` dataset of a batch)."""
 
     def __init__(self, n: int, rng: np.random.Generator, values: Mapping[str, np.ndarray],
                  shifts: tuple[Shift, ...]) -> None:
         self.n, self.rng, self.values = n, rng, values
         self.shifts = {s.key: s for s in shifts}
         self.drawn: dict[str, np.ndarray] = {}  # by key, before shifts
+        self.inputs: dict[str, np.ndarray] = {}  # by key, after shifts
 
     def __call__(self, value: Range, key: str) -> np.ndarray:
+        varies = True
         if key in self.values:
             drawn = np.asarray(self.values[key], dtype=float)
         elif value.fixed:
             drawn = np.full(self.n, value.low)
+            varies = False
         else:
             drawn = self.rng.uniform(value.low, value.high, self.n)
         self.drawn[key] = drawn
         shift = self.shifts.get(key)
         if shift is not None:
             drawn = np.clip(drawn * shift.scale + shift.add, shift.low, shift.high)
+        if varies or shift is not None:
+            self.inputs[key] = drawn
         return drawn
 
 
@@ -54,10 +68,10 @@ def _same_side(red_line: np.ndarray, ideal: np.ndarray, wants: int) -> np.ndarra
     return np.where(wants * (ideal - red_line) < 0, ideal, red_line)
 
 
-def _level(value: np.ndarray, kind: IssueKind) -> np.ndarray:
+def _level(value: np.ndarray, spec: IssueSpec) -> np.ndarray:
     """Positions on an ordinal or yes/no issue are levels: a drawn value rounds to the
     nearest one, so a range such as ``[0, 0.8]`` says how likely each level is."""
-    return np.round(value) if kind in (IssueKind.ORDINAL, IssueKind.BINARY) else value
+    return np.round(value) if spec.levelled else value
 
 
 @dataclass(frozen=True)
@@ -69,10 +83,14 @@ class RoundSetup:
 
     # shared
     issues: tuple[str, ...]
+    specs: tuple[IssueSpec, ...]  # the agenda items' definitions
+    defined: tuple[IssueSpec, ...]  # every issue the scenario defines (outcome columns)
     party_names: tuple[str, ...]
     mediator_name: str
-    step: np.ndarray  # (I,)
+    step: np.ndarray  # (I,) lattice of the number bargained
+    minimum: np.ndarray  # (I,)
     maximum: np.ndarray  # (I,)
+    compound: np.ndarray  # (I,) bool: a level chosen by the mediator, conditions bargained
     wants: np.ndarray  # (P, I) +1 more / -1 less
     deadline_minutes: float
     max_minutes: int
@@ -86,6 +104,9 @@ class RoundSetup:
     #: every parameter as drawn, by scenario key, before shifts: ``realise(...,
     #: values=setup.drawn)`` gives the same parameters with fresh round randomness
     drawn: Mapping[str, np.ndarray]
+    #: the inputs recorded beside each round's outcomes: every key that varies by
+    #: replicate or is shifted (after shifts), and the round's own randomness
+    inputs: Mapping[str, np.ndarray]
     ideal: np.ndarray  # (n, P, I)
     red_line: np.ndarray  # (n, P, I) effective: the hard limit in this round
     salience: np.ndarray  # (n, P, I)
@@ -94,7 +115,7 @@ class RoundSetup:
     walkout_threshold: np.ndarray  # (n, P)
     pressure: np.ndarray  # (n, I)
     opening_minutes: np.ndarray  # (n,)
-    ceasefire_level: np.ndarray  # (n,) level put to the parties, 0 if none
+    level: np.ndarray  # (n, I) level put to the parties on compound issues, 0 if none
     zone_lo: np.ndarray  # (n, I) lattice index
     zone_hi: np.ndarray  # (n, I)
     nash: np.ndarray  # (n, I) NaN where no zone
@@ -111,7 +132,7 @@ class RoundSetup:
             value = getattr(self, f.name)
             if isinstance(value, np.ndarray) and f.name not in SHARED_ARRAYS:
                 changes[f.name] = value[index]
-            elif f.name == "drawn":
+            elif f.name in ("drawn", "inputs"):
                 changes[f.name] = {key: v[index] for key, v in value.items()}
         return replace(self, **changes)
 
@@ -126,15 +147,105 @@ class RoundSetup:
             value = getattr(first, f.name)
             if isinstance(value, np.ndarray) and f.name not in SHARED_ARRAYS:
                 joined[f.name] = np.concatenate([getattr(s, f.name) for s in setups])
-            elif f.name == "drawn":
-                keys = set.intersection(*(set(s.drawn) for s in setups))
-                joined[f.name] = {k: np.concatenate([s.drawn[k] for s in setups])
+            elif f.name in ("drawn", "inputs"):
+                keys = set.intersection(*(set(getattr(s, f.name)) for s in setups))
+                joined[f.name] = {k: np.concatenate([getattr(s, f.name)[k] for s in setups])
                                   for k in sorted(keys)}
         return replace(first, **joined)
 
 
 #: Array fields of ``RoundSetup`` that hold no replicate axis.
-SHARED_ARRAYS = ("step", "maximum", "wants")
+SHARED_ARRAYS = ("step", "minimum", "maximum", "compound", "wants")
+
+
+@dataclass
+class _Positions:
+    """The parties' positions as they are drawn, before the round's derivations."""
+
+    ideal: np.ndarray  # (n, P, I)
+    red: np.ndarray  # (n, P, I) effective red lines (compound: set once the level is known)
+    salience: np.ndarray  # (n, P, I)
+    wants: np.ndarray  # (P, I)
+    concession: np.ndarray  # (n, P)
+    patience: np.ndarray  # (n, P)
+    power: np.ndarray  # (n, P)
+    #: compound issue index -> (level ideal (n, P), level red line (n, P), level wants (P,),
+    #: conditions red line by level (n, P, L - 1))
+    compound: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _draw_party(draw: _Drawer, party: Party, p: int, specs: tuple[IssueSpec, ...],
+                into: _Positions) -> None:
+    """Party ``p``'s dispositions and positions on each item, in the scenario's order."""
+    key = f"parties.{party.key}"
+    into.concession[:, p] = draw(party.concession, f"{key}.concession")
+    into.patience[:, p] = draw(party.patience, f"{key}.patience")
+    into.power[:, p] = draw(party.bargaining_power, f"{key}.bargaining_power")
+    willingness = draw(party.exchange_willingness, f"{key}.exchange_willingness")
+    momentum = draw(party.momentum, f"{key}.momentum")
+    n = draw.n
+    for i, spec in enumerate(specs):
+        pos = party.position(spec.name)
+        at = f"{key}.issues.{spec.name}"
+        into.salience[:, p, i] = draw(pos.salience, f"{at}.salience")
+        if spec.compound:
+            level_ideal, level_red, level_wants, cond_red = into.compound.setdefault(
+                i, (np.zeros((n, into.wants.shape[0])), np.zeros((n, into.wants.shape[0])),
+                    np.zeros(into.wants.shape[0]),
+                    np.zeros((n, into.wants.shape[0], spec.top_level))))
+            level_wants[p] = pos.wants
+            level_ideal[:, p] = np.round(draw(pos.ideal, f"{at}.ideal"))
+            level_red[:, p] = _same_side(np.round(draw(pos.red_line, f"{at}.red_line")),
+                                         level_ideal[:, p], pos.wants)
+            into.wants[p, i] = pos.conditions_wants
+            into.ideal[:, p, i] = draw(pos.conditions_ideal, f"{at}.conditions_ideal")
+            general = _same_side(draw(pos.conditions_red_line, f"{at}.conditions_red_line"),
+                                 into.ideal[:, p, i], pos.conditions_wants)
+            own = {level: _same_side(draw(value, f"{at}.conditions_red_line_at.{level}"),
+                                     into.ideal[:, p, i], pos.conditions_wants)
+                   for level, value in pos.conditions_red_line_at}
+            for level in range(1, spec.top_level + 1):
+                declared = own.get(level, general)
+                if spec.contested and level >= spec.contested_from_level:
+                    declared = rules.effective_red_line(
+                        into.ideal[:, p, i], declared, pos.conditions_wants, willingness,
+                        momentum, exchange=False, contested=True)
+                cond_red[:, p, level - 1] = declared
+        else:
+            into.wants[p, i] = pos.wants
+            into.ideal[:, p, i] = _level(draw(pos.ideal, f"{at}.ideal"), spec)
+            nominal = _same_side(_level(draw(pos.red_line, f"{at}.red_line"), spec),
+                                 into.ideal[:, p, i], pos.wants)
+            into.red[:, p, i] = rules.effective_red_line(
+                into.ideal[:, p, i], nominal, pos.wants, willingness, momentum,
+                spec.exchange, spec.contested)
+
+
+def _choose_levels(positions: _Positions, specs: tuple[IssueSpec, ...], step: np.ndarray,
+                   minimum: np.ndarray, maximum: np.ndarray, n: int) -> np.ndarray:
+    """The level of each compound issue and, at it, the conditions red lines (where no
+    level can be agreed: those of ``contested_from_level``, for the figures)."""
+    level = np.zeros((n, len(specs)), dtype=np.int64)
+    for c, (level_ideal, level_red, level_wants, cond_red) in positions.compound.items():
+        level[:, c] = rules.compound_level(level_ideal, level_red, level_wants, cond_red,
+                                           positions.wants[:, c], minimum[c], maximum[c],
+                                           step[c])
+        shown = min(specs[c].contested_from_level, specs[c].top_level)
+        column = np.where(level[:, c] == 0, shown, level[:, c]) - 1
+        at_level = np.take_along_axis(cond_red, column[:, None, None], 2)
+        positions.red[:, :, c] = at_level[:, :, 0]
+    return level
+
+
+def _zones(red: np.ndarray, wants: np.ndarray, minimum: np.ndarray, maximum: np.ndarray,
+           step: np.ndarray, level: np.ndarray, compound: np.ndarray):
+    """Lattice bounds of each item's zone of agreement; none on a compound issue where
+    no level can be agreed."""
+    lo, hi = rules.zone_of_agreement(np.moveaxis(red, 2, 1), wants.T, minimum, maximum)
+    k_lo, k_hi = rules.lattice_bounds(lo, hi, step)
+    closed = compound[None, :] & (level == 0)
+    k_hi = np.where(closed, k_lo - 1, k_hi)
+    return k_lo, k_hi
 
 
 def realise(scenario: Scenario, n: int, rng: np.random.Generator,
@@ -148,113 +259,69 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator,
     if values is None and scenario.posterior is not None:
         draw_id, values = scenario.posterior.sample(n, rng)
     draw = _Drawer(n, rng, values or {}, scenario.shifts)
-    issues = scenario.agenda
+    specs = scenario.agenda_issues
     parties = scenario.parties
-    n_parties, n_issues = len(parties), len(issues)
-    specs = [ISSUES[name] for name in issues]
-    step = np.array([s.step for s in specs])
-    maximum = np.array([s.maximum for s in specs])
+    n_parties, n_issues = len(parties), len(specs)
+    step = np.array([s.scale.step for s in specs])
+    minimum = np.array([s.scale.minimum for s in specs])
+    maximum = np.array([s.scale.maximum for s in specs])
+    compound = np.array([s.compound for s in specs], dtype=bool)
     mediator, context = scenario.mediator, scenario.context
 
     pressure_all = draw(mediator.pressure, "mediator.pressure") + draw(
         context.third_party_pressure, "context.third_party_pressure")
     credibility = draw(mediator.credibility, "mediator.credibility")
 
-    ideal = np.empty((n, n_parties, n_issues))
-    red = np.empty_like(ideal)
-    salience = np.empty_like(ideal)
-    wants = np.empty((n_parties, n_issues), dtype=np.int64)
-    concession = np.empty((n, n_parties))
-    patience = np.empty_like(concession)
-    power = np.empty_like(concession)
-    cond_red = np.zeros((n, n_parties, 3))  # ceasefire conditions red line per level
-    level_red = np.zeros((n, n_parties))
-    level_ideal = np.zeros((n, n_parties))
-    level_wants = np.zeros(n_parties)
+    positions = _Positions(
+        ideal=np.empty((n, n_parties, n_issues)), red=np.empty((n, n_parties, n_issues)),
+        salience=np.empty((n, n_parties, n_issues)),
+        wants=np.empty((n_parties, n_issues), dtype=np.int64),
+        concession=np.empty((n, n_parties)), patience=np.empty((n, n_parties)),
+        power=np.empty((n, n_parties)), compound={})
     for p, party in enumerate(parties):
-        key = f"parties.{party.key}"
-        concession[:, p] = draw(party.concession, f"{key}.concession")
-        patience[:, p] = draw(party.patience, f"{key}.patience")
-        power[:, p] = draw(party.bargaining_power, f"{key}.bargaining_power")
-        willingness = draw(party.exchange_willingness, f"{key}.exchange_willingness")
-        momentum = draw(party.momentum, f"{key}.momentum")
-        for i, (name, spec) in enumerate(zip(issues, specs, strict=True)):
-            pos = party.position(name)
-            at = f"{key}.issues.{name}"
-            salience[:, p, i] = draw(pos.salience, f"{at}.salience")
-            if spec.kind is IssueKind.CEASEFIRE:
-                level_wants[p] = pos.wants
-                level_ideal[:, p] = np.round(draw(pos.ideal, f"{at}.ideal"))
-                level_red[:, p] = _same_side(np.round(draw(pos.red_line, f"{at}.red_line")),
-                                             level_ideal[:, p], pos.wants)
-                wants[p, i] = pos.conditions_wants
-                ideal[:, p, i] = draw(pos.conditions_ideal, f"{at}.conditions_ideal")
-                cond_red_line = _same_side(draw(pos.conditions_red_line,
-                                                f"{at}.conditions_red_line"),
-                                           ideal[:, p, i], pos.conditions_wants)
-                general = rules.effective_red_line(
-                    ideal[:, p, i], cond_red_line,
-                    pos.conditions_wants, willingness, momentum, spec.domain)
-                # A local pause to collect the dead does not change the front line, so
-                # momentum does not harden its conditions: they stand as declared.
-                pause = _same_side(draw(pos.pause_conditions_red_line,
-                                        f"{at}.pause_conditions_red_line"),
-                                   ideal[:, p, i], pos.conditions_wants)
-                cond_red[:, p] = np.stack([pause, general, general], axis=1)
-            else:
-                wants[p, i] = pos.wants
-                ideal[:, p, i] = _level(draw(pos.ideal, f"{at}.ideal"), spec.kind)
-                nominal = _same_side(_level(draw(pos.red_line, f"{at}.red_line"), spec.kind),
-                                     ideal[:, p, i], pos.wants)
-                red[:, p, i] = rules.effective_red_line(
-                    ideal[:, p, i], nominal,
-                    pos.wants, willingness, momentum, spec.domain)
-
-    level = np.zeros(n, dtype=np.int64)
-    if "ceasefire" in issues:
-        c = issues.index("ceasefire")
-        level = rules.ceasefire_level(level_ideal, level_red, level_wants, cond_red,
-                                      wants[:, c], step[c])
-        # conditions at the chosen level; where there is none, those of a general one
-        column = np.where(level == 0, 2, level) - 1
-        at_level = np.take_along_axis(cond_red, column[:, None, None], 2)
-        red[:, :, c] = at_level[:, :, 0]
+        _draw_party(draw, party, p, specs, positions)
+    level = _choose_levels(positions, specs, step, minimum, maximum, n)
+    ideal, red, wants = positions.ideal, positions.red, positions.wants
 
     # The round's own randomness: temperament of the day, walk-out thresholds, openings.
     temperament = rng.lognormal(0.0, context.concession_noise, (n, n_parties))
     gamma = rng.gamma(context.walkout_shape, 1.0 / context.walkout_shape, (n, n_parties))
     opening = np.round(draw(scenario.round.opening_minutes, "round.opening_minutes"))
 
-    lo, hi = rules.zone_of_agreement(np.moveaxis(red, 2, 1), wants.T, maximum)
-    k_lo, k_hi = rules.lattice_bounds(lo, hi, step)
-    if "ceasefire" in issues:
-        no_level = level == 0
-        k_hi[no_level, issues.index("ceasefire")] = k_lo[no_level, issues.index("ceasefire")] - 1
+    k_lo, k_hi = _zones(red, wants, minimum, maximum, step, level, compound)
     nash = np.stack([
-        rules.nash_point(ideal[:, :, i], red[:, :, i], wants[:, i], power, k_lo[:, i],
-                         k_hi[:, i], step[i]) for i in range(n_issues)], axis=1)
+        rules.nash_point(ideal[:, :, i], red[:, :, i], wants[:, i], positions.power,
+                         k_lo[:, i], k_hi[:, i], step[i]) for i in range(n_issues)], axis=1)
 
     pressure = np.repeat(pressure_all[:, None], n_issues, axis=1)
-    for i, name in enumerate(issues):
-        if name in mediator.own_items:  # the mediator pushes its own items twice as hard
+    for i, spec in enumerate(specs):
+        if spec.name in mediator.own_items:  # the mediator pushes its own items twice as hard
             pressure[:, i] *= 2.0
-    span = np.abs(ideal - red)
-    tolerance = credibility[:, None, None] * span
+    tolerance = credibility[:, None, None] * np.abs(ideal - red)
 
     order = np.broadcast_to(np.arange(n_issues), (n, n_issues))
     if mediator.agenda_order is AgendaOrder.EASIEST_FIRST:
-        width = np.where(k_lo <= k_hi, (k_hi - k_lo + 1) * step / maximum, -1.0)
+        width = np.where(k_lo <= k_hi, (k_hi - k_lo + 1) * step / (maximum - minimum), -1.0)
         order = np.argsort(-width, axis=1, kind="stable")
+    names = tuple(s.name for s in specs)
     linkage = tuple(
-        (p, issues.index(link.issue), issues.index(link.requires), link.at_least)
-        for p, party in enumerate(parties) for link in party.linkage if link.issue in issues)
+        (p, names.index(link.issue), names.index(link.requires), link.at_least)
+        for p, party in enumerate(parties) for link in party.linkage if link.issue in names)
+    inputs = dict(draw.inputs)
+    for p, party in enumerate(parties):
+        inputs[f"round.temperament.{party.key}"] = temperament[:, p]
+        inputs[f"round.walkout_draw.{party.key}"] = gamma[:, p]
 
     return RoundSetup(
-        issues=issues,
+        issues=names,
+        specs=specs,
+        defined=scenario.issues,
         party_names=tuple(p.name for p in parties),
         mediator_name=mediator.name,
         step=step,
+        minimum=minimum,
         maximum=maximum,
+        compound=compound,
         wants=wants,
         deadline_minutes=scenario.round.deadline_minutes,
         max_minutes=scenario.round.max_minutes,
@@ -265,16 +332,17 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator,
         linkage=linkage,
         draw_id=draw_id,
         drawn=draw.drawn,
+        inputs=inputs,
         ideal=ideal,
         red_line=red,
-        salience=salience,
+        salience=positions.salience,
         tolerance=tolerance,
-        concession=concession * temperament,
+        concession=positions.concession * temperament,
         walkout_threshold=rules.walkout_threshold(
-            patience * (1.0 + pressure_all[:, None]), gamma),
+            positions.patience * (1.0 + pressure_all[:, None]), gamma),
         pressure=pressure,
         opening_minutes=opening,
-        ceasefire_level=level,
+        level=level,
         zone_lo=k_lo,
         zone_hi=k_hi,
         nash=nash,

@@ -25,7 +25,7 @@ import mesa
 import numpy as np
 
 from sim.model.agents import Delegation, ItemStatus, Mediator, RoundView
-from sim.model.issues import ISSUE_NAMES
+from sim.model.outcomes import outcome_dtypes
 from sim.model.parameters import RoundSetup
 
 
@@ -54,9 +54,10 @@ class MinuteRecord:
 class NegotiationRound(mesa.Model):
     """A mediated round between delegations, for ``setup.replicates`` replicates."""
 
-    def __init__(self, setup: RoundSetup, rng: np.random.Generator | None = None,
-                 record: bool = False) -> None:
-        super().__init__(rng=rng)
+    def __init__(self, setup: RoundSetup, record: bool = False) -> None:
+        # Everything random was drawn in ``realise``; the model takes no generator, and
+        # Mesa's own is seeded with a constant so that nothing depends on entropy.
+        super().__init__(rng=0)
         self.setup = setup
         n, n_issues = setup.replicates, len(setup.issues)
         self.delegations = [Delegation(self, p, name, setup)
@@ -68,7 +69,6 @@ class NegotiationRound(mesa.Model):
         self.item = np.zeros(n, dtype=np.int64)
         self._row_start = np.arange(n, dtype=np.int64) * n_issues
         self.item_version = np.zeros(n, dtype=np.int64)
-        self._ceasefire = setup.issues.index("ceasefire") if "ceasefire" in setup.issues else -1
         self.item_start = np.zeros(n, dtype=np.int64)
         self.status = np.zeros((n, n_issues), dtype=np.int8)
         self.value = np.full((n, n_issues), np.nan)
@@ -125,8 +125,9 @@ class NegotiationRound(mesa.Model):
         self.status[rows, self.item[rows]] = status[rows]
         won = np.flatnonzero(agreed)
         self.value[won, self.item[won]] = proposal[won]
+        # linkage reads a compound issue by its level, any other by its value
         self.settled[won, self.item[won]] = np.where(
-            self.item[won] == self._ceasefire, setup.ceasefire_level[won], proposal[won])
+            setup.compound[self.item[won]], setup.level[won, self.item[won]], proposal[won])
         self.agreed_minute[won, self.item[won]] = t + 1
 
         walked = np.logical_or.reduce(walks)
@@ -178,40 +179,35 @@ class NegotiationRound(mesa.Model):
         return self
 
     def outcomes(self) -> dict[str, np.ndarray]:
-        """One value per replicate for each outcome column (``agenda.OUTCOME_COLUMNS``)."""
-        n = self.setup.replicates
-        issues = self.setup.issues
+        """One value per replicate for each outcome column (``outcomes.outcome_dtypes``)."""
+        setup = self.setup
+        n = setup.replicates
         agreed = self.status == ItemStatus.AGREED
-
-        def agreed_value(name: str) -> np.ndarray:
-            if name not in issues:
-                return np.zeros(n)
-            i = issues.index(name)
-            return np.where(agreed[:, i], np.round(self.value[:, i], 9), 0.0)
-
-        ceasefire_agreed = (agreed[:, issues.index("ceasefire")] if "ceasefire" in issues
-                            else np.zeros(n, dtype=bool))
-        names = np.array(self.setup.party_names + ("",), dtype=object)
-        return {
-            "ceasefire_level": np.where(ceasefire_agreed, self.setup.ceasefire_level,
-                                        0).astype(np.int8),
-            "ceasefire_conditions": np.where(ceasefire_agreed, agreed_value("ceasefire"),
-                                             np.nan),
-            "pow_exchange_per_side": agreed_value("pow_exchange").astype(np.int64),
-            "remains_transferred": agreed_value("remains").astype(np.int64),
-            "children_commitment": agreed_value("children").astype(np.int8),
-            "memorandum": agreed_value("memorandum").astype(np.int8),
-            "next_round_agreed": agreed_value("next_round") >= 1,
-            "leaders_meeting_agreed": agreed_value("leaders_meeting") >= 1,
+        columns: dict[str, np.ndarray] = {}
+        for spec in setup.defined:
+            name = spec.name
+            if name not in setup.issues:
+                done, value, minute = np.zeros(n, dtype=bool), np.full(n, np.nan), \
+                    np.full(n, np.nan)
+                level = np.zeros(n, dtype=np.int64)
+            else:
+                i = setup.issues.index(name)
+                done = agreed[:, i]
+                value = np.where(done, np.round(self.value[:, i], 9), np.nan)
+                minute = self.agreed_minute[:, i].copy()
+                level = np.where(done, setup.level[:, i], 0)
+            columns[f"{name}_agreed"] = done
+            if spec.compound:
+                columns[f"{name}_level"] = level.astype(np.int8)
+                columns[f"{name}_conditions"] = value
+            else:
+                columns[f"{name}_value"] = value
+            columns[f"{name}_minute"] = minute
+        names = np.array((*setup.party_names, None), dtype=object)
+        columns |= {
             "duration_minutes": self.duration.copy(),
             "walkout": self.walkout_party >= 0,
             "walkout_party": names[self.walkout_party],
-        } | self.agreement_minutes()
-
-    def agreement_minutes(self) -> dict[str, np.ndarray]:
-        """``agreed_minute_<issue>``: the minute of the round by whose end each issue
-        was agreed (NaN where it was not, or was not on the agenda)."""
-        n, issues = self.setup.replicates, self.setup.issues
-        return {f"agreed_minute_{name}": (self.agreed_minute[:, issues.index(name)].copy()
-                                          if name in issues else np.full(n, np.nan))
-                for name in ISSUE_NAMES}
+        }
+        assert list(columns) == list(outcome_dtypes(setup.defined))
+        return columns

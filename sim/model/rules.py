@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.issues import Domain
-
 #: Positions closer than this (in issue units, relative to the scale) count as equal.
 EPS = 1e-9
 
@@ -46,27 +44,29 @@ def effective_red_line(
     wants: np.ndarray,
     exchange_willingness: np.ndarray,
     momentum: np.ndarray,
-    domain: Domain,
+    exchange: bool,
+    contested: bool,
 ) -> np.ndarray:
     """The furthest a delegation will go in this round: its red line, pulled in.
 
-    - Humanitarian issues (people released): the side that wants *less* is the one
-      holding people back, and its exchange willingness ``w`` in [0, 1] scales how
-      far it goes toward its red line: ``ideal + w (red_line - ideal)`` — readiness
-      for reciprocal humanitarian deals (Axelrod 1984; each Istanbul swap built on
-      the last, reported-rounds.md). The side asking for more keeps its red line.
-    - Military issues (the ceasefire): battlefield momentum ``m`` in [0, 1] hardens
-      every side's red line: ``ideal + (1 - m)(red_line - ideal)`` — a side that
-      expects to gain by fighting concedes less (Fearon 1995, "Rationalist
+    - An *exchange* issue (reciprocal release of people): the side that wants *less*
+      is the one holding people back, and its exchange willingness ``w`` in [0, 1]
+      scales how far it goes toward its red line: ``ideal + w (red_line - ideal)`` --
+      readiness for reciprocal humanitarian deals (Axelrod 1984; each Istanbul swap
+      built on the last, reported-rounds.md). The side asking for more keeps its red
+      line.
+    - A *contested* issue (the fighting itself): battlefield momentum ``m`` in [0, 1]
+      hardens every side's red line: ``ideal + (1 - m)(red_line - ideal)`` -- a side
+      that expects to gain by fighting concedes less (Fearon 1995, "Rationalist
       explanations for war").
-    - Procedural issues: the red line as declared.
+    - Any other issue: the red line as declared.
 
     The result always lies between ideal and red line: the hard limit is never
     loosened.
     """
-    if domain is Domain.HUMANITARIAN:
+    if exchange:
         share = np.where(wants < 0, np.clip(exchange_willingness, 0.0, 1.0), 1.0)
-    elif domain is Domain.MILITARY:
+    elif contested:
         share = 1.0 - np.clip(momentum, 0.0, 1.0)
     else:
         share = np.ones_like(np.asarray(ideal, dtype=float))
@@ -85,19 +85,19 @@ def acceptable(x: np.ndarray, red_line: np.ndarray, wants: np.ndarray, scale: fl
     return wants * (x - red_line) >= -EPS * scale
 
 
-def zone_of_agreement(red_line: np.ndarray, wants: np.ndarray, maximum: float):
+def zone_of_agreement(red_line: np.ndarray, wants: np.ndarray, minimum, maximum):
     """The zone of possible agreement over a party axis (last axis).
 
     Parties that want more accept ``[red_line, maximum]``, those that want less
-    ``[0, red_line]``; the zone is the intersection ``[lo, hi]`` (Raiffa 1982, ZOPA).
-    Returns ``(lo, hi)``; there is a zone where ``lo <= hi``.
+    ``[minimum, red_line]``; the zone is the intersection ``[lo, hi]`` (Raiffa 1982,
+    ZOPA). Returns ``(lo, hi)``; there is a zone where ``lo <= hi``.
     """
     red_line, wants = np.broadcast_arrays(red_line, wants)
-    lo = np.where(wants[..., 0] > 0, red_line[..., 0], 0.0)
+    lo = np.where(wants[..., 0] > 0, red_line[..., 0], minimum)
     hi = np.where(wants[..., 0] < 0, red_line[..., 0], maximum)
     # a loop over the (few) parties: numpy reduces slowly over a short last axis
     for p in range(1, red_line.shape[-1]):
-        lo = np.maximum(lo, np.where(wants[..., p] > 0, red_line[..., p], 0.0))
+        lo = np.maximum(lo, np.where(wants[..., p] > 0, red_line[..., p], minimum))
         hi = np.minimum(hi, np.where(wants[..., p] < 0, red_line[..., p], maximum))
     return lo, hi
 
@@ -203,30 +203,34 @@ def frustration_step(frustration: np.ndarray, salience: np.ndarray, stalled: np.
     return np.where(stalled, frustration + salience, 0.0)
 
 
-def ceasefire_level(
+def compound_level(
     level_ideal: np.ndarray,
     level_red_line: np.ndarray,
     level_wants: np.ndarray,
     conditions_red_line: np.ndarray,
     conditions_wants: np.ndarray,
+    minimum: float,
+    maximum: float,
     step: float,
 ) -> np.ndarray:
-    """The ceasefire level the mediator puts to the parties: the highest level in
-    1..3 that no side asks to exceed (at most the highest ideal), that every side's
-    level red line admits, and at which the conditions red lines
-    (``conditions_red_line[..., party, level-1]``) leave a zone of agreement; 0
-    where none does. A mediator aims for the most durable truce on offer.
+    """The level of a compound issue the mediator puts to the parties: the highest
+    level (1 .. L-1) that no side asks to exceed (at most the highest ideal), that
+    every side's level red line admits, and at which the conditions red lines
+    (``conditions_red_line[..., party, level - 1]``) leave a zone of agreement with a
+    lattice point; 0 where none does. A mediator aims for the most durable
+    arrangement on offer.
 
-    This is the linkage of DESIGN.md ("no general ceasefire without conditions
-    met"): Russia tied a general ceasefire to its memorandum's conditions but offered
-    local pauses with few strings (reported-rounds.md, round 2), so the conditions a
-    side demands depend on the level.
+    This is the linkage "no general ceasefire without conditions met": the
+    conditions a side demands depend on the level (Russia tied a general ceasefire
+    to its memorandum's conditions but offered local pauses with few strings:
+    reported-rounds.md, round 2).
     """
     chosen = np.zeros(level_red_line.shape[:-1], dtype=np.int64)
-    for level in (1, 2, 3):
+    for level in range(1, conditions_red_line.shape[-1] + 1):
         level_ok = np.all(acceptable(np.float64(level), level_red_line, level_wants), axis=-1)
         level_ok &= np.max(level_ideal, axis=-1) >= level
-        lo, hi = zone_of_agreement(conditions_red_line[..., level - 1], conditions_wants, 1.0)
+        lo, hi = zone_of_agreement(conditions_red_line[..., level - 1], conditions_wants,
+                                   minimum, maximum)
         k_lo, k_hi = lattice_bounds(lo, hi, step)
         chosen = np.where(level_ok & (k_lo <= k_hi), level, chosen)
     return chosen

@@ -18,6 +18,7 @@ from sim.calibration import checks
 from sim.calibration.abc import Fit
 from sim.calibration.evidence import ObservedRound, Prior
 from sim.calibration.fit import Settings, calibrate, simulate_round
+from sim.scenario.spec import IssueKind
 from sim.viz import calibration as plots
 
 
@@ -81,8 +82,11 @@ def make_report(rounds: tuple[ObservedRound, ...], prior: Prior, fit: Fit, setti
     rng = np.random.default_rng(settings.seed + 3)
     theta = checks.draw_particles(fit.particles, fit.weights, draws, rng)
     outcomes = {r.name: simulate_round(r, prior, theta, rng) for r in rounds}
+    quantities = list(dict.fromkeys(
+        f"{spec.name}_value" for r in rounds for spec in r.scenario.agenda_issues
+        if spec.kind in (IssueKind.COUNT, IssueKind.SHARE)))
     plots.outcome_figure(outcomes, {r.name: list(r.facts) for r in rounds},
-                         figures / "predictive-outcomes.png")
+                         figures / "predictive-outcomes.png", quantities + ["duration_minutes"])
     (out_dir / "checks.json").write_text(json.dumps(result, indent=2, default=_plain) + "\n")
     return result
 

@@ -25,9 +25,7 @@ from matplotlib.ticker import FuncFormatter
 from sim.batch.results import RunResults, mean, variance
 from sim.stats.intervals import Z95, newcombe_interval
 from sim.stats.numbers import percent, signed_points, whole
-from sim.stats.summary import EVENTS, QUANTITIES
 from sim.stats.tally import ExactHistogram
-from sim.viz.outcomes import event_label
 from sim.viz.style import (
     GREY,
     house_style,
@@ -35,6 +33,7 @@ from sim.viz.style import (
     new_figure,
     run_title,
     series_style,
+    typographic,
 )
 
 
@@ -53,10 +52,11 @@ def compare_events(baseline: dict, other: dict) -> list[dict]:
     """Per event: both probabilities, the difference and its interval, and whether it
     exceeds Monte Carlo noise. An event off either agenda is not compared."""
     rows = []
-    for name in EVENTS:
-        a, b = baseline["events"][name], other["events"][name]
-        row = {"event": name, "baseline_p": a["p"], "p": b["p"],
-               "comparable": bool(a["on_agenda"] and b["on_agenda"])}
+    for name in dict.fromkeys([*baseline["events"], *other["events"]]):
+        a, b = baseline["events"].get(name), other["events"].get(name)
+        row = {"event": name, "label": (a or b)["label"],
+               "baseline_p": a and a["p"], "p": b and b["p"],
+               "comparable": bool(a and b and a["on_agenda"] and b["on_agenda"])}
         if row["comparable"]:
             d, low, high = newcombe_interval(a["count"], baseline["runs"], b["count"],
                                              other["runs"])
@@ -69,10 +69,13 @@ def compare_quantities(baseline: RunResults, other: RunResults) -> list[dict]:
     """Per quantity: both means (where agreed, for counts), the difference and its
     interval, and whether it exceeds Monte Carlo noise."""
     rows = []
-    for column in QUANTITIES:
+    labels = {c: q["label"] for run in (other, baseline)
+              for c, q in run.summary["quantiles"].items()}
+    for column in labels:
         a, b = baseline.quantity(column), other.quantity(column)
         d, low, high = mean_difference(a, b)
-        rows.append({"quantity": column, "baseline_mean": mean(a) if a.n else None,
+        rows.append({"quantity": column, "label": labels[column],
+                     "baseline_mean": mean(a) if a.n else None,
                      "mean": mean(b) if b.n else None, "n": b.n, "baseline_n": a.n,
                      "difference": None if np.isnan(d) else d,
                      "ci95": None if np.isnan(d) else [low, high],
@@ -108,11 +111,11 @@ def format_comparison(result: dict) -> str:
     for comp in result["comparisons"]:
         lines += [f"{comp['scenario']} ({comp['runs']:,} rounds) against {base} "
                   f"({result['baseline']['runs']:,} rounds)", ""]
-        width = max(len(label) for label, _, _ in EVENTS.values())
+        width = max(len(row["label"]) for row in comp["events"] + comp["quantities"])
         lines.append(f"{'event':<{width}}  {'baseline':>8}  {'this':>7}  {'difference':>10}"
                      f"  {'95% interval':<21}  beyond noise")
         for row in comp["events"]:
-            label = EVENTS[row["event"]][0]
+            label = row["label"]
             if not row["comparable"]:
                 lines.append(f"{label:<{width}}  {'':>8}  {'':>7}  not on both agendas")
                 continue
@@ -125,7 +128,7 @@ def format_comparison(result: dict) -> str:
         lines.append(f"{'mean':<{width}}  {'baseline':>8}  {'this':>7}  {'difference':>10}"
                      f"  {'95% interval':<21}  beyond noise")
         for row in comp["quantities"]:
-            label = QUANTITIES[row["quantity"]][0]
+            label = row["label"]
             if row["difference"] is None:
                 lines.append(f"{label:<{width}}  too few rounds to compare")
                 continue
@@ -146,8 +149,10 @@ def _points_tick(x: float, _position: int) -> str:
 def differences_figure(runs: Sequence[RunResults], result: dict) -> Figure:
     """Each event's difference from the baseline with its 95% Newcombe interval: a
     filled marker where it exceeds Monte Carlo noise, an open one where it does not."""
-    names = list(EVENTS)
     others = result["comparisons"]
+    names = list(dict.fromkeys(row["event"] for comp in others for row in comp["events"]))
+    labels = {row["event"]: typographic(row["label"]) for comp in others
+              for row in comp["events"]}
     with house_style():
         figure = new_figure(9, 1.8 + len(names) * (0.36 + 0.14 * len(others)))
         ax = figure.add_subplot()
@@ -159,16 +164,16 @@ def differences_figure(runs: Sequence[RunResults], result: dict) -> Figure:
                         fontsize=8.5, style="italic", va="center", ha="center")
         for k, comp in enumerate(others):
             style = series_style(k + 1)
-            for row_index, row in enumerate(comp["events"]):
+            for row in comp["events"]:
                 if not row["comparable"]:
                     continue
-                y = len(names) - 1 - row_index + offsets[k]
+                y = len(names) - 1 - names.index(row["event"]) + offsets[k]
                 d, (low, high) = 100 * row["difference"], (100 * b for b in row["ci95"])
                 ax.errorbar(d, y, xerr=[[d - low], [high - d]], fmt=style["marker"],
                             color=style["color"], markersize=7, capsize=3,
                             markerfacecolor=style["color"] if row["exceeds_noise"] else "white")
         ax.axvline(0, color="black", linewidth=0.9)
-        ax.set_yticks(range(len(names)), [event_label(n) for n in reversed(names)])
+        ax.set_yticks(range(len(names)), [labels[n] for n in reversed(names)])
         ax.set_ylim(-0.6, len(names) - 0.4)
         span = max([5.0] + [abs(100 * b) for comp in others for row in comp["events"]
                             if row["comparable"] for b in row["ci95"]])

@@ -19,10 +19,10 @@ from sim.report.html import (
     to_html,
     to_markdown,
 )
-from sim.report.narrative import summary_text
+from sim.report.narrative import number, summary_text
 from sim.report.output import FIGURES_FOLDER, ZONE_DRAWS, run_figures
 from sim.stats.numbers import percent, percent_interval, whole
-from sim.stats.summary import EVENTS, QUANTILES, QUANTITIES
+from sim.stats.summary import QUANTILES
 from sim.viz.style import save_figure
 
 #: Figure file stem -> (title, caption) in the report.
@@ -75,9 +75,9 @@ def summary_blocks(summary: dict) -> list[Block]:
                                 "are left out of every number here."))
     blocks.append(Paragraph(text["caveat"], note=True))
     events = []
-    for name, (label, _, _) in EVENTS.items():
-        event = summary["events"][name]
-        if event["on_agenda"]:
+    for event in summary["events"].values():
+        label = event["label"]
+        if event["on_agenda"] and event["p"] is not None:
             events.append((label, percent(event["p"]), percent_interval(*event["ci95"]),
                            whole(event["count"])))
         else:
@@ -86,10 +86,9 @@ def summary_blocks(summary: dict) -> list[Block]:
                Table(("event", "probability", "95% interval", "rounds"), tuple(events),
                      numeric=(1, 2, 3))]
     quantities = []
-    for column, (label, _) in QUANTITIES.items():
-        q = summary["quantiles"][column]
-        quantities.append((label, whole(q["n"]), *(
-            "" if q[key] is None else whole(q[key]) for key in QUANTILES)))
+    for q in summary["quantiles"].values():
+        quantities.append((q["label"], whole(q["n"]), *(
+            "" if q[key] is None else number(q[key]) for key in QUANTILES)))
     blocks.append(Table(("quantity", "rounds", *QUANTILES), tuple(quantities),
                         numeric=tuple(range(1, 2 + len(QUANTILES)))))
     return blocks

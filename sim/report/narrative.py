@@ -8,27 +8,6 @@ table.
 from __future__ import annotations
 
 from sim.stats.numbers import percent, percent_interval, whole
-from sim.stats.summary import EVENTS
-
-#: Event -> how a sentence says it happened.
-EVENT_PHRASES = {
-    "ceasefire_any": "a ceasefire of any kind (a local pause or more) was agreed",
-    "ceasefire_general": "a general ceasefire was agreed",
-    "pow_exchange_agreed": "a prisoner exchange was agreed",
-    "remains_agreed": "a repatriation of remains was agreed",
-    "children_return_agreed": "the return of named children was agreed",
-    "memorandum_exchanged": "written positions were exchanged",
-    "next_round_agreed": "a next round was agreed",
-    "leaders_meeting_agreed": "a leaders' meeting was agreed",
-    "walkout": "a delegation walked out",
-}
-
-#: Quantity -> (where it is counted, what its values are).
-QUANTITY_PHRASES = {
-    "pow_exchange_per_side": ("Where an exchange was agreed", "prisoners per side"),
-    "remains_transferred": ("Where a repatriation of remains was agreed", "remains"),
-    "duration_minutes": ("Over all rounds", "minutes of talks"),
-}
 
 
 def lead(summary: dict) -> str:
@@ -37,19 +16,19 @@ def lead(summary: dict) -> str:
 
 
 def event_sentences(summary: dict) -> list[str]:
-    """One clause per event on the agenda: the probability and its 95% interval."""
+    """One clause per event on the agenda (its label, as the scenario names it): the
+    probability and its 95% interval."""
     clauses = []
-    for name in EVENTS:
-        event = summary["events"][name]
-        if event["on_agenda"]:
-            clauses.append(f"{EVENT_PHRASES[name]} in {percent(event['p'])} "
+    for event in summary["events"].values():
+        if event["on_agenda"] and event["p"] is not None:
+            clauses.append(f"{event['label']}: {percent(event['p'])} "
                            f"({percent_interval(*event['ci95'])}) of rounds")
     return clauses
 
 
 def off_agenda(summary: dict) -> str | None:
-    """The events that could not happen because their issue was not negotiated."""
-    names = [EVENTS[n][0] for n in EVENTS if not summary["events"][n]["on_agenda"]]
+    """The events that could not happen because their issues were not negotiated."""
+    names = [e["label"] for e in summary["events"].values() if not e["on_agenda"]]
     return ("Not on this round's agenda, so never agreed: " + "; ".join(names) + ".") if (
         names) else None
 
@@ -57,14 +36,18 @@ def off_agenda(summary: dict) -> str | None:
 def quantity_sentences(summary: dict) -> list[str]:
     """Median and the middle 90% of each quantity, with how many rounds they count."""
     sentences = []
-    for column, (where, unit) in QUANTITY_PHRASES.items():
-        q = summary["quantiles"].get(column)
-        if not q or not q["n"] or q["p50"] is None:
+    for q in summary["quantiles"].values():
+        if not q["n"] or q["p50"] is None:
             continue
-        sentences.append(f"{where} ({whole(q['n'])} rounds), the median was "
-                         f"{whole(q['p50'])} {unit}; 90% lay between {whole(q['p05'])} and "
-                         f"{whole(q['p95'])}.")
+        sentences.append(f"{q['label']}: over {whole(q['n'])} rounds the median was "
+                         f"{number(q['p50'])}; 90% lay between {number(q['p05'])} and "
+                         f"{number(q['p95'])}.")
     return sentences
+
+
+def number(x: float) -> str:
+    """A quantile as the sentence says it: whole where it is large, else two decimals."""
+    return whole(x) if abs(x) >= 10 or float(x).is_integer() else f"{x:.2f}"
 
 
 def walkout_sentence(summary: dict) -> str | None:

@@ -57,8 +57,9 @@ def load_run(folder: str | Path, scenario: str | Path | None = None) -> RunResul
     draw, and its scenario (``scenario`` overrides the file the summary names)."""
     folder = Path(folder)
     summary = load_summary(folder)
-    outcomes, rows = load_outcomes(folder)
-    return RunResults(summary, outcomes, rows, scenario_of(folder, summary, scenario), folder)
+    case = scenario_of(folder, summary, scenario)
+    outcomes, rows = load_outcomes(folder, case)
+    return RunResults(summary, outcomes, rows, case, folder)
 
 
 def run_figures(runs: Sequence[RunResults]) -> dict[str, Figure]:
@@ -85,6 +86,6 @@ def write_run_figures(out: str | Path, scenario: Scenario) -> list[Path]:
     """The figures of the batch in results folder ``out`` (read back from its files),
     written into ``out/figures``."""
     out = Path(out)
-    outcomes, rows = load_outcomes(out)
+    outcomes, rows = load_outcomes(out, scenario)
     run = RunResults(load_summary(out), outcomes, rows, scenario, out)
     return write_figures(run_figures([run]), out / FIGURES_FOLDER)

@@ -59,7 +59,8 @@ def write_sweep_report(folder: Path) -> list[Path]:
     knobs = sweep_knobs(table)
     grid = summary.get("design", "grid") == "grid" and len(knobs) <= 2
     figure = sweep_figure(table, knobs[0], summary["scenario"],
-                          by=knobs[1] if grid and len(knobs) == 2 else None, connect=grid)
+                          by=knobs[1] if grid and len(knobs) == 2 else None, connect=grid,
+                          labels=summary.get("labels"))
     paths = save_figure(figure, folder / FIGURES_FOLDER, "sweep")
     events = sweep_events(table)
     rows = tuple(tuple(f"{v:g}" for v in row[knobs]) + (f"{int(row['runs']):,}",) + tuple(
@@ -81,7 +82,7 @@ def write_sensitivity_report(folder: Path) -> list[Path]:
     """The Sobol indices as bars with their intervals, and the table of indices."""
     summary, table = _read(folder, "sobol.csv")
     runs = int(summary.get("points", 0)) * int(summary.get("replicates", 0))
-    figure = sensitivity_figure(table, summary["scenario"], runs)
+    figure = sensitivity_figure(table, summary["scenario"], runs, labels=summary.get("labels"))
     paths = save_figure(figure, folder / FIGURES_FOLDER, "sobol")
 
     def index(value: float, half: float) -> str:

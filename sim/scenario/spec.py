@@ -30,6 +30,114 @@ class AgendaOrder(StrEnum):
     EASIEST_FIRST = "easiest_first"  # widest zone of agreement first (incrementalism)
 
 
+class IssueKind(StrEnum):
+    """How an issue's number is read (``docs/scenarios.md``, "Issues")."""
+
+    COUNT = "count"  # people, bodies, cubic metres: a whole number on a lattice
+    SHARE = "share"  # a fraction, e.g. of a territory or of a list of demands
+    ORDINAL = "ordinal"  # named levels, in order
+    YES_NO = "yes_no"  # two levels: no, yes
+    COMPOUND = "compound"  # a level (ordinal) with conditions attached (a share)
+
+
+#: Kinds whose values are level indices (positions round to a level).
+LEVELLED = (IssueKind.ORDINAL, IssueKind.YES_NO, IssueKind.COMPOUND)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The number bargained over: ``[minimum, maximum]`` on a lattice of ``step``
+    (agreements are round numbers: 100 prisoners, 1,000 remains, whole levels)."""
+
+    minimum: float
+    maximum: float
+    step: float
+    unit: str
+    label: str
+
+
+@dataclass(frozen=True)
+class IssueSpec:
+    """One issue a round can negotiate, as the scenario defines it.
+
+    ``scale`` is the number the parties bargain over: the issue's own for count, share,
+    ordinal and yes/no issues (level indices for the last two), the conditions for a
+    compound issue, whose level (``levels``, index 0 the level that holds without
+    agreement) the mediator chooses (``rules.compound_level``). Mechanisms, each a
+    rule of ``sim.model.rules``: ``exchange`` (reciprocal release: the holder's red line
+    is pulled in by its exchange willingness), ``contested`` (battlefield momentum
+    hardens every side's red line; on a compound issue at levels from
+    ``contested_from_level`` on).
+    """
+
+    name: str
+    kind: IssueKind
+    label: str
+    scale: Scale
+    levels: tuple[str, ...] = ()
+    exchange: bool = False
+    contested: bool = False
+    contested_from_level: int = 1
+
+    @property
+    def compound(self) -> bool:
+        return self.kind is IssueKind.COMPOUND
+
+    @property
+    def levelled(self) -> bool:
+        """Values are level indices (ordinal, yes/no)."""
+        return self.kind in (IssueKind.ORDINAL, IssueKind.YES_NO)
+
+    @property
+    def top_level(self) -> int:
+        return len(self.levels) - 1
+
+    def level_name(self, level: float) -> str:
+        """The name of a level (a value of a levelled issue, or a compound's level)."""
+        k = int(round(level))
+        return self.levels[k] if 0 <= k < len(self.levels) else f"level {k}"
+
+    def show(self, value: float) -> str:
+        """A value of the bargained number as people read it: "1,200 prisoners per
+        side", "return agreed", "conditions 0.35"."""
+        if self.levelled:
+            return self.level_name(value)
+        scale = self.scale
+        if scale.step >= 1 and float(value).is_integer():
+            number = f"{value:,.0f}"
+        else:
+            decimals = max(0, -int(np.floor(np.log10(scale.step)))) if scale.step < 1 else 0
+            number = f"{value:,.{decimals}f}"
+        if self.compound:
+            return f"{scale.label} {number}"
+        return f"{number} {scale.unit}".strip()
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """An event of the outcome distribution: a condition over a round's outcomes,
+    written in the scenario (``sim.scenario.events`` parses and evaluates it)."""
+
+    name: str
+    label: str
+    when: str  # the expression as written
+    tree: object  # its parsed form (sim.scenario.events)
+    issues: tuple[str, ...]  # the issues it reads
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Something reported of a real round, drawn on the outcome figures: ``target`` is
+    a quantity (an issue name or ``duration_minutes``), ``low``-``high`` the reported
+    value or range."""
+
+    round: str
+    target: str
+    low: float
+    high: float
+    source: str
+
+
 @dataclass(frozen=True)
 class Range:
     """A parameter: a value (``low == high``) or a uniform range drawn per replicate."""
@@ -46,9 +154,9 @@ class Range:
 class Position:
     """A delegation's stance on one issue. ``wants`` is +1 (more) or -1 (less).
 
-    For the ceasefire, ``ideal``/``red_line`` are levels and the ``conditions_*``
-    fields the conditions it attaches: ``conditions_red_line`` for a general ceasefire
-    (levels 2-3), ``pause_conditions_red_line`` for a local pause (level 1).
+    On a compound issue ``ideal``/``red_line`` are levels and the ``conditions_*``
+    fields the conditions it attaches: ``conditions_red_line`` at every level but
+    those given their own in ``conditions_red_line_at`` (level -> range).
     """
 
     wants: int
@@ -58,7 +166,7 @@ class Position:
     conditions_wants: int = 0
     conditions_ideal: Range | None = None
     conditions_red_line: Range | None = None
-    pause_conditions_red_line: Range | None = None
+    conditions_red_line_at: tuple[tuple[int, Range], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,10 +248,24 @@ class Scenario:
     agenda: tuple[str, ...]  # the items the mediator takes, own items included
     mediator: Mediator
     parties: tuple[Party, ...]
+    #: every issue the scenario defines (the agenda's and any others), by name
+    issues: tuple[IssueSpec, ...] = ()
+    events: tuple[EventSpec, ...] = ()
+    observed: tuple[Observed, ...] = ()
     #: every parameter key that can be drawn, with its allowed range
     bounds: tuple[tuple[str, float, float], ...] = ()
     posterior: Posterior | None = None
     shifts: tuple[Shift, ...] = ()
+
+    def issue(self, name: str) -> IssueSpec:
+        for spec in self.issues:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    @property
+    def agenda_issues(self) -> tuple[IssueSpec, ...]:
+        return tuple(self.issue(name) for name in self.agenda)
 
     def parameter_sources(self) -> dict:
         """Where this scenario's parameters come from, for manifests and summaries:

@@ -1,74 +1,120 @@
 """The outcome distribution of a batch: event probabilities and quantiles.
 
-``summarise`` turns the per-replicate table into the ``summary.json`` structure;
-``format_table`` prints it for people. Intervals are Wilson's (``rules``).
+What a summary reports comes from the scenario (``Measures``): its events (conditions
+over outcomes, ``sim.scenario.events``) and its quantities — the value agreed on each
+count and share issue of the agenda (over the rounds that agreed it) and the round's
+duration. ``summarise`` turns a per-replicate table into the ``summary.json``
+structure, which carries every label, so that reports, comparisons and tables read it
+without the scenario; ``format_table`` prints it for people. Intervals are Wilson's.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
+from sim.scenario.events import columns_read, evaluate
+from sim.scenario.spec import EventSpec, IssueKind, Scenario
 from sim.stats.intervals import wilson_interval
-
-#: Event name -> (label, rule over the results table, the agenda issue it needs).
-EVENTS: dict[str, tuple[str, str, str | None]] = {
-    "ceasefire_any": ("ceasefire of any kind (level >= 1)", "ceasefire_level >= 1", "ceasefire"),
-    "ceasefire_general": ("general ceasefire (level >= 2)", "ceasefire_level >= 2",
-                          "ceasefire"),
-    "pow_exchange_agreed": ("prisoner exchange agreed", "pow_exchange_per_side > 0",
-                            "pow_exchange"),
-    "remains_agreed": ("remains repatriation agreed", "remains_transferred > 0", "remains"),
-    "children_return_agreed": ("return of named children agreed", "children_commitment >= 2",
-                               "children"),
-    "memorandum_exchanged": ("written positions exchanged", "memorandum >= 2", "memorandum"),
-    "next_round_agreed": ("next round agreed", "next_round_agreed", "next_round"),
-    "leaders_meeting_agreed": ("leaders' meeting agreed", "leaders_meeting_agreed",
-                               "leaders_meeting"),
-    "walkout": ("a delegation walked out", "walkout", None),
-}
-
-#: Column -> (label, restrict to replicates where it was agreed).
-QUANTITIES: dict[str, tuple[str, bool]] = {
-    "pow_exchange_per_side": ("prisoners per side (where agreed)", True),
-    "remains_transferred": ("remains (where agreed)", True),
-    "duration_minutes": ("duration, minutes", False),
-}
 
 QUANTILES = {"p05": 0.05, "p10": 0.10, "p50": 0.50, "p90": 0.90, "p95": 0.95}
 
+#: The round's own quantity.
+DURATION = "duration_minutes"
 
-def event_columns(results: pd.DataFrame) -> dict[str, np.ndarray]:
+
+@dataclass(frozen=True)
+class Quantity:
+    """A results column whose distribution the summary reports; ``issue`` is the issue
+    whose agreed value it is (counted over the rounds that agreed it), or None."""
+
+    column: str
+    label: str
+    issue: str | None
+
+
+@dataclass(frozen=True)
+class Measures:
+    """What a scenario's summary reports: its events and quantities, and its agenda
+    (an event none of whose issues is on it is marked, not hidden)."""
+
+    events: tuple[EventSpec, ...]
+    quantities: tuple[Quantity, ...]
+    agenda: tuple[str, ...]
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> Measures:
+        quantities = []
+        for spec in scenario.agenda_issues:
+            if spec.kind in (IssueKind.COUNT, IssueKind.SHARE):
+                unit = f"{spec.scale.unit}, " if spec.scale.unit else ""
+                quantities.append(Quantity(f"{spec.name}_value",
+                                           f"{spec.label} ({unit}where agreed)", spec.name))
+        quantities.append(Quantity(DURATION, "duration, minutes", None))
+        return cls(scenario.events, tuple(quantities), scenario.agenda)
+
+    def on_agenda(self, event: EventSpec) -> bool:
+        return not event.issues or any(issue in self.agenda for issue in event.issues)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The results columns the summary reads."""
+        needed: dict[str, None] = {q.column: None for q in self.quantities}
+        for event in self.events:
+            needed |= dict.fromkeys(sorted(columns_read(event.tree)))
+        return tuple(needed | {"walkout": None, "walkout_party": None})
+
+
+def study_labels(scenario: Scenario) -> dict[str, str]:
+    """Labels of a scenario's events (by name) and quantities (by column), for studies
+    whose tables carry only names."""
+    measures = Measures.of(scenario)
+    return {e.name: e.label for e in measures.events} | {
+        q.column: q.label for q in measures.quantities}
+
+
+def event_columns(results: pd.DataFrame | dict, measures: Measures) -> dict[str, np.ndarray]:
     """Each event as a boolean array over replicates."""
-    return {name: np.asarray(results.eval(rule), dtype=bool)
-            for name, (_, rule, _) in EVENTS.items()}
+    columns = {name: np.asarray(results[name]) for name in measures.columns}
+    return {event.name: evaluate(event.tree, columns) for event in measures.events}
 
 
-def summarise(results: pd.DataFrame, scenario_name: str, seed: int,
-              agenda: tuple[str, ...]) -> dict:
-    """The ``summary.json`` structure for a results table of a round whose agenda is
-    ``agenda`` (an event whose issue was not on it is marked, not hidden)."""
+def quantity_values(values: np.ndarray) -> np.ndarray:
+    """The values a quantity counts: those present (a value is missing where its issue
+    was not agreed)."""
+    values = np.asarray(values, dtype=float)
+    return values[~np.isnan(values)]
+
+
+def event_entry(event: EventSpec, count: int, runs: int, on_agenda: bool) -> dict:
+    """An event's line of ``summary.json``."""
+    lo, hi = wilson_interval(count, runs) if runs else (0.0, 1.0)
+    return {"label": event.label, "when": event.when,
+            "p": count / runs if runs else None, "ci95": [float(lo), float(hi)],
+            "count": count, "on_agenda": on_agenda}
+
+
+def summarise(results: pd.DataFrame, scenario: Scenario, seed: int) -> dict:
+    """The ``summary.json`` structure of a results table of ``scenario``."""
+    measures = Measures.of(scenario)
     runs = len(results)
-    events = {}
-    for name, hits in event_columns(results).items():
-        count = int(hits.sum())
-        lo, hi = wilson_interval(count, runs)
-        issue = EVENTS[name][2]
-        events[name] = {"p": count / runs, "ci95": [float(lo), float(hi)], "count": count,
-                        "on_agenda": issue is None or issue in agenda}
+    events = {name: event_entry(event, int(hits.sum()), runs, measures.on_agenda(event))
+              for (name, hits), event in zip(event_columns(results, measures).items(),
+                                             measures.events, strict=True)}
     quantiles = {}
-    for column, (_, only_agreed) in QUANTITIES.items():
-        values = results[column].to_numpy(dtype=float)
-        if only_agreed:
-            values = values[values > 0]
+    for quantity in measures.quantities:
+        values = quantity_values(results[quantity.column].to_numpy(dtype=float))
         qs = np.quantile(values, list(QUANTILES.values())) if values.size else [None] * 5
-        quantiles[column] = {"n": int(values.size)} | {
+        quantiles[quantity.column] = {"label": quantity.label, "n": int(values.size)} | {
             key: None if q is None else float(q) for key, q in zip(QUANTILES, qs, strict=True)}
-    walkers = results.loc[results["walkout"], "walkout_party"].value_counts()
+    walkers = results.loc[results["walkout"].astype(bool), "walkout_party"].value_counts()
     return {
-        "scenario": scenario_name,
+        "scenario": scenario.round.name,
         "runs": runs,
         "seed": seed,
+        "agenda": list(measures.agenda),
         "events": events,
         "quantiles": quantiles,
         "walkout_by_party": {str(k): int(v) for k, v in sorted(walkers.items())},
@@ -81,21 +127,29 @@ def percent(p: float) -> str:
 
 
 def format_table(summary: dict) -> str:
-    """The outcome distribution as a plain-text table."""
+    """The outcome distribution as a plain-text table (labels from the summary)."""
     lines = [f"{summary['scenario']}: {summary['runs']:,} simulated rounds, "
              f"seed {summary['seed']}", ""]
-    width = max(len(label) for label, _, _ in EVENTS.values())
+    events, quantiles = summary["events"], summary["quantiles"]
+    width = max(len(e["label"]) for e in [*events.values(), *quantiles.values()])
     lines.append(f"{'event':<{width}}  {'p':>6}  95% interval")
-    for name, (label, _, _) in EVENTS.items():
-        e = summary["events"][name]
+    for e in events.values():
         lo, hi = e["ci95"]
+        p = "-" if e["p"] is None else percent(e["p"])
         interval = f"{percent(lo)} - {percent(hi)}" if e["on_agenda"] else "not on the agenda"
-        lines.append(f"{label:<{width}}  {percent(e['p']):>6}  {interval}")
+        lines.append(f"{e['label']:<{width}}  {p:>6}  {interval}")
     lines.append("")
     header = "".join(f"{k:>8}" for k in QUANTILES)
     lines.append(f"{'quantity':<{width}}  {'n':>6}{header}")
-    for column, (label, _) in QUANTITIES.items():
-        q = summary["quantiles"][column]
-        cells = "".join(f"{'-' if q[k] is None else f'{q[k]:,.0f}':>8}" for k in QUANTILES)
-        lines.append(f"{label:<{width}}  {q['n']:>6,}{cells}")
+    for q in quantiles.values():
+        cells = "".join(f"{_number(q[k]):>8}" for k in QUANTILES)
+        lines.append(f"{q['label']:<{width}}  {q['n']:>6,}{cells}")
     return "\n".join(lines)
+
+
+def _number(value: float | None) -> str:
+    """A quantile for people: whole numbers with thousands separators, a share with
+    two decimals."""
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 10 or float(value).is_integer() else f"{value:.2f}"

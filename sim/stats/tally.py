@@ -10,23 +10,25 @@ The histograms are exact, not binned: each quantity takes few distinct values
 a whole minute plus the round's closing minutes), so counting each distinct value
 costs little and every quantile is the one ``numpy.quantile`` gives on the full
 column — bit for bit (``ExactHistogram.quantiles``, tested against it).
+
+What is tallied is the scenario's ``Measures``: its events (each evaluated on the
+chunk's columns by ``sim.scenario.events``) and its quantities.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from sim.stats.intervals import wilson_interval
-from sim.stats.summary import EVENTS, QUANTILES, QUANTITIES
-
-#: The columns a tally reads from a results table.
-TALLY_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(
-    [*(name for name in QUANTITIES), "ceasefire_level", "children_commitment", "memorandum",
-     "next_round_agreed", "leaders_meeting_agreed", "walkout", "walkout_party"]))
+from sim.stats.summary import (
+    QUANTILES,
+    Measures,
+    event_columns,
+    event_entry,
+    quantity_values,
+)
 
 
 class ExactHistogram:
@@ -78,35 +80,28 @@ class ExactHistogram:
         return result
 
 
-def event_hits(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Each event of ``summary.EVENTS`` as a boolean array. The rules are the same
-    expressions ``DataFrame.eval`` reads, evaluated here over plain numpy columns:
-    a tenth of the time per chunk (tested equal to ``summary.event_columns``)."""
-    return {name: np.asarray(eval(rule, {"__builtins__": {}}, dict(columns)), dtype=bool)
-            for name, (_, rule, _) in EVENTS.items()}
-
-
 class Tally:
     """What the summary of a batch needs, over the chunks added so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, measures: Measures) -> None:
+        self.measures = measures
         self.runs = 0
-        self.events: Counter[str] = Counter({name: 0 for name in EVENTS})
-        self.histograms = {column: ExactHistogram() for column in QUANTITIES}
+        self.events: Counter[str] = Counter({e.name: 0 for e in measures.events})
+        self.histograms = {q.column: ExactHistogram() for q in measures.quantities}
         self.walkouts: Counter[str] = Counter()
         self.failures: Counter[str] = Counter()
 
     @classmethod
-    def of(cls, results: pd.DataFrame, failures: pd.DataFrame | None = None) -> Tally:
+    def of(cls, results: pd.DataFrame, measures: Measures,
+           failures: pd.DataFrame | None = None) -> Tally:
         """The tally of one chunk's results (and its failure rows, if any)."""
-        tally = cls()
-        columns = {name: results[name].to_numpy() for name in TALLY_COLUMNS}
+        tally = cls(measures)
+        columns = {name: results[name].to_numpy() for name in measures.columns}
         tally.runs = len(results)
-        for name, hits in event_hits(columns).items():
+        for name, hits in event_columns(columns, measures).items():
             tally.events[name] = int(hits.sum())
-        for column, (_, only_agreed) in QUANTITIES.items():
-            values = columns[column].astype(float)
-            tally.histograms[column].add(values[values > 0] if only_agreed else values)
+        for quantity in measures.quantities:
+            tally.histograms[quantity.column].add(quantity_values(columns[quantity.column]))
         walked = columns["walkout"].astype(bool)
         tally.walkouts.update(Counter(str(p) for p in columns["walkout_party"][walked]))
         if failures is not None:
@@ -114,14 +109,14 @@ class Tally:
         return tally
 
     @classmethod
-    def of_failures(cls, failures: pd.DataFrame) -> Tally:
+    def of_failures(cls, failures: pd.DataFrame, measures: Measures) -> Tally:
         """The tally of a chunk none of whose replicates ran."""
-        tally = cls()
+        tally = cls(measures)
         tally.failures.update(Counter(str(e) for e in failures["error"]))
         return tally
 
     def merge(self, other: Tally) -> None:
-        """Add another tally (of other chunks)."""
+        """Add another tally (of other chunks of the same scenario)."""
         self.runs += other.runs
         self.events.update(other.events)
         for column, histogram in self.histograms.items():
@@ -129,26 +124,25 @@ class Tally:
         self.walkouts.update(other.walkouts)
         self.failures.update(other.failures)
 
-    def summary(self, scenario_name: str, seed: int, agenda: tuple[str, ...]) -> dict:
+    def summary(self, scenario_name: str, seed: int) -> dict:
         """The ``summary.json`` structure: what ``summary.summarise`` gives on the whole
-        table of the rounds that ran, plus ``failures`` (rounds that raised, by error)."""
-        events = {}
-        for name, (_, _, issue) in EVENTS.items():
-            count = self.events[name]
-            # with no round run (all failed) nothing is known: p unknown, interval [0, 1]
-            lo, hi = wilson_interval(count, self.runs) if self.runs else (0.0, 1.0)
-            events[name] = {"p": count / self.runs if self.runs else None,
-                            "ci95": [float(lo), float(hi)], "count": count,
-                            "on_agenda": issue is None or issue in agenda}
+        table of the rounds that ran, plus ``failures`` (rounds that raised, by error).
+        With no round run (all failed) nothing is known: p unknown, interval [0, 1]."""
+        measures = self.measures
+        events = {e.name: event_entry(e, self.events[e.name], self.runs, measures.on_agenda(e))
+                  for e in measures.events}
         quantiles = {}
-        for column, histogram in self.histograms.items():
+        for quantity in measures.quantities:
+            histogram = self.histograms[quantity.column]
             n = histogram.n
             qs = histogram.quantiles(list(QUANTILES.values())) if n else [None] * len(QUANTILES)
-            quantiles[column] = {"n": n} | dict(zip(QUANTILES, qs, strict=True))
+            quantiles[quantity.column] = {"label": quantity.label, "n": n} | dict(
+                zip(QUANTILES, qs, strict=True))
         return {
             "scenario": scenario_name,
             "runs": self.runs,
             "seed": seed,
+            "agenda": list(measures.agenda),
             "events": events,
             "quantiles": quantiles,
             "walkout_by_party": dict(sorted(self.walkouts.items())),

@@ -40,16 +40,19 @@ from sim.batch.chunks import CHUNK_SIZE, ChunkTask, chunk_tasks
 from sim.errors import InputError
 from sim.scenario.load import load_scenario
 from sim.scenario.spec import Scenario
-from sim.stats.summary import EVENTS, QUANTILES, QUANTITIES
+from sim.stats.summary import QUANTILES, Measures
 from sim.studies.design import ExperimentFile, point_scenarios, read_experiment
 from sim.studies.sweep import integer_setting
 
 SETTINGS = ("scenario", "base_samples", "replicates", "seed", "resamples", "outcomes",
             "chunk_size")
 
-#: Outcomes an analysis can take: each event's probability, each quantity's quantiles.
-OUTCOMES: tuple[str, ...] = (*EVENTS, *(f"{column}.{key}" for column in QUANTITIES
-                                        for key in QUANTILES))
+def allowed_outcomes(scenario: Scenario) -> tuple[str, ...]:
+    """Outcomes an analysis can take: each event's probability, each quantity's
+    quantiles (``<column>.p05`` ... ``.p95``)."""
+    measures = Measures.of(scenario)
+    return (*(e.name for e in measures.events),
+            *(f"{q.column}.{key}" for q in measures.quantities for key in QUANTILES))
 
 
 @dataclass(frozen=True)
@@ -90,12 +93,12 @@ def sample(problem: dict, base_samples: int, seed: int) -> np.ndarray:
     return sobol_sampling.sample(problem, base_samples, calc_second_order=False, seed=seed)
 
 
-def default_outcomes(experiment: ExperimentFile) -> tuple[str, ...]:
+def default_outcomes(scenario: Scenario) -> tuple[str, ...]:
     """Without ``outcomes``: each event on the scenario's agenda, and the median and
     the 10% and 90% quantiles of each quantity."""
-    agenda = load_scenario(experiment.scenario_path).agenda
-    return (*(name for name, (_, _, issue) in EVENTS.items() if issue is None or issue in agenda),
-            *(f"{column}.{key}" for column in QUANTITIES for key in ("p10", "p50", "p90")))
+    measures = Measures.of(scenario)
+    return (*(e.name for e in measures.events if measures.on_agenda(e)),
+            *(f"{q.column}.{key}" for q in measures.quantities for key in ("p10", "p50", "p90")))
 
 
 def load_sensitivity(path: str | Path) -> Sensitivity:
@@ -110,11 +113,13 @@ def load_sensitivity(path: str | Path) -> Sensitivity:
         if knob.low == knob.high:
             raise InputError(experiment.path, f"parameters[{i}]", f"'{knob.key}': an interval "
                              "of width zero has no effect to measure")
-    outcomes = experiment.settings.get("outcomes", list(default_outcomes(experiment)))
-    if not isinstance(outcomes, list) or not outcomes or not all(o in OUTCOMES
+    base = load_scenario(experiment.scenario_path)
+    allowed = allowed_outcomes(base)
+    outcomes = experiment.settings.get("outcomes", list(default_outcomes(base)))
+    if not isinstance(outcomes, list) or not outcomes or not all(o in allowed
                                                                  for o in outcomes):
         raise InputError(experiment.path, "sensitivity.outcomes",
-                         f"must be a list of outcomes. Allowed: {', '.join(OUTCOMES)}")
+                         f"must be a list of outcomes. Allowed: {', '.join(allowed)}")
     seed = integer_setting(experiment, "sensitivity", "seed", 0, 0)
     knobs = experiment.knobs
     problem = {"num_vars": len(knobs), "names": [k.key for k in knobs],
@@ -137,7 +142,7 @@ def load_sensitivity(path: str | Path) -> Sensitivity:
 def outcome_value(summary: dict, outcome: str) -> float:
     """An outcome of a design point's summary (NaN where undefined, e.g. the median
     of an exchange never agreed)."""
-    if outcome in EVENTS:
+    if outcome in summary["events"]:
         value = summary["events"][outcome]["p"]
     else:
         column, key = outcome.rsplit(".", 1)

@@ -40,7 +40,7 @@ from scipy.stats import qmc
 from sim.batch.chunks import CHUNK_SIZE, ChunkTask, chunk_tasks
 from sim.errors import InputError
 from sim.scenario.spec import Scenario
-from sim.stats.summary import EVENTS, QUANTILES, QUANTITIES
+from sim.stats.summary import QUANTILES
 from sim.studies.design import ExperimentFile, point_scenarios, read_experiment, read_toml
 
 DESIGNS = ("grid", "latin_hypercube")
@@ -121,13 +121,11 @@ def distribution_row(summary: dict) -> dict[str, Any]:
     ``failures``, ``<event>.p`` with ``.ci95_low``/``.ci95_high`` (events on the
     agenda), ``<quantity>.n`` and ``<quantity>.p05`` ... ``.p95``."""
     row: dict[str, Any] = {"runs": summary["runs"], "failures": summary["failures"]["count"]}
-    for name in EVENTS:
-        event = summary["events"][name]
+    for name, event in summary["events"].items():
         if event["on_agenda"]:
             row[f"{name}.p"] = event["p"]
             row[f"{name}.ci95_low"], row[f"{name}.ci95_high"] = event["ci95"]
-    for column in QUANTITIES:
-        quantile = summary["quantiles"][column]
+    for column, quantile in summary["quantiles"].items():
         row[f"{column}.n"] = quantile["n"]
         for key in QUANTILES:
             row[f"{column}.{key}"] = np.nan if quantile[key] is None else quantile[key]

@@ -22,7 +22,6 @@ import mesa
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from sim.batch.chunks import run_scenario
-from sim.model.issues import ISSUES, IssueKind
 from sim.model.round import NegotiationRound
 from sim.scenario.load import load_scenario
 from sim.scenario.spec import Scenario, ScenarioError
@@ -62,23 +61,23 @@ def _snap(value: float, step: float) -> float:
 
 def slider_specs(scenario: Scenario) -> tuple[SliderSpec, ...]:
     """The dashboard's sliders: each side's red line on every agenda issue (on the
-    ceasefire: the conditions it sets for a general ceasefire), its exchange
+    compound issue: the conditions it sets), its exchange
     willingness and patience; the mediator's pressure. A red line's slider stops at
     the side's ideal (the loader's rule); patience goes to four times its value."""
     by_key = {lever.key: lever for lever in levers(scenario)}
     specs = []
     for party in scenario.parties:
         base = f"parties.{party.key}"
-        for issue in scenario.agenda:
-            spec, pos = ISSUES[issue], party.position(issue)
-            ceasefire = spec.kind is IssueKind.CEASEFIRE
+        for spec in scenario.agenda_issues:
+            issue, pos = spec.name, party.position(spec.name)
+            ceasefire = spec.compound
             name = "conditions_red_line" if ceasefire else "red_line"
             lever = by_key[f"{base}.issues.{issue}.{name}"]
             ideal, red = ((pos.conditions_ideal, pos.conditions_red_line) if ceasefire
                           else (pos.ideal, pos.red_line))
             wants = pos.conditions_wants if ceasefire else pos.wants
             low, high = (lever.low, ideal.low) if wants > 0 else (ideal.high, lever.high)
-            step = 0.05 if ceasefire else (spec.step if spec.kind is IssueKind.COUNT else 0.1)
+            step = spec.scale.step if ceasefire or not spec.levelled else 0.1
             start = min(max(_start(lever, (red.low + red.high) / 2), low), high)
             specs.append(SliderSpec(lever.key, lever.label, _snap(start, step), low, high, step))
         for name, step in (("exchange_willingness", 0.05), ("patience", 5.0)):
@@ -149,7 +148,7 @@ class DashboardRound(mesa.Model):
         seed = int(settings.seed)
         self.round = NegotiationRound(replicate_setup(self.case, seed, 0, 1, 1), record=True)
         results = run_scenario(self.case, int(settings.runs), seed)
-        self.distribution = summarise(results, self.case.round.name, seed, self.case.agenda)
+        self.distribution = summarise(results, self.case, seed)
 
     def step(self) -> None:
         """One minute of the round."""

@@ -21,7 +21,6 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.user_param import Slider
 
 from sim.scenario.load import load_scenario
-from sim.stats.summary import EVENTS
 from sim.teach.dashboard import DISTRIBUTION_RUNS, DashboardRound, settings_class, slider_specs
 from sim.teach.trace import narrate
 from sim.viz.teaching import draw_item, draw_timeline, legend
@@ -73,8 +72,8 @@ def OutcomePanel(model: DashboardRound):
     summary = model.distribution
     lines = [f"**Outcome distribution under these settings** ({summary['runs']:,} rounds, "
              f"seed {summary['seed']})", "", "| event | p | 95% interval |", "|---|---|---|"]
-    for name, (label, _, _) in EVENTS.items():
-        event = summary["events"][name]
+    for event in summary["events"].values():
+        label = event["label"]
         if event["on_agenda"]:
             lo, hi = event["ci95"]
             lines.append(f"| {label} | {100 * event['p']:.1f}% | "

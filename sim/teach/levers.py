@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.model.issues import ISSUES, IssueKind, issue_label
 from sim.scenario.load import load_scenario
 from sim.scenario.overrides import with_values
 from sim.scenario.spec import Range, Scenario
@@ -100,35 +99,35 @@ def drawn_keys(scenario: Scenario) -> frozenset[str]:
 def levers(scenario: Scenario) -> tuple[Lever, ...]:
     """Every lever of a scenario, party by party, then the mediator's.
 
-    Per party: its red line on each agenda issue (on the ceasefire: the lowest level
-    it accepts, the conditions it demands for a general ceasefire and those for a
-    local pause), its exchange willingness and its patience. The mediator: pressure
-    and credibility. Bounds are the loader's (``Scenario.bounds``).
+    Per party: its red line on each agenda issue (on a compound issue: the lowest level
+    it accepts, the conditions it demands, and those it demands at a level given its
+    own), its exchange willingness and its patience. The mediator: pressure and
+    credibility. Bounds are the loader's (``Scenario.bounds``).
     """
     bounds = {key: (low, high) for key, low, high in scenario.bounds}
     drawn = drawn_keys(scenario)
 
     def lever(key: str, label: str, value: Range, softer: int, issue: str | None = None):
-        # a pause's conditions default to the general ones, and share their bounds
-        low, high = bounds.get(key) or bounds[key.replace(".pause_", ".")]
+        low, high = bounds[key]
         return Lever(key, label, None if key in drawn else _as_value(value), low, high,
                      softer, key in drawn, issue)
 
     found: list[Lever] = []
     for party in scenario.parties:
         base = f"parties.{party.key}"
-        for issue in scenario.agenda:
-            spec, pos = ISSUES[issue], party.position(issue)
-            key, label = f"{base}.issues.{issue}", f"{party.name}: red line on {issue_label(issue)}"
-            if spec.kind is IssueKind.CEASEFIRE:
+        for spec in scenario.agenda_issues:
+            issue, pos = spec.name, party.position(spec.name)
+            key, label = f"{base}.issues.{issue}", f"{party.name}: red line on {spec.label}"
+            if spec.compound:
                 found += [
                     lever(f"{key}.red_line", f"{label} (level)", pos.red_line, -pos.wants,
                           issue),
-                    lever(f"{key}.conditions_red_line", f"{label} (conditions, general)",
-                          pos.conditions_red_line, -pos.conditions_wants, issue),
-                    lever(f"{key}.pause_conditions_red_line", f"{label} (conditions, pause)",
-                          pos.pause_conditions_red_line, -pos.conditions_wants, issue),
-                ]
+                    lever(f"{key}.conditions_red_line", f"{label} ({spec.scale.label})",
+                          pos.conditions_red_line, -pos.conditions_wants, issue)]
+                found += [lever(f"{key}.conditions_red_line_at.{level}",
+                                f"{label} ({spec.scale.label} at {spec.level_name(level)})",
+                                value, -pos.conditions_wants, issue)
+                          for level, value in pos.conditions_red_line_at]
             else:
                 found.append(lever(f"{key}.red_line", label, pos.red_line, -pos.wants, issue))
         found += [lever(f"{base}.exchange_willingness", f"{party.name}: exchange willingness",

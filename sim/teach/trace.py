@@ -16,7 +16,6 @@ offers change are told as one stretch, so a 70-minute round reads in a few lines
 
 from __future__ import annotations
 
-import re
 import textwrap
 from dataclasses import dataclass, field
 
@@ -24,15 +23,10 @@ import numpy as np
 
 from sim.batch.chunks import CHUNK_SIZE, chunk_bounds, chunk_rng
 from sim.model.agents import ItemStatus
-from sim.model.issues import ISSUES, IssueKind, issue_label
 from sim.model.parameters import RoundSetup, realise
 from sim.model.round import MinuteRecord, NegotiationRound
 from sim.model.rules import EPS
-from sim.scenario.spec import ProposalRule, Scenario
-
-CEASEFIRE_LEVEL_NAMES = {1: "a local humanitarian pause (level 1)",
-                         2: "a time-limited general ceasefire (level 2)",
-                         3: "a full ceasefire (level 3)"}
+from sim.scenario.spec import IssueKind, IssueSpec, ProposalRule, Scenario
 
 
 @dataclass(frozen=True)
@@ -77,34 +71,31 @@ def play(setup: RoundSetup) -> NegotiationRound:
 
 
 # --------------------------------------------------------------------------- wording
-def _levels(issue: str) -> dict[int, str]:
-    """Level -> meaning, read from the agenda's text ("0 none, 1 ..., 2 ...")."""
-    return {int(n): text.strip() for n, text in
-            re.findall(r"(\d) ([^,;]+)", ISSUES[issue].meaning)}
-
-
-def show(issue: str, value: float, unit: bool = False) -> str:
-    """A position on an issue in its own terms: '1,200' ('1,200 per side' with
-    ``unit``), '0.35' (ceasefire conditions), '1 (list accepted for review)', 'yes'."""
-    spec = ISSUES[issue]
-    if spec.kind is IssueKind.COUNT:
-        return f"{value:,.0f}" + (" per side" if unit and issue == "pow_exchange" else "")
-    if spec.kind is IssueKind.CEASEFIRE or not float(value).is_integer():
+def show(spec: IssueSpec, value: float, unit: bool = False) -> str:
+    """A position on an issue in its own terms: '1,200' ('1,200 prisoners per side'
+    with ``unit``), '0.35' (a compound issue's conditions), '1 (list accepted for
+    review)', 'yes'."""
+    if spec.kind is IssueKind.YES_NO:
+        return spec.level_name(value)
+    if spec.levelled:
+        return f"{value:g} ({spec.level_name(value)})"
+    if spec.compound or spec.kind is IssueKind.SHARE or not float(value).is_integer():
         return f"{value:.2f}"
-    if spec.kind is IssueKind.BINARY:
-        return "1 (yes)" if value else "0 (no)"
-    meaning = _levels(issue).get(int(value))
-    return f"{value:g}" + (f" ({meaning})" if meaning else "")
+    return f"{value:,.0f}" + (f" {spec.scale.unit}" if unit and spec.scale.unit else "")
 
 
-def amount(issue: str, value: float) -> str:
+def amount(spec: IssueSpec, value: float) -> str:
     """A distance on an issue's scale."""
-    spec = ISSUES[issue]
     if spec.kind is IssueKind.COUNT:
         return f"{value:,.0f}"
-    if spec.kind is IssueKind.CEASEFIRE:
-        return f"{value:.2f}"
-    return f"{value:.2g}" + (" level" if abs(value - 1) < EPS else " levels")
+    if spec.levelled:
+        return f"{value:.2g}" + (" level" if abs(value - 1) < EPS else " levels")
+    return f"{value:.2f}"
+
+
+def level_phrase(spec: IssueSpec, level: int) -> str:
+    """A compound issue's level as a phrase: 'local humanitarian pause (level 1)'."""
+    return f"{spec.level_name(level)} (level {level})"
 
 
 def _minutes(first: int, last: int) -> str:
@@ -140,11 +131,11 @@ class Answer:
         return out
 
 
-def _requirement(issue: str, at_least: float) -> str:
-    """How a linkage's requirement reads: a ceasefire's is a level."""
-    if ISSUES[issue].kind is IssueKind.CEASEFIRE:
-        return f"at level {at_least:g} or higher"
-    return f"at {show(issue, at_least)} or better"
+def _requirement(spec: IssueSpec, at_least: float) -> str:
+    """How a linkage's requirement reads: a compound issue's is a level."""
+    if spec.compound:
+        return f"at {level_phrase(spec, int(np.ceil(at_least)))} or higher"
+    return f"at {show(spec, at_least)} or better"
 
 
 def _unmet_linkage(setup: RoundSetup, party: int, item: int, agreed: dict[int, float]):
@@ -154,8 +145,8 @@ def _unmet_linkage(setup: RoundSetup, party: int, item: int, agreed: dict[int, f
         if p != party or issue != item:
             continue
         value = agreed.get(requires, -np.inf)
-        if requires in agreed and ISSUES[setup.issues[requires]].kind is IssueKind.CEASEFIRE:
-            value = float(setup.ceasefire_level[0])
+        if requires in agreed and setup.specs[requires].compound:
+            value = float(setup.level[0, requires])
         if not value >= at_least:
             return requires, at_least
     return None
@@ -185,13 +176,13 @@ def answer(setup: RoundSetup, party: int, item: int, record: MinuteRecord,
 
 
 def _say_answer(setup: RoundSetup, party: int, item: int, proposal: float, a: Answer) -> str:
-    name, issue = setup.party_names[party], setup.issues[item]
+    name, issue = setup.party_names[party], setup.specs[item]
     if a.code == "accepts":
         return f"{name} accepts."
     if a.code == "linkage":
-        return (f"{name} will not agree the {issue_label(issue)} before the "
-                f"{issue_label(a.requires)} is agreed {_requirement(a.requires, a.at_least)} "
-                "(linkage).")
+        needed = setup.specs[setup.issues.index(a.requires)]
+        return (f"{name} will not agree the {issue.label} before the "
+                f"{needed.label} is agreed {_requirement(needed, a.at_least)} (linkage).")
     text = show(issue, proposal)
     side = "below" if setup.wants[party, item] > 0 else "above"
     if a.code == "outside_red_line":
@@ -221,11 +212,11 @@ def _binding(setup: RoundSetup, item: int) -> tuple[int | None, int | None]:
 def zone_text(setup: RoundSetup, item: int, lead: str = "Red lines for this round"
               ) -> tuple[str, dict]:
     """The zone of agreement on an item (Raiffa 1982, ZOPA) or why there is none."""
-    issue, names = setup.issues[item], setup.party_names
+    issue, names = setup.specs[item], setup.party_names
     step = setup.step[item]
     red = setup.red_line[0, :, item]
     floor, ceiling = _binding(setup, item)
-    lo = red[floor] if floor is not None else 0.0
+    lo = red[floor] if floor is not None else setup.minimum[item]
     hi = red[ceiling] if ceiling is not None else setup.maximum[item]
     bounds = []
     if floor is not None:
@@ -246,30 +237,30 @@ def zone_text(setup: RoundSetup, item: int, lead: str = "Red lines for this roun
         data |= {"red_lines_cross_by": float(lo - hi)}
         return (f"{prefix}: they cross by {amount(issue, lo - hi)}, so there is no zone "
                 "of agreement.", data)
-    if ISSUES[issue].kind is IssueKind.CEASEFIRE:
-        return (f"{prefix}; but no ceasefire level is admitted by every side's red line on "
-                "the level with a zone on its conditions: no zone of agreement.", data)
+    if issue.compound:
+        return (f"{prefix}; but no {issue.label} level is admitted by every side's red line "
+                "on the level with a zone on its conditions: no zone of agreement.", data)
     return (f"{prefix}: no round number (steps of {amount(issue, step)}) lies between "
             "them, so there is no zone of agreement.", data)
 
 
 def _item_event(setup: RoundSetup, item: int, minute: int, agreed: dict[int, float]) -> Event:
-    issue, mediator = setup.issues[item], setup.mediator_name
-    lines = [f"{mediator} opens the {issue_label(issue)}."]
+    issue, mediator = setup.specs[item], setup.mediator_name
+    lines = [f"{mediator} opens the {issue.label}."]
     data: dict = {}
-    if ISSUES[issue].kind is IssueKind.CEASEFIRE:
-        level = int(setup.ceasefire_level[0])
-        data["ceasefire_level"] = level
+    scale = issue.scale
+    what = f"the {scale.label} attached" + (f" ({scale.unit})" if scale.unit else "")
+    if issue.compound:
+        level = int(setup.level[0, item])
+        data["level"] = level
         if level:
-            lines.append(f"It puts {CEASEFIRE_LEVEL_NAMES[level]} to the parties; they "
-                         "bargain over the conditions attached (0 none .. 1 all of one "
-                         "side's demands).")
+            lines.append(f"It puts {level_phrase(issue, level)} to the parties; they "
+                         f"bargain over {what}.")
         else:
-            lines.append("No ceasefire level leaves a zone on the conditions attached "
-                         "(0 none .. 1 all of one side's demands).")
-    lead = ("At a general ceasefire, the red lines on its conditions"
-            if ISSUES[issue].kind is IssueKind.CEASEFIRE and not setup.ceasefire_level[0]
-            else "Red lines for this round")
+            lines.append(f"No level of the {issue.label} leaves a zone on {what}.")
+    shown = min(issue.contested_from_level, issue.top_level)
+    lead = (f"At {level_phrase(issue, shown)}, the red lines on its {scale.label}"
+            if issue.compound and not setup.level[0, item] else "Red lines for this round")
     text, zone = zone_text(setup, item, lead)
     lines.append(text)
     data |= zone
@@ -284,10 +275,10 @@ def _item_event(setup: RoundSetup, item: int, minute: int, agreed: dict[int, flo
     for party in range(len(setup.party_names)):
         link = _unmet_linkage(setup, party, item, agreed)
         if link is not None:
-            lines.append(f"{setup.party_names[party]} ties it to the "
-                         f"{issue_label(setup.issues[link[0]])} "
-                         f"({_requirement(setup.issues[link[0]], link[1])}), not yet agreed.")
-    return Event("item", minute, minute, issue, " ".join(lines), data)
+            needed = setup.specs[link[0]]
+            lines.append(f"{setup.party_names[party]} ties it to the {needed.label} "
+                         f"({_requirement(needed, link[1])}), not yet agreed.")
+    return Event("item", minute, minute, issue.name, " ".join(lines), data)
 
 
 # --------------------------------------------------------------------------- stretches
@@ -303,7 +294,7 @@ class _Stretch:
 
 
 def _offers(setup: RoundSetup, item: int, first: MinuteRecord, last: MinuteRecord) -> str:
-    issue, parts = setup.issues[item], []
+    issue, parts = setup.specs[item], []
     for p, name in enumerate(setup.party_names):
         a, b = first.offers[p], last.offers[p]
         moved = f"{show(issue, a)} -> {show(issue, b)}" if abs(a - b) > EPS else show(issue, a)
@@ -312,7 +303,7 @@ def _offers(setup: RoundSetup, item: int, first: MinuteRecord, last: MinuteRecor
 
 
 def _talks_event(setup: RoundSetup, s: _Stretch) -> Event:
-    issue, mediator = setup.issues[s.item], setup.mediator_name
+    issue, mediator = setup.specs[s.item], setup.mediator_name
     first, last = s.first.minute, s.last.minute
     lines = [_offers(setup, s.item, s.first, s.last) + "."]
     proposal = s.last.proposal
@@ -332,26 +323,26 @@ def _talks_event(setup: RoundSetup, s: _Stretch) -> Event:
             "aspirations": list(s.last.aspirations), "proposal": proposal,
             "answers": [a.to_json(names[p]) for p, a in enumerate(s.answers)],
             "frustration": list(s.last.frustration)}
-    return Event("talks", first, last, issue, " ".join(lines), data)
+    return Event("talks", first, last, issue.name, " ".join(lines), data)
 
 
 def _agreed_event(setup: RoundSetup, item: int, record: MinuteRecord) -> Event:
-    issue, value = setup.issues[item], record.proposal
+    issue, value = setup.specs[item], record.proposal
     offers = ", ".join(f"{n} {show(issue, o)}" for n, o in zip(setup.party_names, record.offers,
                                                               strict=True))
-    what = f"{issue_label(issue)} agreed at {show(issue, value, unit=True)}"
-    if ISSUES[issue].kind is IssueKind.CEASEFIRE:
-        what = (f"ceasefire agreed: {CEASEFIRE_LEVEL_NAMES[int(setup.ceasefire_level[0])]} "
-                f"with conditions {show(issue, value)}")
+    what = f"{issue.label} agreed at {show(issue, value, unit=True)}"
+    if issue.compound:
+        what = (f"{issue.label} agreed: {level_phrase(issue, int(setup.level[0, item]))} "
+                f"with {issue.scale.label} {show(issue, value)}")
     text = (f"Offers {offers}; {setup.mediator_name} proposes {show(issue, value)}; every "
             f"side accepts: {what}.")
-    return Event("agreed", record.minute, record.minute, issue, text,
+    return Event("agreed", record.minute, record.minute, issue.name, text,
                  {"value": value, "offers": list(record.offers)})
 
 
 def _closed_event(setup: RoundSetup, item: int, record: MinuteRecord, start: int,
                   agreed: dict[int, float]) -> Event:
-    issue, mediator = setup.issues[item], setup.mediator_name
+    issue, mediator = setup.specs[item], setup.mediator_name
     spent = record.minute - start + 1
     if record.status == ItemStatus.PARKED:
         links = [(p, link) for p in range(len(setup.party_names))
@@ -361,11 +352,11 @@ def _closed_event(setup: RoundSetup, item: int, record: MinuteRecord, start: int
             why = f"{who}'s linkage closes it"
         else:
             why = f"no zone of agreement after {spent} minutes of exploration"
-        return Event("parked", record.minute, record.minute, issue,
-                     f"{mediator} parks the {issue_label(issue)}: {why} (a deadlock).",
+        return Event("parked", record.minute, record.minute, issue.name,
+                     f"{mediator} parks the {issue.label}: {why} (a deadlock).",
                      {"minutes_on_item": spent})
-    return Event("timed_out", record.minute, record.minute, issue,
-                 f"Time is up on the {issue_label(issue)} after {spent} minutes without "
+    return Event("timed_out", record.minute, record.minute, issue.name,
+                 f"Time is up on the {issue.label} after {spent} minutes without "
                  f"agreement; {mediator} moves on.", {"minutes_on_item": spent})
 
 
@@ -390,10 +381,11 @@ def _strategy(beta: float) -> str:
 def _round_event(setup: RoundSetup, title: str) -> Event:
     names, mediator = setup.party_names, setup.mediator_name
     order = [setup.issues[i] for i in setup.order[0]]
+    labels = [setup.specs[i].label for i in setup.order[0]]
     pressure = float(setup.pressure[0].min())
     lines = [(f"{title}. " if title else "") + f"{_list(list(names))}, mediated by "
              f"{mediator}.",
-             f"Agenda in {mediator}'s order: " + ", ".join(issue_label(i) for i in order) + ".",
+             f"Agenda in {mediator}'s order: " + ", ".join(labels) + ".",
              f"Each side concedes over a {setup.deadline_minutes:g}-minute horizon; "
              + "; ".join(f"{n} {_strategy(float(setup.concession[0, p]))}"
                          for p, n in enumerate(names)) + ".",
@@ -421,22 +413,20 @@ def _end_event(model: NegotiationRound, agreed: dict[int, float]) -> Event:
     else:
         why = f"the agenda is done, then {setup.closing_minutes:g} minutes of closing"
     parts = []
-    done = [f"{issue_label(setup.issues[i])} {show(setup.issues[i], v, unit=True)}"
-            for i, v in agreed.items()]
-    if setup.ceasefire_level[0] and "ceasefire" in setup.issues and \
-            setup.issues.index("ceasefire") in agreed:
-        done = [d if not d.startswith("ceasefire") else
-                f"ceasefire: {CEASEFIRE_LEVEL_NAMES[int(setup.ceasefire_level[0])]}, "
-                f"conditions {show('ceasefire', agreed[setup.issues.index('ceasefire')])}"
-                for d in done]
+    done = []
+    for i, v in agreed.items():
+        spec = setup.specs[i]
+        done.append(f"{spec.label}: {level_phrase(spec, int(setup.level[0, i]))}, "
+                    f"{spec.scale.label} {show(spec, v)}" if spec.compound else
+                    f"{spec.label} {show(spec, v, unit=True)}")
     parts.append("Agreed: " + ("; ".join(done) if done else "nothing") + ".")
     open_item = (setup.issues.index(model.history[-1].item) if model.history
                  and model.history[-1].status == ItemStatus.PENDING else None)
     if open_item is not None:
-        parts.append(f"Under discussion when it ended: {issue_label(setup.issues[open_item])}.")
+        parts.append(f"Under discussion when it ended: {setup.specs[open_item].label}.")
     for word, code in (("Parked", ItemStatus.PARKED), ("Timed out", ItemStatus.TIMED_OUT),
                        ("Not reached", ItemStatus.PENDING)):
-        items = [issue_label(setup.issues[i]) for i in setup.order[0]
+        items = [setup.specs[i].label for i in setup.order[0]
                  if status[i] == code and i != open_item]
         if items:
             parts.append(f"{word}: " + ", ".join(items) + ".")

@@ -1,7 +1,7 @@
 """What would it take: the smallest change of one lever that brings an outcome's
 probability to a target.
 
-A target is an event of ``sim.stats.summary.EVENTS`` with a threshold on its probability
+A target is an event of the scenario with a threshold on its probability
 ("ceasefire_general >= 0.5"). Each lever (``sim.teach.levers``) is searched on its
 own, in both directions: a grid of shifts out to the edge of its allowed range, then
 a finer grid between the last grid point that misses the target and the first that
@@ -23,16 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from sim.batch.chunks import chunk_bounds, chunk_rng
 from sim.model.parameters import RoundSetup, realise
 from sim.model.round import NegotiationRound
+from sim.scenario.events import evaluate
 from sim.scenario.load import load_scenario
 from sim.scenario.spec import Scenario, ScenarioError
 from sim.stats.intervals import wilson_interval
-from sim.stats.summary import EVENTS, percent
+from sim.stats.summary import Measures, percent
 from sim.teach.levers import Lever, levers, scenario_with
 
 _TARGET = re.compile(r"^\s*(?P<event>[A-Za-z_][\w]*)\s*(?P<op>>=|<=)\s*(?P<p>\S+?)\s*$")
@@ -45,6 +43,7 @@ class Target:
     event: str
     at_least: bool
     threshold: float
+    label: str = ""
 
     def met(self, p: float) -> bool:
         return p >= self.threshold if self.at_least else p <= self.threshold
@@ -54,30 +53,31 @@ class Target:
                 "threshold": self.threshold}
 
     def __str__(self) -> str:
-        return f"{EVENTS[self.event][0]} {'>=' if self.at_least else '<='} " \
+        return f"{self.label or self.event} {'>=' if self.at_least else '<='} " \
                f"{100 * self.threshold:g}%"
 
 
-def parse_target(text: str, agenda: tuple[str, ...]) -> Target:
+def parse_target(text: str, scenario: Scenario) -> Target:
     """``"EVENT >= P"`` or ``"EVENT <= P"`` with P in [0, 1] (or a percentage,
-    ``50%``); EVENT one of ``sim.stats.summary.EVENTS`` whose issue is on the agenda.
+    ``50%``); EVENT one of the scenario's events whose issues are on the agenda.
     Raises ValueError naming what is wrong and what is allowed."""
-    events = ", ".join(EVENTS)
+    measures = Measures.of(scenario)
+    named = {e.name: e for e in measures.events}
+    events = ", ".join(named)
     match = _TARGET.match(text)
     if not match:
         raise ValueError(f"--target {text!r}: must be 'EVENT >= P' or 'EVENT <= P' with P a "
                          f"probability in [0, 1], e.g. 'ceasefire_general >= 0.5'. "
                          f"Events: {events}")
     event, op, number = match["event"], match["op"], match["p"]
-    if event not in EVENTS:
-        close = difflib.get_close_matches(event, EVENTS, n=1)
+    if event not in named:
+        close = difflib.get_close_matches(event, list(named), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ValueError(f"--target: unknown event '{event}'{hint} Events: {events}")
-    issue = EVENTS[event][2]
-    if issue is not None and issue not in agenda:
-        on = [name for name, (_, _, i) in EVENTS.items() if i is None or i in agenda]
-        raise ValueError(f"--target: '{event}' needs '{issue}' on the agenda, and this "
-                         f"scenario's has not. Events here: {', '.join(on)}")
+        raise ValueError(f"--target: unknown event '{event}'{hint}. Events: {events}")
+    if not measures.on_agenda(named[event]):
+        on = [e.name for e in measures.events if measures.on_agenda(e)]
+        raise ValueError(f"--target: '{event}' needs {', '.join(named[event].issues)} on the "
+                         f"agenda, and this scenario's has not. Events here: {', '.join(on)}")
     try:
         p = float(number[:-1]) / 100 if number.endswith("%") else float(number)
     except ValueError:
@@ -85,7 +85,7 @@ def parse_target(text: str, agenda: tuple[str, ...]) -> Target:
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"--target: threshold {number!r} is not a probability: must be a "
                          "number in [0, 1] or a percentage such as 50%")
-    return Target(event, op == ">=", p)
+    return Target(event, op == ">=", p, named[event].label)
 
 
 @dataclass(frozen=True)
@@ -162,11 +162,11 @@ def probabilities(scenarios: list[Scenario], event: str, runs: int, seed: int) -
     memory allows: what costs in a round is its minutes, not its replicates."""
     per_model = max(1, MAX_REPLICATES // runs)
     found: list[float] = []
-    rule = EVENTS[event][1]  # as ``summary.event_columns``, for the one event
+    tree = next(e.tree for e in scenarios[0].events if e.name == event)
     for start in range(0, len(scenarios), per_model):
         group = scenarios[start:start + per_model]
         model = NegotiationRound(RoundSetup.concat([batch_setup(s, runs, seed) for s in group]))
-        hits = np.asarray(pd.DataFrame(model.run().outcomes()).eval(rule), dtype=bool)
+        hits = evaluate(tree, model.run().outcomes())
         found += [float(p) for p in hits.reshape(len(group), runs).mean(axis=1)]
     return found
 

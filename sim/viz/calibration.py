@@ -70,10 +70,11 @@ def predictive_figure(posterior: pd.DataFrame, base: pd.DataFrame, title: str,
     return path
 
 
-def outcome_figure(outcomes: dict[str, pd.DataFrame], facts: dict[str, list], path: Path) -> Path:
-    """Posterior predictive distributions of the counted outcomes and the duration of
-    each round, with the reported values marked (a line or a shaded range)."""
-    columns = ["pow_exchange_per_side", "remains_transferred", "duration_minutes"]
+def outcome_figure(outcomes: dict[str, pd.DataFrame], facts: dict[str, list], path: Path,
+                   columns: list[str]) -> Path:
+    """Posterior predictive distributions of the counted outcomes (``columns``: the
+    value columns of count and share issues, and the duration) of each round, with the
+    reported values marked (a line or a shaded range)."""
     rounds = list(outcomes)
     fig, axes = plt.subplots(len(rounds), len(columns), figsize=(12, 3.2 * len(rounds)),
                              squeeze=False)
@@ -81,8 +82,7 @@ def outcome_figure(outcomes: dict[str, pd.DataFrame], facts: dict[str, list], pa
         for j, column in enumerate(columns):
             ax = axes[i][j]
             values = outcomes[name][column].to_numpy(dtype=float)
-            if column != "duration_minutes":
-                values = values[values > 0]
+            values = values[~np.isnan(values)]
             if not values.size:
                 ax.text(0.5, 0.5, "never agreed\n(not on this round's agenda?)",
                         ha="center", va="center", transform=ax.transAxes, fontsize=9)

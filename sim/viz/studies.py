@@ -25,12 +25,12 @@ Sensitivity table — one row per (outcome, parameter) (``sobol.csv`` of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.stats.summary import EVENTS, QUANTITIES
-from sim.viz.outcomes import event_label
 from sim.viz.style import (
     HATCHES,
     PALETTE,
@@ -39,6 +39,7 @@ from sim.viz.style import (
     note,
     percent_axis,
     series_style,
+    typographic,
 )
 
 SENSITIVITY_COLUMNS = ("outcome", "parameter", "S1", "S1_ci95", "ST", "ST_ci95")
@@ -46,23 +47,25 @@ _SALIB_NAMES = {"output": "outcome", "S1_conf": "S1_ci95", "ST_conf": "ST_ci95"}
 
 
 def sweep_events(frame: pd.DataFrame) -> list[str]:
-    """The events a sweep table carries (with both interval bounds), in EVENTS order."""
-    return [name for name in EVENTS
-            if {f"{name}.p", f"{name}.ci95_low", f"{name}.ci95_high"} <= set(frame.columns)]
+    """The events a sweep table carries (with both interval bounds), in its order."""
+    names = [c[: -len(".p")] for c in frame.columns if c.endswith(".p")]
+    return [name for name in names
+            if {f"{name}.ci95_low", f"{name}.ci95_high"} <= set(frame.columns)]
 
 
-def _output_label(name: str) -> str:
+def output_label(name: str, labels: Mapping[str, str]) -> str:
     """An event's label, or a quantity's with its quantile (``duration, minutes:
-    p50``); other names as they are."""
-    if name in EVENTS:
-        return event_label(name)
+    p50``), from ``labels`` (by event name and quantity column); other names as they
+    are."""
+    if name in labels:
+        return typographic(labels[name])
     column, _, quantile = name.rpartition(".")
-    return f"{QUANTITIES[column][0]}: {quantile}" if column in QUANTITIES else name
+    return f"{labels[column]}: {quantile}" if column in labels else name
 
 
 def sweep_figure(frame: pd.DataFrame, knob: str, scenario_name: str,
                  by: str | None = None, events: list[str] | None = None,
-                 connect: bool = True) -> Figure:
+                 connect: bool = True, labels: Mapping[str, str] | None = None) -> Figure:
     """One panel per event: its probability against ``knob`` with a band for the 95%
     interval at each design point; given ``by``, one line (colour, marker and line
     style) per value of that second knob. ``connect=False`` (designs whose other knobs
@@ -97,7 +100,7 @@ def sweep_figure(frame: pd.DataFrame, knob: str, scenario_name: str,
                 ax.fill_between(x, low, high, color=style["color"], alpha=0.12, linewidth=0)
                 ax.plot(x, p, color=style["color"], marker=style["marker"],
                         linestyle=style["linestyle"], markersize=5, label=label)
-            ax.set_title(_output_label(name), fontsize=9.5)
+            ax.set_title(output_label(name, labels or {}), fontsize=9.5)
             percent_axis(ax.yaxis)
             ax.set_ylim(bottom=0)
             ax.grid(color="#e5e5e5", linewidth=0.6)
@@ -116,7 +119,8 @@ def sweep_figure(frame: pd.DataFrame, knob: str, scenario_name: str,
     return figure
 
 
-def sensitivity_figure(frame: pd.DataFrame, scenario_name: str, runs: int) -> Figure:
+def sensitivity_figure(frame: pd.DataFrame, scenario_name: str, runs: int,
+                       labels: Mapping[str, str] | None = None) -> Figure:
     """One panel per output: each parameter's first-order (S1) and total (ST) Sobol
     index as bars with their 95% intervals, parameters by ST, largest on top."""
     frame = frame.rename(columns={k: v for k, v in _SALIB_NAMES.items()
@@ -134,7 +138,7 @@ def sensitivity_figure(frame: pd.DataFrame, scenario_name: str, runs: int) -> Fi
         for ax, output in zip(axes.flat, outputs, strict=False):
             rows = frame[frame["outcome"] == output]
             table = rows.dropna(subset=["S1", "ST"]).sort_values("ST")
-            ax.set_title(_output_label(output), fontsize=9.5)
+            ax.set_title(output_label(output, labels or {}), fontsize=9.5)
             if table.empty:
                 note(ax, "no indices: " + str(rows["note"].iloc[0] if "note" in rows else
                                               "not computed"))

@@ -125,3 +125,8 @@ def note(ax, text: str) -> None:
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)
+
+
+def typographic(label: str) -> str:
+    """A label with typographic signs (\u2265 for >=, \u2264 for <=)."""
+    return label.replace(">=", "\u2265").replace("<=", "\u2264")

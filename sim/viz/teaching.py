@@ -19,7 +19,6 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from sim.model.agents import ItemStatus
-from sim.model.issues import ISSUES, IssueKind, issue_label
 from sim.model.round import NegotiationRound
 
 PARTY_COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:brown")
@@ -27,8 +26,6 @@ STATUS_COLOURS = {ItemStatus.AGREED: "tab:green", ItemStatus.PARKED: "tab:orange
                   ItemStatus.TIMED_OUT: "tab:gray", ItemStatus.PENDING: "tab:blue"}
 STATUS_WORDS = {ItemStatus.AGREED: "agreed", ItemStatus.PARKED: "parked",
                 ItemStatus.TIMED_OUT: "timed out", ItemStatus.PENDING: "in progress"}
-UNITS = {IssueKind.COUNT: "number", IssueKind.ORDINAL: "level", IssueKind.BINARY: "0 no, 1 yes",
-         IssueKind.CEASEFIRE: "conditions (0-1)"}
 
 
 def _items_reached(model: NegotiationRound) -> list[int]:
@@ -70,12 +67,17 @@ def draw_item(ax: Axes, model: NegotiationRound, item: int) -> None:
     status = STATUS_WORDS[ItemStatus(end.status)] + ("" if k_lo <= k_hi else " (no zone)")
     if end.status == ItemStatus.PENDING and not model.running:
         status = "cut short"
-    ax.set_title(f"{issue_label(issue)}: {status}", fontsize=10)
+    spec = setup.specs[item]
+    ax.set_title(f"{spec.label}: {status}", fontsize=10)
     ax.set_xlabel("minute", fontsize=8)
-    kind = ISSUES[issue].kind
-    ax.set_ylabel(UNITS[kind], fontsize=8)
-    if kind is not IssueKind.COUNT:
-        ax.set_ylim(-0.08 * setup.maximum[item], 1.08 * setup.maximum[item])
+    scale = spec.scale
+    if spec.levelled:
+        ax.set_yticks(range(len(spec.levels)), spec.levels, fontsize=7)
+    else:
+        ax.set_ylabel(scale.unit or scale.label, fontsize=8)
+    if spec.kind.value != "count":
+        span = scale.maximum - scale.minimum
+        ax.set_ylim(scale.minimum - 0.08 * span, scale.maximum + 0.08 * span)
     ax.set_xlim(first - 0.5, max(last + 1.5, first + 4.5))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(labelsize=8)
@@ -96,7 +98,7 @@ def draw_timeline(ax: Axes, model: NegotiationRound) -> None:
             word = "cut short"
         ax.barh(row, end - start, left=start, color=STATUS_COLOURS[status], height=0.6)
         ax.text(end + 0.5, row, word, va="center", fontsize=8)
-        labels.append(issue_label(setup.issues[item]))
+        labels.append(setup.specs[item].label)
     opening = float(setup.opening_minutes[0])
     if opening:
         ax.axvspan(0, opening, color="0.92")
