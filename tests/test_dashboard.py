@@ -46,8 +46,8 @@ def test_a_moved_slider_changes_the_round():
     after = DashboardRound(Settings(**{NORTH_CEASEFIRE: 0.6}))
     assert after.moved == {NORTH_CEASEFIRE: 0.6}
     assert after.round.setup.red_line[0, 0, 0] == pytest.approx(0.6)
-    assert before.distribution["events"]["ceasefire_any"]["p"] == 0.0
-    assert after.distribution["events"]["ceasefire_any"]["p"] == 1.0
+    assert before.distribution["events"]["ceasefire_agreed"]["p"] == 0.0
+    assert after.distribution["events"]["ceasefire_agreed"]["p"] == 1.0
     for _ in range(30):
         after.step()
     assert after.round.minute == 30 and after.running

@@ -146,8 +146,17 @@ def test_every_scenario_file_loads_and_runs(path):
     assert len(frame) == 300 and frame["run_id"].tolist() == list(range(300))
     assert frame["duration_minutes"].between(0, scenario.round.max_minutes
                                              + scenario.round.closing_minutes).all()
-    assert frame["ceasefire_level"].between(0, 3).all()
-    assert frame.loc[frame["ceasefire_level"] == 0, "ceasefire_conditions"].isna().all()
+    for spec in scenario.issues:  # every issue's columns, with what they may hold
+        done = frame[f"{spec.name}_agreed"]
+        if spec.compound:
+            assert frame[f"{spec.name}_level"].between(0, spec.top_level).all()
+            assert (frame[f"{spec.name}_level"] >= 1).equals(done)
+            assert frame.loc[~done, f"{spec.name}_conditions"].isna().all()
+        else:
+            value = frame[f"{spec.name}_value"]
+            assert value.notna().equals(done)
+            assert value[done].between(spec.scale.minimum, spec.scale.maximum).all()
+        assert frame[f"{spec.name}_minute"].notna().equals(done)
 
 
 def test_same_seed_same_table_other_seed_other_table():

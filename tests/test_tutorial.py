@@ -100,6 +100,6 @@ def test_classroom_numbers_quoted_in_the_tutorial(capsys):
     for setting, exchange, duration in cases:
         assert main(["trace", classroom, "--json", "--set", setting]) == 0
         end = capsys.readouterr().out.splitlines()[-1]
-        assert f'"pow_exchange_per_side": {exchange},' in end, setting
+        assert f'"pow_exchange_value": {float(exchange)},' in end, setting
         assert f'"duration_minutes": {duration}.0' in end, setting
     assert os.path.basename(classroom) in TUTORIAL.read_text()

@@ -138,7 +138,7 @@ def test_cli_table_figure_and_json(tmp_path, capsys):
             "--lever", NORTH, "--lever", "mediator.pressure", "--figure", str(figure)]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "Northland: red line on ceasefire (conditions, general)" in out
+    assert "Northland: red line on ceasefire (conditions)" in out
     assert "+0.4 softer" in out and f"wrote {figure}" in out
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(argv + ["--json"]) == 0

@@ -75,7 +75,7 @@ class Lever:
 
     def direction(self, sign: int) -> str:
         """A word for a move in direction ``sign``."""
-        if self.key.endswith("red_line"):
+        if self.key.endswith("red_line") or ".conditions_red_line_at." in self.key:
             return "softer" if sign == self.softer else "harder"
         words = {"exchange_willingness": ("more willing", "less willing"),
                  "patience": ("more patient", "less patient"),
