@@ -18,6 +18,7 @@ from sim.calibration import checks
 from sim.calibration.abc import Fit
 from sim.calibration.evidence import ObservedRound, Prior
 from sim.calibration.fit import Settings, calibrate, simulate_round
+from sim.fileio import write_atomically
 from sim.viz import calibration as plots
 
 
@@ -83,7 +84,7 @@ def make_report(rounds: tuple[ObservedRound, ...], prior: Prior, fit: Fit, setti
     outcomes = {r.name: simulate_round(r, prior, theta, rng) for r in rounds}
     plots.outcome_figure(outcomes, {r.name: list(r.facts) for r in rounds},
                          figures / "predictive-outcomes.png")
-    (out_dir / "checks.json").write_text(json.dumps(result, indent=2, default=_plain) + "\n")
+    write_atomically(out_dir / "checks.json", json.dumps(result, indent=2, default=_plain) + "\n")
     return result
 
 

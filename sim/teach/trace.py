@@ -29,6 +29,7 @@ from sim.model.parameters import RoundSetup, realise
 from sim.model.round import MinuteRecord, NegotiationRound
 from sim.model.rules import EPS
 from sim.scenario.spec import ProposalRule, Scenario
+from sim.terminal import printable
 
 CEASEFIRE_LEVEL_NAMES = {1: "a local humanitarian pause (level 1)",
                          2: "a time-limited general ceasefire (level 2)",
@@ -521,7 +522,7 @@ def render(events: list[Event], colour: bool = False, width: int = 100) -> str:
         if event.kind in ("item", "end") and lines:
             lines.append("")
         label = "" if event.kind == "round" else _minutes(event.minute, event.until)
-        body = textwrap.wrap(event.text, width - 10) or [""]
+        body = textwrap.wrap(printable(event.text), width - 10) or [""]
         style = STYLES.get(event.kind)
         for i, text in enumerate(body):
             if colour and style:
