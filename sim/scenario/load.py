@@ -19,6 +19,7 @@ from typing import Any
 
 from sim.errors import InputError
 from sim.model.issues import CEASEFIRE_LEVELS, ISSUE_NAMES, ISSUES, IssueKind
+from sim.scenario.checks import read_file
 from sim.scenario.posterior import read_posterior
 from sim.scenario.spec import (
     AgendaOrder,
@@ -302,10 +303,13 @@ def _merge(base: dict, override: dict, top: bool = True) -> dict:
     return merged
 
 
-def _parse_toml(text: str, path: Path, seen: tuple[Path, ...]) -> tuple[dict, str]:
-    """TOML text to a dict, following ``extends = "base.toml"`` (relative to the
-    file): a variant states only what differs from its base. Returns the merged dict
-    and the texts it came from (for the scenario's hash)."""
+#: Most base scenarios followed from one file (a variant of a variant of ...; the
+#: project's deepest chain is 1). Past it: one line, not Python's recursion limit.
+MAX_EXTENDS = 32
+
+
+def _parse_one(text: str, path: Path) -> dict:
+    """One file's TOML text to a dict, its posterior file made relative to it."""
     r = _Reader(path)
     if not text.isascii():
         try:
@@ -323,27 +327,46 @@ def _parse_toml(text: str, path: Path, seen: tuple[Path, ...]) -> tuple[dict, st
             posterior["file"].strip()):  # a blank name stays blank: an error, not "."
         # a posterior named in a base file is found relative to that file
         posterior["file"] = str(path.parent / posterior["file"])
-    if "extends" not in data:
-        return data, text
-    base_name = data.pop("extends")
-    allowed = "must be the path of a base scenario file, relative to this file"
-    if not isinstance(base_name, str) or not base_name:
-        r.fail("extends", f"{allowed}, got {_kind(base_name)}")
-    try:
-        base_path = (path.parent / base_name).resolve()
-    except (OSError, ValueError):  # e.g. an embedded NUL
-        r.fail("extends", f"{_show(base_name)} is not a usable path: {allowed}")
-    if base_path in seen:
-        chain = " -> ".join(p.name for p in seen + (base_path,))
-        r.fail("extends", f"'{base_name}' forms a cycle ({chain}): a base scenario must not "
-               "extend, directly or indirectly, a file that extends it")
-    try:
-        base_source = _read_text(base_path)
-    except ScenarioError as error:
-        r.fail("extends", f"base scenario '{base_name}' ({base_path}): {error.message}; "
-               f"{allowed}")
-    base, base_text = _parse_toml(base_source, base_path, seen + (base_path,))
-    return _merge(base, data), base_text + "\n" + text
+    return data
+
+
+def _parse_toml(text: str, path: Path, seen: tuple[Path, ...]) -> tuple[dict, str]:
+    """TOML text to a dict, following ``extends = "base.toml"`` (relative to the
+    file): a variant states only what differs from its base. Returns the merged dict
+    and the texts it came from (for the scenario's hash), base first. The chain is
+    followed in a loop, at most ``MAX_EXTENDS`` bases deep."""
+    files = []  # (data, text): this file, its base, its base's base, ...
+    while True:
+        data = _parse_one(text, path)
+        files.append((data, text))
+        if "extends" not in data:
+            break
+        r = _Reader(path)
+        base_name = data.pop("extends")
+        allowed = "must be the path of a base scenario file, relative to this file"
+        if not isinstance(base_name, str) or not base_name:
+            r.fail("extends", f"{allowed}, got {_kind(base_name)}")
+        try:
+            base_path = (path.parent / base_name).resolve()
+        except (OSError, ValueError):  # e.g. an embedded NUL
+            r.fail("extends", f"{_show(base_name)} is not a usable path: {allowed}")
+        if base_path in seen:
+            chain = " -> ".join(p.name for p in seen + (base_path,))
+            r.fail("extends", f"'{base_name}' forms a cycle ({chain}): a base scenario must "
+                   "not extend, directly or indirectly, a file that extends it")
+        if len(files) > MAX_EXTENDS:
+            r.fail("extends", f"{_show(base_name)} would be base number {len(files)} of "
+                   f"{seen[0].name}: at most {MAX_EXTENDS} bases are followed")
+        try:
+            text = _read_text(base_path)
+        except ScenarioError as error:
+            r.fail("extends", f"base scenario '{base_name}' ({base_path}): {error.message}; "
+                   f"{allowed}")
+        path, seen = base_path, seen + (base_path,)
+    merged, sources = files[-1]
+    for data, text in reversed(files[:-1]):
+        merged, sources = _merge(merged, data), sources + "\n" + text
+    return merged, sources
 
 
 def parse_scenario(text: str, path: str | Path = "<scenario>") -> Scenario:
@@ -429,6 +452,13 @@ def _posterior(r: _Reader, data: Any) -> Posterior:
             hint = f" (closest here: '{close[0]}')" if close else ""
             r.fail("posterior.file", f"{file} has a parameter '{key}' that this scenario "
                    f"does not have{hint}: the posterior was fitted to other parties or issues")
+    for j, key in enumerate(posterior.keys):  # a particle is drawn as it is: check it
+        low, high = r.bounds[key]
+        values = posterior.particles[:, j]
+        outside = values[(values < low) | (values > high)]
+        if outside.size:
+            r.fail("posterior.file", f"{file}: column '{key}' holds {outside[0]:g}, outside "
+                   f"[{low:g}, {high:g}], the values this key allows")
     return posterior
 
 
@@ -452,16 +482,12 @@ def _shifts(r: _Reader, data: Any) -> tuple[Shift, ...]:
 
 
 def _read_text(path: Path) -> str:
+    """A scenario file's text: a regular file of at most ``checks.TEXT_LIMIT`` bytes
+    (``checks.read_file``), in UTF-8."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError(path, "", "no such file") from None
-    except IsADirectoryError:
-        raise ScenarioError(path, "", "is a directory, not a scenario file") from None
-    except OSError as error:
-        raise ScenarioError(path, "", f"cannot be read: {error.strerror}") from None
-    except ValueError:  # an embedded NUL
-        raise ScenarioError(path, "", "cannot be read: not a usable file name") from None
+        raw = read_file(path, what="scenario")
+    except InputError as error:
+        raise ScenarioError(path, "", error.message) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
