@@ -239,6 +239,8 @@ class ResultsFolder:
         except FileNotFoundError:
             return
         except (OSError, UnicodeDecodeError) as error:
+            if not self.root.is_dir():  # no folder to hold a lock: making it says why not
+                return
             raise FolderError(f"{self.root / LOCK}: cannot be read ({error}); remove it if "
                               "no negsim process writes to this folder") from None
         holder = _holder(text)

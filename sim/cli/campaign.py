@@ -72,8 +72,7 @@ def main(args: argparse.Namespace) -> int:
     figures = [fan_chart(campaign, tally, out / "implemented-by-date.png"),
                by_date_chart(campaign, tally, out / "ceasefire-leaders-by-date.png"),
                rounds_chart(campaign, tally, out / "rounds-held.png")]
-    write_atomically(out / "summary.json",
-                     lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"))
+    write_atomically(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     print(format_campaign(summary))
     plural = "s" if len(tasks) > 1 else ""
     print(f"\nwrote {parts}/ ({len(tasks)} Parquet part{plural}), {out / 'summary.json'} "

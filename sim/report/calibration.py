@@ -18,7 +18,7 @@ from sim.calibration import checks
 from sim.calibration.abc import Fit
 from sim.calibration.evidence import ObservedRound, Prior
 from sim.calibration.fit import Settings, calibrate, simulate_round
-from sim.fileio import write_atomically
+from sim.fileio import make_folder, write_atomically
 from sim.viz import calibration as plots
 
 
@@ -64,7 +64,7 @@ def make_report(rounds: tuple[ObservedRound, ...], prior: Prior, fit: Fit, setti
                 out_dir: Path, draws: int) -> dict:
     """Write ``checks.json`` and the figures into ``out_dir``; return the checks."""
     figures = out_dir / "figures"
-    figures.mkdir(parents=True, exist_ok=True)
+    make_folder(figures)
     posterior, base = predictive_pair(rounds, prior, fit, draws, settings.seed)
     table = checks.identifiability(prior, fit.particles, fit.weights)
     result = {

@@ -83,14 +83,18 @@ def _read_posterior(path: Path, version: tuple | None) -> Posterior:
     del version  # part of the cache key only
     raw = read_file(path, POSTERIOR_LIMIT, what="posterior")
     try:
-        table = pq.read_table(pa.BufferReader(raw))
+        parquet = pq.ParquetFile(pa.BufferReader(raw))
+        names = parquet.schema_arrow.names
+        twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
+        if twice is not None:
+            raise InputError(path, twice, "column appears twice: each parameter has one "
+                             "column")
+        table = parquet.read()
     except (pa.ArrowException, OSError, ValueError) as error:
+        if isinstance(error, InputError):
+            raise
         raise InputError(path, "", f"is not a readable Parquet posterior: "
                          f"{_first_line(error)}") from None
-    names = table.schema.names
-    twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
-    if twice is not None:
-        raise InputError(path, twice, "column appears twice: each parameter has one column")
     if WEIGHT not in names:
         raise InputError(path, WEIGHT, "column is missing: a posterior needs particle weights")
     keys = tuple(name for name in names if name != WEIGHT)

@@ -21,7 +21,9 @@ within the timeout, not a hang or a misread message.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import logging
 import socket
 import ssl
 import struct
@@ -141,6 +143,18 @@ def _call_sharing(body: bytes, arrays: dict) -> Any:
     return function(task)
 
 
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """Silence the logger ``name`` (and its children) while inside."""
+    logger = logging.getLogger(name)
+    before = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
 class _Client(Client):
     """Dask's client, except that one that never connected does not try to close its
     connection when collected (Dask's would, for twice its timeout, then print a
@@ -159,11 +173,13 @@ class DaskCluster:
         security = _security(address, scheme)
         probe(address, timeout, security)
         try:
-            self.client = _Client(address, timeout=timeout, set_as_default=False,
-                                  security=security)
+            with _quiet("distributed"):  # its failure is our one line, not Dask's log
+                self.client = _Client(address, timeout=timeout, set_as_default=False,
+                                      security=security)
         except (OSError, TimeoutError, ValueError, TypeError) as error:
+            reason = (str(error).strip().splitlines() or [""])[0]
             raise ExecutorError(f"--scheduler {address}: cannot reach a Dask scheduler there "
-                                f"({type(error).__name__}: {error}); start one with "
+                                f"({type(error).__name__}: {reason}); start one with "
                                 "`dask scheduler` or check the address") from None
         try:
             self.client.wait_for_workers(1, timeout=timeout)
