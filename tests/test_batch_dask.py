@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from distributed import Client
 from distributed.security import Security
@@ -231,12 +232,22 @@ def certificates(folder: Path) -> dict[str, Path]:
     return {"ca": folder / "ca.pem", "cert": folder / "node.pem", "key": folder / "node.key"}
 
 
+def tls_env(files: dict[str, Path]) -> dict[str, str]:
+    """The environment that gives Dask's configuration these certificates."""
+    return os.environ | {"DASK_DISTRIBUTED__COMM__TLS__CA_FILE": str(files["ca"]),
+                         "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT": str(files["cert"]),
+                         "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY": str(files["key"])}
+
+
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl for certificates")
 def test_a_cluster_over_tls_writes_the_files_of_one_process(tmp_path, serial, capsys):
     """The README's recipe for untrusted networks: scheduler and workers with
     --tls-ca-file/--tls-cert/--tls-key, negsim given the certificates through Dask's
-    configuration. Without them: one line saying what is needed."""
+    configuration. Without them: one line saying what is needed; with certificates of
+    another CA: let in neither way, one line."""
     files = certificates(tmp_path)
+    (tmp_path / "intruder").mkdir()
+    intruder = certificates(tmp_path / "intruder")
     security = ("--tls-ca-file", str(files["ca"]), "--tls-cert", str(files["cert"]),
                 "--tls-key", str(files["key"]))
     client_security = Security(tls_ca_file=str(files["ca"]), tls_client_cert=str(files["cert"]),
@@ -246,9 +257,15 @@ def test_a_cluster_over_tls_writes_the_files_of_one_process(tmp_path, serial, ca
         assert main(batch(tmp_path / "plain", "--scheduler", address)) == 2
         error = capsys.readouterr().err
         assert error.count("\n") == 1 and "TLS needs the cluster's certificates" in error
-        env = os.environ | {"DASK_DISTRIBUTED__COMM__TLS__CA_FILE": str(files["ca"]),
-                            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT": str(files["cert"]),
-                            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY": str(files["key"])}
+        for key in ("ca", "cert"):  # trusts another CA, or holds another CA's certificate
+            other = files | {key: intruder[key]} | ({"key": intruder["key"]} if key == "cert"
+                                                    else {})
+            refused = subprocess.run([sys.executable, "-m", "sim.cli", *batch(
+                tmp_path / f"intruder-{key}", "--scheduler", address)], cwd=ROOT,
+                capture_output=True, text=True, env=tls_env(other), timeout=120)
+            assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+            assert f"--scheduler {address}: " in refused.stderr
+        env = tls_env(files)
         out = tmp_path / "june"
         done = subprocess.run([sys.executable, "-m", "sim.cli", *batch(out, "--scheduler",
                                                                        address)],
@@ -258,3 +275,21 @@ def test_a_cluster_over_tls_writes_the_files_of_one_process(tmp_path, serial, ca
         for each in reversed(processes):
             stop(each)
     assert files_of(out) == serial
+
+
+def test_the_readmes_recipe_binds_every_listening_socket_to_the_chosen_interface():
+    """The README's cluster recipe (`--host ADDRESS --dashboard-address ADDRESS:PORT` on
+    the scheduler and on each worker; ADDRESS here 127.0.0.1): the scheduler, its
+    dashboard, each nanny, worker and worker dashboard listen on that address only,
+    none on every interface (Dask's default)."""
+    address, processes, _ = launch(2)
+    try:
+        family = [psutil.Process(p.pid) for p in processes]
+        family += [child for parent in family for child in parent.children(recursive=True)]
+        listening = [c.laddr for member in family for c in member.net_connections("inet")
+                     if c.status == psutil.CONN_LISTEN]
+    finally:
+        for each in reversed(processes):
+            stop(each)
+    assert len(listening) >= 2 + 2 * 3  # scheduler and dashboard; nanny, worker, dashboard
+    assert {laddr.ip for laddr in listening} == {"127.0.0.1"}, listening

@@ -361,6 +361,14 @@ def test_a_file_over_the_size_limit_is_refused(tmp_path):
         load_scenario(big)
 
 
+def test_the_posterior_limit_is_the_documented_one_and_is_applied(tmp_path, monkeypatch):
+    assert (checks.TEXT_LIMIT, checks.POSTERIOR_LIMIT) == (1 << 20, 256 << 20)  # docs
+    path = posterior_file(tmp_path, pa.table(good_columns()))
+    monkeypatch.setattr("sim.scenario.posterior.POSTERIOR_LIMIT", path.stat().st_size - 1)
+    with pytest.raises(InputError, match="is larger than"):
+        read_posterior(path)
+
+
 def test_a_file_that_grows_past_its_size_is_cut_at_the_limit(tmp_path, monkeypatch):
     """A file whose size says little (under /proc, or growing while read) is read
     to ``limit + 1`` bytes at most, then refused."""
