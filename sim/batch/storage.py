@@ -34,12 +34,10 @@ batch ends with the files an uninterrupted one writes.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import platform
-import socket
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -48,12 +46,13 @@ from pathlib import Path
 import pandas as pd
 
 from sim.batch.chunks import ChunkOutcome, ChunkTask, decode_part
+from sim.batch.lock import LOCK, LockError, check_lock, hold
 from sim.fileio import TEMPORARY, WriteError, cause_of, make_folder, write_atomically
 from sim.scenario.spec import Scenario
 from sim.stats.tally import TALLY_COLUMNS, Tally
 
 MANIFEST, SUMMARY, RESULTS, FAILURES = "manifest.json", "summary.json", "results", "failures"
-LOCK, JOURNAL = "negsim.lock", "manifest.parts.jsonl"
+JOURNAL = "manifest.parts.jsonl"
 FORMAT = "negsim-batch/2"
 
 #: Manifest keys that decide the results: a batch resumes only if all are unchanged.
@@ -143,29 +142,6 @@ class PartRecord:
         return record
 
 
-def _holder(text: str) -> tuple[int, str] | None:
-    """The pid and host a lock file names (``None``: it names none)."""
-    try:
-        holder = json.loads(text)
-        pid, host = holder["pid"], holder["host"]
-    except (ValueError, TypeError, KeyError):
-        return None
-    return (pid, host) if isinstance(pid, int) and isinstance(host, str) else None
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process ``pid`` runs on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's
-        return True
-    except (OSError, OverflowError):
-        return False
-    return True
-
-
 class ResultsFolder:
     """A batch's results folder (see the module's docstring for its layout).
 
@@ -202,7 +178,10 @@ class ResultsFolder:
                               "missing target)")
         if self.root.exists() and not self.root.is_dir():
             raise FolderError(f"{where}: exists and is not a folder")
-        self._check_lock()
+        try:
+            check_lock(self.root)
+        except LockError as error:
+            raise FolderError(str(error)) from None
         if not self.root.exists() or not self._entries():
             return False
         if not (self.root / MANIFEST).is_file():
@@ -230,54 +209,15 @@ class ResultsFolder:
             raise FolderError(f"{path}: not the manifest of a negsim batch")
         return earlier
 
-    # -- the lock --------------------------------------------------------------------
-
-    def _check_lock(self) -> None:
-        """Refuse a folder that another live negsim process holds."""
-        try:
-            text = (self.root / LOCK).read_text()
-        except FileNotFoundError:
-            return
-        except (OSError, UnicodeDecodeError) as error:
-            if not self.root.is_dir():  # no folder to hold a lock: making it says why not
-                return
-            raise FolderError(f"{self.root / LOCK}: cannot be read ({error}); remove it if "
-                              "no negsim process writes to this folder") from None
-        holder = _holder(text)
-        if holder is None:
-            raise FolderError(f"{self.root / LOCK}: names no process; remove it if no negsim "
-                              "process writes to this folder")
-        pid, host = holder
-        if (pid, host) == (os.getpid(), socket.gethostname()):
-            return  # this process's own
-        if host != socket.gethostname() or _alive(pid):
-            raise FolderError(f"--out {self.root}: in use by negsim process {pid} on {host} "
-                              f"(its lock: {self.root / LOCK}); wait for it to end, or remove "
-                              "the lock if that process is not negsim or runs no more")
-
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the folder (making it if new) for this process: ``negsim.lock`` holds
-        its pid and host; a second batch on the folder is refused (``FolderError``),
-        and a lock left by a process that died on this host is taken over. Taking
-        the lock is serialised by ``flock`` on the folder, so two batches starting
-        at once cannot both take it."""
-        make_folder(self.root)
-        lock = self.root / LOCK
-        mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname()})
-        folder = os.open(self.root, os.O_RDONLY)
+        """Hold the folder (making it if new) for this process (``sim.batch.lock``):
+        a second batch on it is refused, a stale lock taken over."""
         try:
-            fcntl.flock(folder, fcntl.LOCK_EX)
-            self._check_lock()
-            write_atomically(lock, mine)
-        finally:
-            os.close(folder)  # lets go of the flock
-        try:
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                if lock.read_text() == mine:
-                    lock.unlink()
+            with hold(self.root):
+                yield
+        except LockError as error:
+            raise FolderError(str(error)) from None
 
     # -- resuming ------------------------------------------------------------------
 
