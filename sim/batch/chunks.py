@@ -8,12 +8,20 @@ runs, where, or in what order.
 ``run_chunk`` is the plain computation (an error in the model raises).
 ``compute_chunk`` is what a batch's workers run: the same rows, but a replicate
 that raises becomes a failure row instead of sinking its chunk, and the result
-comes back encoded as a Parquet part with the chunk's ``Tally``.
+comes back encoded as a Parquet part with the chunk's ``Tally``. Only the model's
+own errors become failure rows: a resource error (``RESOURCE_ERRORS``: memory, the
+operating system) says nothing about the replicate, so it fails the chunk
+(``ChunkResourceError``) and the batch stops, its finished parts kept for
+``--resume`` — never a result that depends on the machine it ran on.
+
+A batch's chunks (``chunk_bounds``, ``chunk_tasks``) are computed when asked, never
+listed: ``--runs 1000000000000`` is 61 million chunks, held in a few bytes.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,9 +56,47 @@ def chunk_rng(seed: int, chunk: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk,))))
 
 
-def chunk_bounds(runs: int, chunk_size: int = CHUNK_SIZE) -> list[tuple[int, int]]:
-    """``(first run id, count)`` of each chunk."""
-    return [(start, min(chunk_size, runs - start)) for start in range(0, runs, chunk_size)]
+#: Errors that say the machine ran short (memory, the operating system: disk, files,
+#: processes), not that the model failed on a replicate. NumPy's failed allocations
+#: are ``MemoryError``s (``numpy._core._exceptions._ArrayMemoryError``).
+RESOURCE_ERRORS: tuple[type[BaseException], ...] = (MemoryError, OSError)
+
+
+class ChunkResourceError(Exception):
+    """A chunk stopped by a resource error: the batch stops (one line), what finished
+    is kept, and ``--resume`` computes the chunk again."""
+
+
+class ChunkBounds(Sequence):
+    """``(first run id, count)`` of each chunk of ``runs`` replicates, computed when
+    indexed: a list of them would take gigabytes for a trillion runs."""
+
+    def __init__(self, runs: int, chunk_size: int = CHUNK_SIZE) -> None:
+        if runs < 0 or chunk_size < 1:
+            raise ValueError(f"no chunks of {chunk_size} in {runs} runs")
+        self.runs, self.chunk_size = runs, chunk_size
+
+    def __len__(self) -> int:
+        return -(-self.runs // self.chunk_size)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(f"chunk {k} of {len(self)}")
+        first = k * self.chunk_size
+        return first, min(self.chunk_size, self.runs - first)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        for first in range(0, self.runs, self.chunk_size):
+            yield first, min(self.chunk_size, self.runs - first)
+
+
+def chunk_bounds(runs: int, chunk_size: int = CHUNK_SIZE) -> ChunkBounds:
+    """``(first run id, count)`` of each chunk (a sequence computed when indexed)."""
+    return ChunkBounds(runs, chunk_size)
 
 
 def _frame(outcomes: dict[str, np.ndarray], run_ids: np.ndarray, seed: int, chunk: int,
@@ -134,6 +180,8 @@ def _run_isolating(setup: RoundSetup, rows: np.ndarray
         runs += 1
         try:
             ran.append((group, NegotiationRound(setup.select(group)).run().outcomes()))
+        except RESOURCE_ERRORS:
+            raise
         except Exception as error:  # any model error becomes data
             if group.size == 1:
                 failed.append((int(group[0]), _error_text(error)))
@@ -164,6 +212,8 @@ def run_chunk_safely(scenario: Scenario, seed: int, chunk: int, first: int, coun
     ids = np.arange(first, first + count, dtype=np.int64)
     try:
         setup = realise(scenario, count, rng)
+    except RESOURCE_ERRORS:
+        raise
     except Exception as error:  # the draws of the whole chunk failed: no rows
         failures = pd.DataFrame({"run_id": ids, "seed": np.int64(seed), "chunk": np.int64(chunk),
                                  "draw_id": np.int64(-1), "error": _error_text(error)})
@@ -171,6 +221,8 @@ def run_chunk_safely(scenario: Scenario, seed: int, chunk: int, first: int, coun
     try:
         model = NegotiationRound(setup).run()
         return _frame(model.outcomes(), ids, seed, chunk, setup.draw_id), None
+    except RESOURCE_ERRORS:
+        raise
     except Exception:  # find the replicates that raise
         pass
     ran, failed = _run_isolating(setup, np.arange(count))
@@ -208,9 +260,16 @@ def _labelled(frame: pd.DataFrame, labels: tuple[tuple[str, object], ...]) -> pd
 
 
 def compute_chunk(task: ChunkTask) -> ChunkOutcome:
-    """What a worker does with a chunk: run it, failures isolated, and encode it."""
-    frame, failures = run_chunk_safely(task.scenario, task.seed, task.chunk, task.first,
-                                       task.count)
+    """What a worker does with a chunk: run it, failures isolated, and encode it. A
+    resource error raises ``ChunkResourceError`` (a message that pickles, for the
+    pool and Dask), never failure rows."""
+    try:
+        frame, failures = run_chunk_safely(task.scenario, task.seed, task.chunk, task.first,
+                                           task.count)
+    except RESOURCE_ERRORS as error:
+        hint = " (try a smaller --chunk-size in a new folder)" if isinstance(
+            error, MemoryError) else ""
+        raise ChunkResourceError(f"{task} stopped: {_error_text(error)}{hint}") from None
     tally = Tally.of(frame, Measures.of(task.scenario), failures)
     return ChunkOutcome(
         results=encode_part(_labelled(frame, task.labels)),
@@ -223,14 +282,39 @@ def _run_chunk_task(task: ChunkTask) -> pd.DataFrame:
     return run_chunk(task.scenario, task.seed, task.chunk, task.first, task.count)
 
 
+class ChunkTasks(Sequence):
+    """The chunks of a batch, in order, each made when asked for; part names sort in
+    chunk order."""
+
+    def __init__(self, scenario: Scenario, runs: int, seed: int, chunk_size: int,
+                 labels: tuple[tuple[str, object], ...], prefix: str) -> None:
+        self.scenario, self.seed, self.labels, self.prefix = scenario, seed, labels, prefix
+        self.bounds = ChunkBounds(runs, chunk_size)
+        self.width = max(5, len(str(len(self.bounds) - 1)))
+
+    def __len__(self) -> int:
+        return len(self.bounds)
+
+    def _task(self, k: int, first: int, count: int) -> ChunkTask:
+        return ChunkTask(self.scenario, self.seed, k, first, count,
+                         f"{self.prefix}-{k:0{self.width}d}", self.labels)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        k = k + len(self) if k < 0 else k
+        return self._task(k, *self.bounds[k])
+
+    def __iter__(self) -> Iterator[ChunkTask]:
+        for k, (first, count) in enumerate(self.bounds):
+            yield self._task(k, first, count)
+
+
 def chunk_tasks(scenario: Scenario, runs: int, seed: int, chunk_size: int = CHUNK_SIZE,
                 labels: tuple[tuple[str, object], ...] = (), prefix: str = "part"
-                ) -> list[ChunkTask]:
-    """The chunks of a batch, in order; part names sort in chunk order."""
-    bounds = chunk_bounds(runs, chunk_size)
-    width = max(5, len(str(len(bounds) - 1)))
-    return [ChunkTask(scenario, seed, k, first, count, f"{prefix}-{k:0{width}d}", labels)
-            for k, (first, count) in enumerate(bounds)]
+                ) -> ChunkTasks:
+    """The chunks of a batch, in order (a sequence computed when indexed)."""
+    return ChunkTasks(scenario, runs, seed, chunk_size, labels, prefix)
 
 
 def run_scenario(scenario: Scenario, runs: int, seed: int = 0,

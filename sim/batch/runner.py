@@ -2,7 +2,9 @@
 written as its Parquet part and folded into its tally, then let go.
 
 Only tallies stay in memory (a few kilobytes a design point), whatever the number of
-rounds. Chunks finish in any order; the files and the tallies do not depend on it.
+rounds; tasks are taken from their sequence one at a time as workers free up, so a
+batch of a trillion runs starts as fast as one of a thousand. Chunks finish in any
+order; the files and the tallies do not depend on it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 from sim.batch.chunks import ChunkTask, compute_chunk
 from sim.batch.executors.base import Executor
 from sim.batch.progress import progress_bar
-from sim.batch.storage import ResultsFolder
+from sim.batch.storage import MANIFEST, FolderError, ResultsFolder
 from sim.stats.summary import Measures
 from sim.stats.tally import Tally
 
@@ -20,27 +22,51 @@ from sim.stats.tally import Tally
 Group = tuple[tuple[str, object], ...]
 
 
-def run_tasks(tasks: Sequence[ChunkTask], folder: ResultsFolder, done: set[str],
-              executor: Executor) -> dict[Group, Tally]:
-    """Run every task whose part is not in ``done``, store it, and return the tally of
-    each group over all its tasks (done before or now)."""
+def run_tasks(tasks: Sequence[ChunkTask], folder: ResultsFolder, executor: Executor,
+              runs: int) -> dict[Group, Tally]:
+    """Run every task whose part the folder has not recorded (``folder.prepare``), store
+    it, and return the tally of each group over all its tasks (done before or now).
+    ``runs``: the replicates of all tasks together (for the progress bar)."""
     tallies: dict[Group, Tally] = {}
-    for task in tasks:
-        if task.labels not in tallies:
-            tallies[task.labels] = Tally(Measures.of(task.scenario))
-    todo = []
-    for task in tasks:
-        if task.part in done:
-            tallies[task.labels].merge(folder.read_tally(task.part, tallies[task.labels].measures))
-        else:
-            todo.append(task)
-    total = sum(task.count for task in tasks)
-    bar = progress_bar(total, total - sum(task.count for task in todo))
+    done = folder.recorded
+    done_runs = 0
+    if done:  # each part done before is checked against its record as it is read
+        seen = 0
+        for task in tasks:
+            if task.part in done:
+                _tally(tallies, task).merge(folder.read_tally(task, tallies[task.labels].measures))
+                done_runs += task.count
+                seen += 1
+        if seen != len(done):
+            names = {task.part for task in tasks if task.part in done}
+            stray = min(set(done) - names)
+            raise FolderError(f"{folder.part_path(stray)}: recorded in {MANIFEST}, but not a "
+                              "part of this batch; move it out of the folder's results/ and "
+                              "rerun with --resume")
+    folder.start()
+    before = frozenset(done)  # (the folder records each part written from now on)
+    todo = (task for task in tasks if task.part not in before)
+    bar = progress_bar(runs, done_runs)
     try:
         for task, outcome in executor.map_unordered(compute_chunk, todo):
-            folder.write_part(task.part, outcome)
-            tallies[task.labels].merge(outcome.tally)
+            folder.write_part(task, outcome)
+            _tally(tallies, task).merge(outcome.tally)
             bar.update(task.count)
     finally:
         bar.close()
-    return {group: tallies[group] for group in dict.fromkeys(task.labels for task in tasks)}
+    folder.finish()
+    return {task.labels: _tally(tallies, task) for task in _first_of_each_group(tasks)}
+
+
+def _tally(tallies: dict[Group, Tally], task: ChunkTask) -> Tally:
+    """The tally of the task's group (a new one, for its scenario, at the first task)."""
+    if task.labels not in tallies:
+        tallies[task.labels] = Tally(Measures.of(task.scenario))
+    return tallies[task.labels]
+
+
+def _first_of_each_group(tasks: Sequence[ChunkTask]) -> list[ChunkTask]:
+    first: dict[Group, ChunkTask] = {}
+    for task in tasks:
+        first.setdefault(task.labels, task)
+    return list(first.values())

@@ -1,41 +1,60 @@
 """The results folder of a batch: a Parquet dataset written so that a killed batch
-resumes exactly where it stopped.
+resumes exactly where it stopped, and a folder that was changed since is refused.
 
 ::
 
     OUT/manifest.json             what the batch is: scenario hash, seed, runs, chunk
-                                  size, versions, posterior hash (written first)
+                                  size, versions, posterior hash (written first); at
+                                  the end, every part: its run ids and sha256
     OUT/results/part-00000.parquet  one file per chunk, its rows in run-id order (zstd)
     OUT/failures/part-00003.parquet only for chunks where replicates raised
     OUT/summary.json              the outcome distribution (written last)
 
+and, while a batch runs, ``OUT/negsim.lock`` (who writes here: pid and host) and
+``OUT/manifest.parts.jsonl`` (the parts recorded since the manifest was written, one
+JSON line each; folded into the manifest at the end).
+
 ``OUT/results`` is one table to pandas (``pd.read_parquet("OUT/results")``), pyarrow
 (``pyarrow.dataset.dataset``) and DuckDB (``read_parquet('OUT/results/*.parquet')``).
 
-Every file is written to a temporary name, flushed to disk and renamed, so a part
-either exists whole or not at all; a chunk's failures are written before its rows,
-so a part's presence means the chunk is done. Resuming runs exactly the chunks
-whose part is missing — each is a pure function of the manifest — so a resumed
+Every file is written to a temporary name, flushed to disk and renamed
+(``sim.fileio``), so a part either exists whole or not at all. A part is recorded
+(its run ids, its sha256 and its failure rows' sha256) before it is written, its
+failures before its rows, so a part's presence means the chunk is done and its
+record says what it must hold. Resuming (``--resume``) checks the folder first, and
+refuses, in one line naming the file, one that does not match: a part whose bytes
+differ from its record (truncated, damaged, or from another batch), a part or any
+other file in ``results/`` or ``failures/`` that the batch did not record (Parquet
+readers read every file there whose name does not start with ``.`` or ``_``, so a
+stray file would change or break ``pd.read_parquet(OUT/results)``). It then runs
+exactly the chunks not done — each a pure function of the manifest — so a resumed
 batch ends with the files an uninterrupted one writes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import platform
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
 
-from sim.batch.chunks import ChunkOutcome, decode_part
+from sim.batch.chunks import ChunkOutcome, ChunkTask, decode_part
+from sim.batch.lock import LOCK, LockError, check_lock, hold
+from sim.fileio import TEMPORARY, WriteError, cause_of, make_folder, write_atomically
 from sim.scenario.spec import Scenario
 from sim.stats.summary import Measures
 from sim.stats.tally import Tally
 
 MANIFEST, SUMMARY, RESULTS, FAILURES = "manifest.json", "summary.json", "results", "failures"
-FORMAT = "negsim-batch/1"
+JOURNAL = "manifest.parts.jsonl"
+FORMAT = "negsim-batch/2"
 
 #: Manifest keys that decide the results: a batch resumes only if all are unchanged.
 IDENTITY = ("format", "kind", "scenario_sha256", "posterior_sha256", "experiment_sha256",
@@ -43,6 +62,9 @@ IDENTITY = ("format", "kind", "scenario_sha256", "posterior_sha256", "experiment
 
 #: Packages whose versions are recorded; the first two decide the numbers.
 PACKAGES = ("negsim", "numpy", "mesa", "pandas", "pyarrow")
+
+#: What to do about a part that does not match the manifest.
+RECOVER = "remove it and rerun with --resume (its chunk is computed again)"
 
 
 class FolderError(Exception):
@@ -86,85 +108,279 @@ def make_manifest(kind: str, scenario: Scenario, scenario_file: str, seed: int, 
     }
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, flush it to disk, rename."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class PartRecord:
+    """What the manifest records of a finished part: its chunk's run ids
+    (``first_run_id`` and ``runs`` of them: its rows and failure rows together) and
+    the sha256 of its file and of its failures file (``None``: no failures)."""
+
+    part: str
+    first_run_id: int
+    runs: int
+    sha256: str
+    failures_sha256: str | None
+
+    @classmethod
+    def of(cls, task: ChunkTask, outcome: ChunkOutcome) -> PartRecord:
+        return cls(task.part, task.first, task.count, sha256(outcome.results),
+                   None if outcome.failures is None else sha256(outcome.failures))
+
+    @classmethod
+    def from_json(cls, value: object) -> PartRecord:
+        """A record as JSON holds it (``ValueError`` where it is not one)."""
+        try:
+            record = cls(**value)
+            if not (isinstance(record.part, str) and isinstance(record.first_run_id, int)
+                    and isinstance(record.runs, int) and isinstance(record.sha256, str)
+                    and isinstance(record.failures_sha256, str | None)):
+                raise TypeError
+        except TypeError:
+            raise ValueError(f"not a part's record: {json.dumps(value)[:80]}") from None
+        return record
 
 
 class ResultsFolder:
-    """A batch's results folder (see the module's docstring for its layout)."""
+    """A batch's results folder (see the module's docstring for its layout).
+
+    A batch uses it in this order: ``check`` (before anything starts: changes
+    nothing), then under ``locked``: ``prepare`` (what is recorded, on a resume),
+    ``read_tally`` of each part done before (which verifies it), ``start`` (the
+    manifest written), ``write_part`` as chunks finish, ``finish``.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self.recorded: dict[str, PartRecord] = {}  # parts done before, as recorded
+        self._incomplete: list[str] = []  # recorded but never written: run again
+        self._manifest: dict | None = None
+        self.started = False  # whether start() wrote the manifest
 
     def part_path(self, name: str, failures: bool = False) -> Path:
         return self.root / (FAILURES if failures else RESULTS) / f"{name}.parquet"
 
-    def check(self, manifest: dict, resume: bool) -> set[str]:
-        """Whether the batch described by ``manifest`` may write here; the parts
-        already done (empty for a new batch). Changes nothing."""
+    # -- before anything is written ------------------------------------------------
+
+    def _entries(self) -> list[Path]:
+        try:
+            return [entry for entry in self.root.iterdir() if entry.name != LOCK]
+        except OSError as error:
+            raise FolderError(f"--out {self.root}: cannot be read ({cause_of(error)})") from None
+
+    def check(self, manifest: dict, resume: bool) -> bool:
+        """Whether the batch described by ``manifest`` may write here (else
+        ``FolderError``); True where a batch is to be resumed. Changes nothing."""
         where = f"--out {self.root}"
+        if self.root.is_symlink() and not self.root.exists():
+            raise FolderError(f"{where}: a symbolic link that leads nowhere (a loop, or a "
+                              "missing target)")
         if self.root.exists() and not self.root.is_dir():
             raise FolderError(f"{where}: exists and is not a folder")
-        if not self.root.exists() or not any(self.root.iterdir()):
-            return set()
+        try:
+            check_lock(self.root)
+        except LockError as error:
+            raise FolderError(str(error)) from None
+        if not self.root.exists() or not self._entries():
+            return False
         if not (self.root / MANIFEST).is_file():
             raise FolderError(f"{where}: exists and is not a negsim results folder (no "
                               f"{MANIFEST}); choose another --out or remove it")
         if not resume:
             raise FolderError(f"{where}: holds the results of an earlier batch; pass --resume "
                               "to continue (or reuse) it, or choose another --out")
-        try:
-            earlier = json.loads((self.root / MANIFEST).read_text())
-        except (OSError, ValueError) as error:
-            raise FolderError(f"{where}: {MANIFEST} cannot be read ({error})") from None
+        earlier = self._read_manifest()
         for key in IDENTITY:
             if earlier.get(key) != manifest.get(key):
                 raise FolderError(
                     f"{where}: cannot resume: {key} was {json.dumps(earlier.get(key))}, now "
                     f"{json.dumps(manifest.get(key))}; rerun as before, or choose another "
                     "--out (or remove the folder)")
-        return {path.stem for path in (self.root / RESULTS).glob("*.parquet")}
+        return True
 
-    def create(self, manifest: dict) -> None:
-        """Make the folder (if new) and write the manifest first (a folder with
-        anything in it and no manifest is not ours); clear temporary files a killed
-        batch left behind."""
-        self.write_json(MANIFEST, manifest)
-        for sub in (RESULTS, FAILURES):
-            (self.root / sub).mkdir(exist_ok=True)
-        for folder in (self.root, self.root / RESULTS, self.root / FAILURES):
-            for temp in folder.glob(".*.tmp"):
-                temp.unlink()
+    def _read_manifest(self) -> dict:
+        path = self.root / MANIFEST
+        try:
+            earlier = json.loads(path.read_bytes())
+        except (OSError, ValueError) as error:
+            raise FolderError(f"{path}: cannot be read ({error})") from None
+        if not isinstance(earlier, dict):
+            raise FolderError(f"{path}: not the manifest of a negsim batch")
+        return earlier
 
-    def write_part(self, name: str, outcome: ChunkOutcome) -> None:
-        """Store a finished chunk: failure rows first, then its rows (the mark that
-        the chunk is done)."""
-        if outcome.failures is not None:
-            _write_atomically(self.part_path(name, failures=True), outcome.failures)
-        _write_atomically(self.part_path(name), outcome.results)
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the folder (making it if new) for this process (``sim.batch.lock``):
+        a second batch on it is refused, a stale lock taken over."""
+        try:
+            with hold(self.root):
+                yield
+        except LockError as error:
+            raise FolderError(str(error)) from None
 
-    def read_tally(self, name: str, measures: Measures) -> Tally:
-        """The tally of a chunk stored earlier (when a batch resumes)."""
-        results = decode_part(self.part_path(name).read_bytes())
-        failures_path = self.part_path(name, failures=True)
-        failures = decode_part(failures_path.read_bytes()) if failures_path.exists() else None
+    # -- resuming ------------------------------------------------------------------
+
+    def _records_on_disk(self) -> dict[str, PartRecord]:
+        """The parts the manifest and the journal record (the journal's last line may
+        be cut short by a kill: it was being written, so its part never was)."""
+        path = self.root / MANIFEST
+        records = {}
+        try:
+            for value in self._read_manifest().get("finished", []):
+                record = PartRecord.from_json(value)
+                records[record.part] = record
+        except ValueError as error:
+            raise FolderError(f"{path}: finished: {error}") from None
+        journal = self.root / JOURNAL
+        try:
+            lines = journal.read_bytes().split(b"\n")
+        except FileNotFoundError:
+            lines = []
+        except OSError as error:
+            raise FolderError(f"{journal}: cannot be read ({cause_of(error)})") from None
+        for number, line in enumerate(lines, start=1):
+            try:
+                record = PartRecord.from_json(json.loads(line))
+            except ValueError as error:
+                if number == len(lines):  # the last line, cut short (or empty)
+                    break
+                raise FolderError(f"{journal}: line {number}: {error}") from None
+            records[record.part] = record
+        return records
+
+    def prepare(self, manifest: dict, resume: bool) -> None:
+        """Under the lock: check the folder again, then take in what it records.
+        Every file in ``results/`` and ``failures/`` that a Parquet reader would read
+        must be a part recorded (else ``FolderError`` naming it); a recorded part
+        whose file is missing was never written (or was removed to be recomputed),
+        and its chunk runs again."""
+        self._manifest = manifest
+        if not self.check(manifest, resume):
+            return
+        records = self._records_on_disk()
+        present = {sub: self._files(sub) for sub in (RESULTS, FAILURES)}
+        for sub, files in present.items():
+            for name in files:
+                record = records.get(name)
+                if record is None or (sub == FAILURES and record.failures_sha256 is None):
+                    path = self.part_path(name, failures=sub == FAILURES)
+                    raise FolderError(
+                        f"{path}: not a part this batch recorded (from another batch or "
+                        f"copied in?); move it out of {sub}/ (Parquet readers read every "
+                        "file there) and rerun with --resume")
+        self.recorded = {name: record for name, record in records.items()
+                         if name in present[RESULTS]}
+        self._incomplete = [name for name in records if name not in present[RESULTS]]
+
+    def _files(self, sub: str) -> set[str]:
+        """Names (without ``.parquet``) of the files of ``sub`` a Parquet reader reads;
+        a folder or any other file there is refused."""
+        folder = self.root / sub
+        if not folder.is_dir():
+            return set()
+        names = set()
+        for entry in sorted(folder.iterdir()):
+            if entry.name.startswith((".", "_")):  # skipped by pyarrow, pandas, DuckDB
+                continue
+            if entry.is_dir() or entry.suffix != ".parquet":
+                raise FolderError(f"{entry}: not a part of this batch; move it out of {sub}/ "
+                                  "(Parquet readers read every file there) and rerun with "
+                                  "--resume")
+            names.add(entry.stem)
+        return names
+
+    def read_tally(self, task: ChunkTask, measures: Measures) -> Tally:
+        """The tally of a part done before, after checking it against its record: the
+        same run ids as ``task``, and the same bytes."""
+        record = self.recorded[task.part]
+        if (record.first_run_id, record.runs) != (task.first, task.count):
+            raise FolderError(
+                f"{self.root / MANIFEST}: records {task.part} as runs {record.first_run_id}"
+                f"-{record.first_run_id + record.runs - 1}, but this batch's {task.part} is "
+                f"runs {task.first}-{task.first + task.count - 1}; the manifest was changed")
+        results = self._verified(self.part_path(task.part), record.sha256)
+        failures = None if record.failures_sha256 is None else self._verified(
+            self.part_path(task.part, failures=True), record.failures_sha256)
         if not set(measures.columns) <= set(results.columns):
             return Tally.of_failures(failures, measures)
         return Tally.of(results[list(measures.columns)], measures, failures)
 
+    def _verified(self, path: Path, expected: str) -> pd.DataFrame:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise FolderError(f"{path}: missing, but its part is there; {RECOVER}") from None
+        except OSError as error:
+            raise FolderError(f"{path}: cannot be read ({cause_of(error)})") from None
+        if sha256(data) != expected:
+            what = "empty" if not data else f"{len(data):,} bytes"
+            raise FolderError(f"{path}: is not the part the manifest recorded ({what}, "
+                              f"another sha256: truncated, damaged or replaced); {RECOVER}")
+        return decode_part(data)
+
+    # -- writing -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Write the manifest (with the parts verified so far) before any part; clear
+        what a killed batch left: temporary files, the journal, failure parts of
+        chunks recorded but never written."""
+        for name in self._incomplete:
+            self._unlink(self.part_path(name, failures=True))
+        self._write_manifest()
+        self._unlink(self.root / JOURNAL)
+        for folder in (self.root, self.root / RESULTS, self.root / FAILURES):
+            if folder.is_dir():
+                for temp in folder.glob(TEMPORARY):
+                    self._unlink(temp)
+        make_folder(self.root / RESULTS)
+        self.started = True
+
+    def write_part(self, task: ChunkTask, outcome: ChunkOutcome) -> None:
+        """Store a finished chunk: its record in the journal, its failure rows (making
+        ``failures/`` the first time), then its rows (the mark that it is done)."""
+        record = PartRecord.of(task, outcome)
+        self._journal(record)
+        if outcome.failures is not None:
+            make_folder(self.root / FAILURES)
+            write_atomically(self.part_path(task.part, failures=True), outcome.failures)
+        write_atomically(self.part_path(task.part), outcome.results)
+        self.recorded[task.part] = record
+
+    def finish(self) -> None:
+        """Fold every part's record into the manifest; the journal goes."""
+        self._write_manifest()
+        self._unlink(self.root / JOURNAL)
+
+    def _write_manifest(self) -> None:
+        finished = [asdict(self.recorded[name]) for name in sorted(self.recorded)]
+        self.write_json(MANIFEST, self._manifest | {"finished": finished})
+
+    def _journal(self, record: PartRecord) -> None:
+        """Append a line to the journal and flush it to disk (an append of one short
+        line: the batch's one write that is not a whole file renamed)."""
+        path = self.root / JOURNAL
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(handle, (json.dumps(asdict(record)) + "\n").encode())
+                os.fsync(handle)
+            finally:
+                os.close(handle)
+        except OSError as error:
+            raise WriteError(path, cause_of(error)) from None
+
+    @staticmethod
+    def _unlink(path: Path) -> None:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as error:
+            raise WriteError(path, cause_of(error)) from None
+
     def write_csv(self, name: str, table: pd.DataFrame) -> None:
-        _write_atomically(self.root / name, table.to_csv(index=False).encode())
+        write_atomically(self.root / name, table.to_csv(index=False))
 
     def write_json(self, name: str, content: dict) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        _write_atomically(self.root / name, (json.dumps(content, indent=2) + "\n").encode())
+        make_folder(self.root)
+        write_atomically(self.root / name, json.dumps(content, indent=2) + "\n")

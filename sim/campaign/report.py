@@ -16,6 +16,7 @@ from sim.campaign.engine import EXCHANGES, CampaignTally
 from sim.campaign.spec import Campaign
 from sim.stats.intervals import wilson_interval
 from sim.stats.tally import ExactHistogram
+from sim.terminal import printable
 
 QUANTILES = {"p05": 0.05, "p10": 0.10, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p90": 0.90,
              "p95": 0.95}
@@ -88,7 +89,7 @@ def _pct(entry: dict) -> str:
 
 
 def format_campaign(summary: dict) -> str:
-    lines = [f"{summary['campaign']}: {summary['campaigns']:,} simulated campaigns, "
+    lines = [f"{printable(summary['campaign'])}: {summary['campaigns']:,} simulated campaigns, "
              f"{summary['start']} to {summary['until']}, seed {summary['seed']}", "",
              "rounds held      probability (95% interval)"]
     for k, entry in summary["rounds_held"].items():
@@ -96,7 +97,7 @@ def format_campaign(summary: dict) -> str:
     lines += ["", "round   held                     p10          p50          p90"]
     for r in summary["round_dates"]:
         dates = "".join(f"{r.get(k, '-'):>13}" for k in ("p10", "p50", "p90"))
-        lines.append(f"  {r['round']}     {_pct(r['held']):<22}{dates}")
+        lines.append(f"  {printable(r['round'])}     {_pct(r['held']):<22}{dates}")
     lines += ["", "by date       any ceasefire           leaders' meeting        "
               "prisoners carried out (p10/p50/p90)   remains (p10/p50/p90)"]
     for e in summary["by_date"]:

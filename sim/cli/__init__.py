@@ -1,7 +1,8 @@
 """The ``negsim`` command: a parser assembled from ``sim.cli``.
 
 User mistakes (a bad scenario file, a bad option) print one line naming the file, the
-key and what is allowed, and exit with status 2 — never a traceback.
+key and what is allowed, and exit with status 2 — never a traceback; so does a file
+that cannot be written (the path and the cause: disk full, read-only, no permission).
 """
 
 from __future__ import annotations
@@ -9,10 +10,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 
 from sim.cli.common import UsageError
 from sim.errors import InputError
+from sim.fileio import WriteError
+from sim.terminal import printable
 
 #: Each command: its module (which adds the subcommand with ``register(subparsers)``)
 #: and a line of help. Only the module of the command being run is imported: the
@@ -73,20 +78,38 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, taken like Ctrl-C: what is under way stops cleanly (workers stopped,
+    the results folder's lock let go, finished parts kept)."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv).parse_args(argv)
+    here = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, _terminate) if here else None
     try:
         return args.handler(args)
-    except (InputError, UsageError) as error:
-        print(f"negsim: error: {error}", file=sys.stderr)
+    except (InputError, UsageError, WriteError) as error:
+        # one line, whatever a file's names hold (sim.terminal)
+        print(f"negsim: error: {printable(error)}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("negsim: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("negsim: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        if here:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,13 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.batch.chunks import ChunkTask
+from sim.batch.chunks import ChunkResourceError, ChunkTask
 from sim.batch.executors import ExecutorError, make_executor
 from sim.batch.executors.base import WorkerLost
 from sim.batch.runner import Group, run_tasks
 from sim.batch.storage import FolderError, ResultsFolder, make_manifest
 from sim.cli.common import UsageError, integer_at_least
+from sim.fileio import WriteError
 from sim.stats.tally import Tally
 
 
@@ -32,21 +33,30 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
 
 def run_batch(args: argparse.Namespace, out: Path, manifest: dict,
               tasks: Sequence[ChunkTask]) -> dict[Group, Tally]:
-    """Check the folder, start the executor, then run the tasks into the folder.
-    Nothing is written before both are known to be usable."""
+    """Check the folder, start the executor, then, holding the folder's lock, check
+    what it holds and run the tasks into it. Nothing is written before the folder and
+    the executor are known to be usable; a batch that stops (a lost worker, a
+    resource error, a file that cannot be written) keeps what finished."""
     if args.workers and args.scheduler:
         raise UsageError("--workers and --scheduler exclude each other: the cluster's "
                          "workers are the scheduler's")
     folder = ResultsFolder(out)
     try:
-        done = folder.check(manifest, args.resume)
+        folder.check(manifest, args.resume)
         executor = make_executor(args.workers, args.scheduler)
     except (FolderError, ExecutorError) as error:
         raise UsageError(str(error)) from None
     try:
-        folder.create(manifest)
-        return run_tasks(tasks, folder, done, executor)
-    except WorkerLost as error:
+        with folder.locked():
+            folder.prepare(manifest, args.resume)
+            return run_tasks(tasks, folder, executor, manifest["runs"])
+    except FolderError as error:
+        raise UsageError(str(error)) from None
+    except WriteError as error:
+        kept = "; what finished is kept: rerun with --resume once it can be written" if (
+            folder.started) else ""
+        raise UsageError(f"--out {out}: {error}{kept}") from None
+    except (WorkerLost, ChunkResourceError) as error:
         raise UsageError(f"{error}; what finished is kept: rerun with --resume") from None
     finally:
         executor.close()

@@ -15,6 +15,7 @@ from sim.calibration.evidence import load_observations, load_priors
 from sim.calibration.fit import Settings, calibrate, write
 from sim.cli.common import integer_at_least
 from sim.report.calibration import make_report
+from sim.terminal import printable
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -64,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
     print("\nparameter                                           prior mean  posterior "
           "mean [5%-95%]   contraction")
     for row in table.itertuples():
-        print(f"{row.parameter:<52}{row.prior_mean:>10.3g}  {row.posterior_mean:>9.3g} "
+        print(f"{printable(row.parameter):<52}{row.prior_mean:>10.3g}  {row.posterior_mean:>9.3g} "
               f"[{row.posterior_q05:.3g}-{row.posterior_q95:.3g}]  {row.contraction:>6.2f} "
               f"{row.verdict}")
     if args.report:
@@ -72,10 +73,12 @@ def main(args: argparse.Namespace) -> int:
         print("\nP(reported fact reproduced): posterior predictive vs prior")
         for post, base in zip(result["posterior_predictive"], result["prior_predictive"],
                               strict=True):
-            print(f"  {post['round']:<14}{post['fact']:<34}{post['p']:>7.1%}  {base['p']:>7.1%}")
+            print(f"  {printable(post['round']):<14}{printable(post['fact']):<34}"
+                  f"{post['p']:>7.1%}  {base['p']:>7.1%}")
         held = result.get("leave_last_round_out")
         if held:
-            print(f"\nfit on {', '.join(held['fitted_on'])}, forecast {held['held_out']}: "
+            print(f"\nfit on {printable(', '.join(held['fitted_on']))}, forecast "
+                  f"{printable(held['held_out'])}: "
                   f"sum of log scores {held['sum_log_score_fit']:.2f} vs base rate "
                   f"{held['sum_log_score_base']:.2f}")
         print(f"wrote {Path(args.out).parent / 'checks.json'} and figures")

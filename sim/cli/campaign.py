@@ -13,7 +13,8 @@ from sim.campaign.batch import CHUNK_SIZE, campaign_tasks, run_campaigns
 from sim.campaign.engine import CampaignTally
 from sim.campaign.report import format_campaign, summarise_campaign
 from sim.campaign.spec import load_campaign
-from sim.cli.common import UsageError, integer_at_least, write_atomically
+from sim.cli.common import UsageError, integer_at_least
+from sim.fileio import make_folder, write_atomically
 from sim.viz.campaign import by_date_chart, fan_chart, rounds_chart
 
 
@@ -57,7 +58,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     tasks = campaign_tasks(campaign, args.runs, args.seed, args.chunk_size)
     parts = out / "campaigns"
-    parts.mkdir(parents=True, exist_ok=True)
+    make_folder(parts)
     tally = CampaignTally(days=campaign.days)
     try:
         for task, rows, chunk_tally in run_campaigns(tasks, executor):
@@ -71,8 +72,7 @@ def main(args: argparse.Namespace) -> int:
     figures = [fan_chart(campaign, tally, out / "implemented-by-date.png"),
                by_date_chart(campaign, tally, out / "ceasefire-leaders-by-date.png"),
                rounds_chart(campaign, tally, out / "rounds-held.png")]
-    write_atomically(out / "summary.json",
-                     lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"))
+    write_atomically(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     print(format_campaign(summary))
     plural = "s" if len(tasks) > 1 else ""
     print(f"\nwrote {parts}/ ({len(tasks)} Parquet part{plural}), {out / 'summary.json'} "

@@ -10,6 +10,7 @@ from pathlib import Path
 from sim.batch.chunks import run_scenario
 from sim.batch.results import ResultsError, RunResults
 from sim.cli.common import UsageError, integer_at_least
+from sim.fileio import make_folder, write_atomically
 from sim.report.compare import comparison, differences_figure, format_comparison
 from sim.report.output import load_run, run_figures, write_figures
 from sim.scenario.load import load_scenario
@@ -67,8 +68,8 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {out}: exists and is not a folder")
     result = comparison(runs)
     print(format_comparison(result))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "comparison.json").write_text(json.dumps(result, indent=2) + "\n")
+    make_folder(out)
+    write_atomically(out / "comparison.json", json.dumps(result, indent=2) + "\n")
     written = f"wrote {out / 'comparison.json'}"
     if not args.no_plots:
         figures = run_figures(runs) | {"differences": differences_figure(runs, result)}

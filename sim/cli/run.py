@@ -12,6 +12,7 @@ from sim.cli.common import integer_at_least
 from sim.report.output import FIGURES_FOLDER, write_run_figures
 from sim.scenario.load import load_scenario
 from sim.stats.summary import format_table
+from sim.terminal import printable
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -42,7 +43,7 @@ def main(args: argparse.Namespace) -> int:
     summary |= {"scenario_file": str(args.scenario), "scenario_sha256": scenario.sha256,
                 "chunk_size": args.chunk_size, "parameters": scenario.parameter_sources()}
     ResultsFolder(out).write_json(SUMMARY, summary)
-    print(format_table(summary))
+    print(format_table(summary | {"scenario": printable(summary["scenario"])}))
     failed = summary["failures"]["count"]
     if failed:
         print(f"\n{failed:,} rounds raised an error and are left out above: see "

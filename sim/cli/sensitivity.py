@@ -11,6 +11,7 @@ from sim.batch.storage import SUMMARY, ResultsFolder
 from sim.cli.batching import add_experiment_command, run_experiment
 from sim.stats.summary import study_labels
 from sim.studies.sensitivity import analyze, load_sensitivity, outcome_value
+from sim.terminal import printable
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -41,7 +42,7 @@ def main(args: argparse.Namespace) -> int:
         "points": points,
         "replicates": study.replicates, "parameters": names,
         "indices": indices.replace({float("nan"): None}).to_dict(orient="records")})
-    print(f"{base.round.name}: Sobol indices over {points:,} design points x "
+    print(f"{printable(base.round.name)}: Sobol indices over {points:,} design points x "
           f"{study.replicates:,} rounds, seed {study.seed} (95% intervals)\n")
     print(format_indices(indices))
     print(f"\nwrote {out / 'sobol.csv'}, {out / 'points.csv'} (outcomes per design point), "
@@ -51,9 +52,10 @@ def main(args: argparse.Namespace) -> int:
 
 def format_indices(indices: pd.DataFrame) -> str:
     """One line per (outcome, parameter): S1 and ST with their intervals."""
-    width = max(len(p) for p in indices["parameter"])
+    width = max(len(printable(p)) for p in indices["parameter"])
     lines = [f"{'outcome':<28} {'parameter':<{width}}  {'S1':>14}  {'ST':>14}"]
     for row in indices.itertuples(index=False):
+        row = row._replace(outcome=printable(row.outcome), parameter=printable(row.parameter))
         if row.note:
             lines.append(f"{row.outcome:<28} {row.parameter:<{width}}  ({row.note})")
             continue

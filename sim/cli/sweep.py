@@ -8,6 +8,7 @@ from sim.batch.storage import RESULTS, SUMMARY, ResultsFolder
 from sim.cli.batching import add_experiment_command, run_experiment
 from sim.stats.summary import study_labels
 from sim.studies.sweep import design_table, load_sweep
+from sim.terminal import printable
 
 #: Columns of the per-point table printed (all of them are in points.csv).
 SHOWN = ("runs",)
@@ -39,9 +40,9 @@ def main(args: argparse.Namespace) -> int:
     knobs = [knob.key for knob in sweep.experiment.knobs]
     shown = [c for c in ("point", *knobs, *SHOWN, *(f"{e.name}.p" for e in base.events),
                          "duration_minutes.p50") if c in table.columns]
-    print(f"{base.round.name}: {sweep.design} sweep, {len(sweep.points):,} design points x "
-          f"{sweep.replicates:,} rounds, seed {sweep.seed}\n")
-    print(table[shown].to_string(index=False, float_format=_short))
+    print(f"{printable(base.round.name)}: {sweep.design} sweep, {len(sweep.points):,} design "
+          f"points x {sweep.replicates:,} rounds, seed {sweep.seed}\n")
+    print(table[shown].rename(columns=printable).to_string(index=False, float_format=_short))
     print(f"\nwrote {out / RESULTS} (one row per round), {out / 'points.csv'} (the outcome "
           f"distribution per design point), {out / SUMMARY}")
     return 0

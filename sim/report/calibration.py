@@ -18,6 +18,7 @@ from sim.calibration import checks
 from sim.calibration.abc import Fit
 from sim.calibration.evidence import ObservedRound, Prior
 from sim.calibration.fit import Settings, calibrate, simulate_round
+from sim.fileio import make_folder, write_atomically
 from sim.scenario.spec import IssueKind
 from sim.viz import calibration as plots
 
@@ -64,7 +65,7 @@ def make_report(rounds: tuple[ObservedRound, ...], prior: Prior, fit: Fit, setti
                 out_dir: Path, draws: int) -> dict:
     """Write ``checks.json`` and the figures into ``out_dir``; return the checks."""
     figures = out_dir / "figures"
-    figures.mkdir(parents=True, exist_ok=True)
+    make_folder(figures)
     posterior, base = predictive_pair(rounds, prior, fit, draws, settings.seed)
     table = checks.identifiability(prior, fit.particles, fit.weights)
     result = {
@@ -87,7 +88,7 @@ def make_report(rounds: tuple[ObservedRound, ...], prior: Prior, fit: Fit, setti
         if spec.kind in (IssueKind.COUNT, IssueKind.SHARE)))
     plots.outcome_figure(outcomes, {r.name: list(r.facts) for r in rounds},
                          figures / "predictive-outcomes.png", quantities + ["duration_minutes"])
-    (out_dir / "checks.json").write_text(json.dumps(result, indent=2, default=_plain) + "\n")
+    write_atomically(out_dir / "checks.json", json.dumps(result, indent=2, default=_plain) + "\n")
     return result
 
 

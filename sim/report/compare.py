@@ -26,6 +26,7 @@ from sim.batch.results import RunResults, mean, variance
 from sim.stats.intervals import Z95, newcombe_interval
 from sim.stats.numbers import percent, signed_points, whole
 from sim.stats.tally import ExactHistogram
+from sim.terminal import printable
 from sim.viz.style import (
     GREY,
     house_style,
@@ -107,9 +108,9 @@ def _signed(x: float) -> str:
 def format_comparison(result: dict) -> str:
     """The comparison as plain-text tables, one per scenario against the baseline."""
     lines = []
-    base = result["baseline"]["scenario"]
+    base = printable(result["baseline"]["scenario"])
     for comp in result["comparisons"]:
-        lines += [f"{comp['scenario']} ({comp['runs']:,} rounds) against {base} "
+        lines += [f"{printable(comp['scenario'])} ({comp['runs']:,} rounds) against {base} "
                   f"({result['baseline']['runs']:,} rounds)", ""]
         width = max(len(row["label"]) for row in comp["events"] + comp["quantities"])
         lines.append(f"{'event':<{width}}  {'baseline':>8}  {'this':>7}  {'difference':>10}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.batch.results import RunResults, read_manifest
+from sim.fileio import write_atomically
 from sim.report.assumptions import scenario_assumptions
 from sim.report.html import (
     Block,
@@ -207,6 +208,6 @@ def write_report(run: RunResults, folder: Path) -> list[Path]:
                for stem, figure in run_figures([run]).items()}
     blocks = report_blocks(run, figures)
     markdown, page = folder / "report.md", folder / "report.html"
-    markdown.write_text(to_markdown(blocks, folder))
-    page.write_text(to_html(blocks, f"{run.name}: negsim report"))
+    write_atomically(markdown, to_markdown(blocks, folder))
+    write_atomically(page, to_html(blocks, f"{run.name}: negsim report"))
     return [path for paths in figures.values() for path in paths] + [markdown, page]

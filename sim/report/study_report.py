@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sim.batch.results import ResultsError, read_manifest
+from sim.fileio import write_atomically
 from sim.report.html import Block, FigureBlock, Heading, Paragraph, Table, to_html, to_markdown
 from sim.report.output import FIGURES_FOLDER
 from sim.viz.studies import sensitivity_figure, sweep_events, sweep_figure
@@ -41,8 +42,8 @@ def _read(folder: Path, name: str) -> tuple[dict, pd.DataFrame]:
 def _write(folder: Path, title: str, blocks: list[Block], figure_paths: list[Path]
            ) -> list[Path]:
     markdown, page = folder / "report.md", folder / "report.html"
-    markdown.write_text(to_markdown(blocks, folder))
-    page.write_text(to_html(blocks, title))
+    write_atomically(markdown, to_markdown(blocks, folder))
+    write_atomically(page, to_html(blocks, title))
     return [*figure_paths, markdown, page]
 
 

@@ -1,12 +1,16 @@
 """Small checked readers for the project's TOML files other than scenarios
 (calibration evidence, campaigns): each problem is an ``InputError`` naming the
-file, the key and what is allowed."""
+file, the key and what is allowed. ``read_file`` is the one reader of every file a
+user names (scenarios, their bases, posteriors, experiment, calibration and
+campaign files): regular files only, of bounded size."""
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
 import hashlib
+import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -15,14 +19,84 @@ import numpy as np
 
 from sim.errors import InputError
 
+#: Largest TOML file read (scenario, base scenario, experiment, calibration,
+#: campaign): the project's largest is 6 KB.
+TEXT_LIMIT = 1 << 20
+
+#: Largest posterior file read: ours (2,000 particles of 9 parameters) is 190 KB; a
+#: million particles of 20 parameters is about 160 MB.
+POSTERIOR_LIMIT = 256 << 20
+
+_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+def _not_regular(path: Path, mode: int, what: str) -> InputError:
+    if stat.S_ISDIR(mode):
+        return InputError(path, "", f"is a directory, not a {what} file")
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return InputError(path, "", f"is {kind}: only regular files are read")
+
+
+def _size(limit: int) -> str:
+    return f"{limit / (1 << 20):g} MiB" if limit >= 1 << 20 else f"{limit:,} bytes"
+
+
+def read_file(path: str | Path, limit: int = TEXT_LIMIT, what: str = "TOML") -> bytes:
+    """The bytes of the regular file at ``path``, at most ``limit`` of them.
+
+    Anything else is refused before it is read: a device (``/dev/zero`` never ends,
+    ``/dev/urandom`` neither), a named pipe (reading waits for a writer: it is opened
+    without blocking and refused), a socket, a folder. A file larger than ``limit``
+    is refused too, also one that grows while read or that reports no size (files
+    under ``/proc``): never more than ``limit + 1`` bytes are read. ``what`` names
+    the kind of file expected, in messages."""
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode  # follows links: a link to a device is a device
+    except FileNotFoundError:
+        raise InputError(path, "", "no such file") from None
+    except ValueError:  # an embedded NUL
+        raise InputError(path, "", "cannot be read: not a usable file name") from None
+    except OSError as error:
+        raise InputError(path, "", f"cannot be read: {error.strerror or error}") from None
+    if not stat.S_ISREG(mode):
+        raise _not_regular(path, mode, what)
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as error:
+        raise InputError(path, "", f"cannot be read: {error.strerror or error}") from None
+    try:
+        status = os.fstat(handle)  # the file opened, whatever the path names now
+        if not stat.S_ISREG(status.st_mode):
+            raise _not_regular(path, status.st_mode, what)
+        too_large = InputError(path, "", f"is larger than {_size(limit)}, the most read of "
+                               "such a file")
+        if status.st_size > limit:
+            raise too_large
+        chunks, read = [], 0
+        while read <= limit:
+            chunk = os.read(handle, min(limit + 1 - read, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            read += len(chunk)
+        if read > limit:
+            raise too_large
+        return b"".join(chunks)
+    except OSError as error:
+        raise InputError(path, "", f"cannot be read: {error.strerror or error}") from None
+    finally:
+        os.close(handle)
+
 
 def read_toml(path: Path) -> tuple[dict, str]:
     """The parsed file and its sha256."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(path, "", "no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
+        # newlines translated as Path.read_text does: the hash is of the text
+        text = read_file(path).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as error:
         raise InputError(path, "", f"cannot be read as text: {error}") from None
     try:
         return tomllib.loads(text), hashlib.sha256(text.encode()).hexdigest()

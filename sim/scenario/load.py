@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
+from sim.scenario.checks import read_file
 from sim.scenario.events import ROUND_COLUMNS, EventError, parse_event
 from sim.scenario.posterior import read_posterior
 from sim.scenario.spec import (
@@ -539,8 +540,9 @@ def _merge(base: dict, override: dict, top: bool = True) -> dict:
     return merged
 
 
-#: How many files an ``extends`` chain may hold (a scenario, its base, its base's base...).
-MAX_EXTENDS = 64
+#: Most base scenarios followed from one file (a variant of a variant of ...; the
+#: project's deepest chain is 1). Past it: one line, not Python's recursion limit.
+MAX_EXTENDS = 32
 
 
 def _parse_text(text: str, path: Path) -> dict:
@@ -626,9 +628,9 @@ def _parse_toml(text: str, path: Path, seen: tuple[Path, ...]) -> tuple[dict, st
             chain = " -> ".join(p.name for p in [*seen, base_path])
             r.fail("extends", f"'{base_name}' forms a cycle ({chain}): a base scenario "
                    "must not extend, directly or indirectly, a file that extends it")
-        if len(seen) >= MAX_EXTENDS:
-            r.fail("extends", f"the chain of base scenarios is longer than {MAX_EXTENDS} "
-                   "files: flatten it")
+        if len(layers) > MAX_EXTENDS:
+            r.fail("extends", f"{_show(base_name)} would be base number {len(layers)} of "
+                   f"{seen[0].name}: at most {MAX_EXTENDS} bases are followed")
         try:
             text = _read_text(base_path)
         except ScenarioError as error:
@@ -733,6 +735,13 @@ def _posterior(r: _Reader, data: Any) -> Posterior:
             hint = f" (closest here: '{close[0]}')" if close else ""
             r.fail("posterior.file", f"{file} has a parameter '{key}' that this scenario "
                    f"does not have{hint}: the posterior was fitted to other parties or issues")
+    for j, key in enumerate(posterior.keys):  # a particle is drawn as it is: check it
+        low, high = r.bounds[key]
+        values = posterior.particles[:, j]
+        outside = values[(values < low) | (values > high)]
+        if outside.size:
+            r.fail("posterior.file", f"{file}: column '{key}' holds {outside[0]:g}, outside "
+                   f"[{low:g}, {high:g}], the values this key allows")
     return posterior
 
 
@@ -756,16 +765,12 @@ def _shifts(r: _Reader, data: Any) -> tuple[Shift, ...]:
 
 
 def _read_text(path: Path) -> str:
+    """A scenario file's text: a regular file of at most ``checks.TEXT_LIMIT`` bytes
+    (``checks.read_file``), in UTF-8."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError(path, "", "no such file") from None
-    except IsADirectoryError:
-        raise ScenarioError(path, "", "is a directory, not a scenario file") from None
-    except OSError as error:
-        raise ScenarioError(path, "", f"cannot be read: {error.strerror}") from None
-    except ValueError:  # an embedded NUL
-        raise ScenarioError(path, "", "cannot be read: not a usable file name") from None
+        raw = read_file(path, what="scenario")
+    except InputError as error:
+        raise ScenarioError(path, "", error.message) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

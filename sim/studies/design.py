@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
+from sim.scenario.checks import read_file
 from sim.scenario.load import load_scenario, read_scenario_data
 from sim.scenario.overrides import get_value, shift, with_values
 from sim.scenario.spec import Scenario
@@ -92,12 +93,10 @@ def _number(value: Any) -> bool:
 def read_toml(path: str | Path) -> tuple[bytes, dict]:
     """An experiment file's bytes (for its hash) and its parsed TOML."""
     path = Path(path)
+    raw = read_file(path)  # a regular file of bounded size
     try:
-        raw = path.read_bytes()
         return raw, tomllib.loads(raw.decode("utf-8"))
-    except FileNotFoundError:
-        _fail(path, "", "no such file")
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         _fail(path, "", f"is not a readable TOML file: {error}")
 
 

@@ -73,11 +73,12 @@ class Sweep:
 
 def integer_setting(experiment: ExperimentFile, section: str, name: str, low: int,
                     default: int | None = None) -> int:
-    """An integer key of the experiment's top table, at least ``low``."""
+    """An integer key of the experiment's top table, at least ``low`` and at most
+    2**63 - 1 (seeds, run ids and counts are stored as 64-bit integers)."""
     value = experiment.settings.get(name, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value < 2**63:
         raise InputError(experiment.path, f"{section}.{name}",
-                         f"must be an integer >= {low}, got {value!r}")
+                         f"must be an integer within [{low}, {2**63 - 1}], got {value!r}")
     return value
 
 

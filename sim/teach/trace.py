@@ -27,6 +27,7 @@ from sim.model.parameters import RoundSetup, realise
 from sim.model.round import MinuteRecord, NegotiationRound
 from sim.model.rules import EPS
 from sim.scenario.spec import IssueKind, IssueSpec, ProposalRule, Scenario
+from sim.terminal import printable
 
 
 @dataclass(frozen=True)
@@ -511,7 +512,7 @@ def render(events: list[Event], colour: bool = False, width: int = 100) -> str:
         if event.kind in ("item", "end") and lines:
             lines.append("")
         label = "" if event.kind == "round" else _minutes(event.minute, event.until)
-        body = textwrap.wrap(event.text, width - 10) or [""]
+        body = textwrap.wrap(printable(event.text), width - 10) or [""]
         style = STYLES.get(event.kind)
         for i, text in enumerate(body):
             if colour and style:

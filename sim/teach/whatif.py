@@ -32,6 +32,7 @@ from sim.scenario.spec import Scenario, ScenarioError
 from sim.stats.intervals import wilson_interval
 from sim.stats.summary import Measures, percent
 from sim.teach.levers import Lever, levers, scenario_with
+from sim.terminal import printable
 
 _TARGET = re.compile(r"^\s*(?P<event>[A-Za-z_][\w]*)\s*(?P<op>>=|<=)\s*(?P<p>\S+?)\s*$")
 
@@ -296,20 +297,21 @@ def format_whatif(result: WhatIf) -> str:
     target = result.target
     lo, hi = wilson_interval(round(result.now * result.runs), result.runs)
     lines = [f"What would it take: {target}",
-             f"{result.scenario_name}: {result.runs:,} rounds per evaluation, seed "
+             f"{printable(result.scenario_name)}: {result.runs:,} rounds per evaluation, seed "
              f"{result.seed}, the same draws for every evaluation",
              f"now: {percent(result.now)} (95% interval {percent(lo)} - {percent(hi)})", ""]
     if target.met(result.now):
         lines.append("The target is already met: no change is needed.")
         return "\n".join(lines)
-    width = max(len(r.lever.label) for r in result.results)
+    width = max(len(printable(r.lever.label)) for r in result.results)
     if result.reaching:
         lines.append(f"{'rank':>4}  {'lever':<{width}}  {'now':>12}  {'change':>18}  "
                      f"{'to':>12}  {'of range':>8}  {'p then':>7}")
         for rank, r in enumerate(result.reaching, 1):
             pt, lever = r.reached, r.lever
             change = f"{pt.shift:+.3g} {lever.direction(1 if pt.shift > 0 else -1)}"
-            lines.append(f"{rank:>4}  {lever.label:<{width}}  {_value(lever.value):>12}  "
+            lines.append(f"{rank:>4}  {printable(lever.label):<{width}}  "
+                         f"{_value(lever.value):>12}  "
                          f"{change:>18}  {_at(pt):>12}  {100 * r.share:>7.0f}%  "
                          f"{percent(pt.p):>7}")
     else:
@@ -317,13 +319,15 @@ def format_whatif(result: WhatIf) -> str:
         if result.results:
             best = result.results[0]
             pt = best.closest(target)
-            lines.append(f"Closest: {best.lever.label} at {_at(pt)} gives {percent(pt.p)}.")
+            lines.append(f"Closest: {printable(best.lever.label)} at {_at(pt)} gives "
+                         f"{percent(pt.p)}.")
     missed = [r for r in result.results if r.reached is None]
     if missed and result.reaching:
         lines += ["", "Not reached within the allowed range (best probability found, and where):"]
         for r in missed:
             pt = r.closest(target)
-            lines.append(f"      {r.lever.label:<{width}}  {percent(pt.p):>7} at {_at(pt)}")
+            lines.append(f"      {printable(r.lever.label):<{width}}  {percent(pt.p):>7} at "
+                         f"{_at(pt)}")
     if any(r.lever.drawn for r in result.results):
         lines += ["", "'drawn': the scenario draws this parameter (from its posterior, or "
                   "shifts it); a change moves every draw by that much, within the allowed "

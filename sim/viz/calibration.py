@@ -7,6 +7,7 @@ posterior also differ by fill and line style, so the figures read in grey print.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -17,6 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.calibration.evidence import Prior  # noqa: E402
+from sim.fileio import write_atomically
 
 PRIOR, POSTERIOR, BASE = "#999999", "#0072B2", "#E69F00"
 
@@ -44,7 +46,7 @@ def parameters_figure(prior: Prior, particles: np.ndarray, weights: np.ndarray,
     axes.flat[0].legend(fontsize=8)
     fig.suptitle("Prior (grey, filled) and ABC-SMC posterior (blue line) of each parameter")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    write_atomically(path, partial(fig.savefig, format=path.suffix[1:], dpi=110))
     plt.close(fig)
     return path
 
@@ -65,7 +67,7 @@ def predictive_figure(posterior: pd.DataFrame, base: pd.DataFrame, title: str,
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    write_atomically(path, partial(fig.savefig, format=path.suffix[1:], dpi=110))
     plt.close(fig)
     return path
 
@@ -103,6 +105,6 @@ def outcome_figure(outcomes: dict[str, pd.DataFrame], facts: dict[str, list], pa
             ax.tick_params(labelsize=8)
     fig.suptitle("Posterior predictive outcomes, reported values marked")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    write_atomically(path, partial(fig.savefig, format=path.suffix[1:], dpi=110))
     plt.close(fig)
     return path

@@ -9,6 +9,7 @@ this module.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -21,6 +22,7 @@ import numpy as np  # noqa: E402
 from sim.campaign.engine import CampaignTally  # noqa: E402
 from sim.campaign.report import histogram  # noqa: E402
 from sim.campaign.spec import Campaign  # noqa: E402
+from sim.fileio import write_atomically
 from sim.stats.intervals import wilson_interval  # noqa: E402
 
 BLUE, ORANGE, GREEN = "#0072B2", "#E69F00", "#009E73"
@@ -31,8 +33,8 @@ LABELS = {"pow_exchange": "prisoners carried out (per side)",
 def _save(fig, path: Path) -> Path:
     """PNG for screens, SVG for print, beside each other."""
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    fig.savefig(path.with_suffix(".svg"))
+    write_atomically(path, partial(fig.savefig, format=path.suffix[1:], dpi=110))
+    write_atomically(path.with_suffix(".svg"), partial(fig.savefig, format="svg"))
     plt.close(fig)
     return path
 

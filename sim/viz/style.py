@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
+from sim.fileio import make_folder, write_atomically
 
 #: Okabe–Ito colours in the order series take them (yellow last: faint on white paper).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
@@ -89,13 +92,14 @@ def legend_columns(labels: list[str], width: int = 90) -> int:
 
 def save_figure(figure: Figure, folder: Path, stem: str) -> list[Path]:
     """Write ``<stem>.png`` and ``<stem>.svg`` into ``folder``; the paths written."""
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     paths = []
     with house_style():
         _fix_layout(figure)
         for fmt in FORMATS:
             path = folder / f"{stem}.{fmt}"
-            figure.savefig(path, format=fmt, dpi=DPI, facecolor="white", **_FILE_OPTIONS[fmt])
+            write_atomically(path, partial(figure.savefig, format=fmt, dpi=DPI,
+                                           facecolor="white", **_FILE_OPTIONS[fmt]))
             paths.append(path)
     return paths
 

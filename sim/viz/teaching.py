@@ -11,6 +11,7 @@ server threads). Nothing in the core imports this module.
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from sim.fileio import make_folder, write_atomically
 from sim.model.agents import ItemStatus
 from sim.model.round import NegotiationRound
 
@@ -149,8 +151,8 @@ def legend(fig: Figure, columns: int = 4) -> None:
 
 def save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    make_folder(path.parent)
+    write_atomically(path, partial(fig.savefig, format=path.suffix[1:] or "png", dpi=110))
     return path
 
 

@@ -55,13 +55,15 @@ def warm_up() -> None:
 
 def _serve(connection) -> None:
     """A pool worker: compute each task sent, reply ``(True, result)`` or
-    ``(False, error)``; stop at an empty message or when the pool's end closes."""
+    ``(False, error)``; stop at an empty message or when the pool's end closes —
+    also half-way through a reply (the pool's process was killed, or ended on
+    SIGTERM): nobody is left to tell, so it ends quietly, without a traceback."""
     _ignore_interrupts()
     shared: dict[int, np.ndarray] = {}
     while True:
         try:
             data = connection.recv_bytes()
-        except EOFError:
+        except (EOFError, OSError):
             return
         if not data:
             return
@@ -75,10 +77,15 @@ def _serve(connection) -> None:
             reply = (False, error)
         try:
             connection.send(reply)
+        except OSError:  # the pool's end is closed (BrokenPipeError): nobody to tell
+            return
         except Exception as error:  # a result or error that does not pickle
-            connection.send((False, RuntimeError(
-                f"a pool worker's reply cannot be sent back ({type(error).__name__}: "
-                f"{error}); it was {reply[1]!r:.300}")))
+            try:
+                connection.send((False, RuntimeError(
+                    f"a pool worker's reply cannot be sent back ({type(error).__name__}: "
+                    f"{error}); it was {reply[1]!r:.300}")))
+            except OSError:
+                return
 
 
 class _Feed:
