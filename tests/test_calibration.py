@@ -242,41 +242,75 @@ def test_a_posterior_fitted_to_other_parties_is_refused(tmp_path):
 
 
 def test_calibrate_command_writes_posterior_and_manifest(tmp_path, capsys):
-    out = tmp_path / "posterior.parquet"
+    out = tmp_path / "fit"
     code = main(["calibrate", "--particles", "60", "--generations", "1", "--out", str(out)])
     assert code == 0
-    posterior = read_posterior(out)
+    posterior = read_posterior(out / "posterior.parquet")
     assert len(posterior.weights) == 60
     import json
-    manifest = json.loads(manifest_path(out).read_text())
+    manifest = json.loads(manifest_path(out / "posterior.parquet").read_text())
     for key in ("epsilon_schedule", "acceptance_rates", "simulations", "inputs_sha256",
                 "versions", "settings", "posterior_sha256"):
         assert key in manifest
+    assert "seconds" not in manifest  # a clock in the file: two runs would differ
     assert manifest["posterior_sha256"] == posterior.sha256
     assert "generation 1: epsilon" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["posterior-manifest.json",
+                                                     "posterior.parquet"]
+
+
+def test_calibrate_writes_into_results_unless_told(tmp_path, monkeypatch, capsys):
+    """By default into results/calibration/ (relative to where it runs); the folder
+    of the observations (the committed calibration/) only with --write-committed."""
+    committed = tmp_path / "calibration"
+    committed.mkdir()
+    for name in ("observations.toml", "priors.toml"):
+        text = (CALIBRATION / name).read_text().replace('"../scenarios/',
+                                                        f'"{SCENARIOS}/')
+        (committed / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    small = ["--particles", "50", "--generations", "1", "--observations",
+             "calibration/observations.toml", "--priors", "calibration/priors.toml"]
+    assert main(["calibrate", *small]) == 0
+    assert (tmp_path / "results" / "calibration" / "posterior.parquet").is_file()
+    assert not (committed / "posterior.parquet").exists()
+    for bad, message in (
+            (["--out", "calibration"], "--out calibration: holds the committed posterior"),
+            (["--out", "./calibration/"], "pass --write-committed"),
+            (["--out", "x/posterior.parquet"], "give a folder"),
+            (["--out", "o", "--write-committed"], "--out and --write-committed: give one")):
+        capsys.readouterr()
+        assert main(["calibrate", *small, *bad]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and err.count("\n") == 1
+    assert not (committed / "posterior.parquet").exists()
+    assert main(["calibrate", *small, "--write-committed"]) == 0
+    assert (committed / "posterior.parquet").read_bytes() == (
+        tmp_path / "results" / "calibration" / "posterior.parquet").read_bytes()
 
 
 def test_an_interrupted_calibration_leaves_the_posterior_alone(tmp_path, monkeypatch):
-    out = tmp_path / "posterior.parquet"
-    shutil.copy(CALIBRATION / "posterior.parquet", out)
-    before = out.read_bytes()
+    out = tmp_path / "fit"
+    out.mkdir()
+    shutil.copy(CALIBRATION / "posterior.parquet", out / "posterior.parquet")
+    before = (out / "posterior.parquet").read_bytes()
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr("sim.cli.calibrate.calibrate", interrupted)
     assert main(["calibrate", "--particles", "60", "--out", str(out)]) == 130
-    assert out.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["posterior.parquet"]
+    assert (out / "posterior.parquet").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["posterior.parquet"]
 
 
 def test_bad_calibration_input_exits_2_without_traceback(tmp_path, capsys):
     bad = write(tmp_path, "priors.toml", PRIOR.format(key="parties.russia.patience",
                                                       kind="uniform", low=1, high=99999))
-    assert main(["calibrate", "--priors", str(bad), "--out", str(tmp_path / "p.parquet")]) == 2
+    assert main(["calibrate", "--priors", str(bad), "--out", str(tmp_path / "fit")]) == 2
     err = capsys.readouterr().err
     assert "impossible support" in err and "Traceback" not in err
-    assert not (tmp_path / "p.parquet").exists()
+    assert not (tmp_path / "fit").exists()
 
 
 def test_discrepancy_is_zero_inside_the_reported_range():

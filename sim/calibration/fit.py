@@ -75,8 +75,10 @@ def _version(package: str) -> str:
 
 
 def write(path: str | Path, fit: Fit, prior: Prior, settings: Settings,
-          hashes: dict[str, str], seconds: float) -> str:
-    """Write the posterior and its manifest (atomically); return the posterior's hash."""
+          hashes: dict[str, str]) -> str:
+    """Write the posterior and its manifest (atomically); return the posterior's hash.
+    The manifest holds nothing that changes from one run to the next (no time taken,
+    no date): the same fit gives the same bytes."""
     manifest = {
         "method": "ABC-SMC (sim/calibration/abc.py): quantile epsilon schedule, "
                   "adaptive distance, Gaussian kernel of twice the weighted covariance",
@@ -90,7 +92,6 @@ def write(path: str | Path, fit: Fit, prior: Prior, settings: Settings,
         "proposed_per_generation": [g.proposed for g in fit.generations],
         "simulations": fit.simulations,
         "effective_sample_size": float(1.0 / np.sum(fit.weights**2)),
-        "seconds": round(seconds, 1),
         "versions": {"negsim": _version("negsim"), "mesa": _version("mesa"),
                      "numpy": np.__version__, "python": platform.python_version()},
     }

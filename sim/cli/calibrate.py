@@ -1,4 +1,12 @@
-"""``negsim calibrate``: fit the Istanbul parties to the reported rounds (ABC-SMC)."""
+"""``negsim calibrate``: fit the Istanbul parties to the reported rounds (ABC-SMC).
+
+Writes into ``--out DIR`` (default ``results/calibration``): ``posterior.parquet``,
+``posterior-manifest.json`` and, with ``--report``, ``checks.json`` and ``figures/``.
+The committed posterior that the scenarios draw from lives beside the observations
+(``calibration/``); replacing it takes ``--write-committed``. The same command gives
+the same bytes every time on the same machine (one seeded generator, no clock in any
+file; ``tests/test_calibration_committed.py``).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +21,14 @@ from sim.calibration import checks
 from sim.calibration.abc import Generation
 from sim.calibration.evidence import load_observations, load_priors
 from sim.calibration.fit import Settings, calibrate, write
-from sim.cli.common import integer_at_least
-from sim.report.calibration import make_report
-from sim.terminal import printable
+from sim.cli.common import UsageError, integer_at_least
+from sim.fileio import write_atomically
+from sim.report.calibration import checks_json, compute_checks, figures
+from sim.viz.style import save_figure
+
+#: Where a calibration is written unless told otherwise.
+DEFAULT_OUT = Path("results/calibration")
+POSTERIOR = "posterior.parquet"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -26,8 +39,13 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="reported facts of each round (default %(default)s)")
     c.add_argument("--priors", default="calibration/priors.toml",
                    help="free parameters and their priors (default %(default)s)")
-    c.add_argument("--out", default="calibration/posterior.parquet",
-                   help="posterior to write, with <name>-manifest.json (default %(default)s)")
+    c.add_argument("--out", metavar="DIR",
+                   help=f"folder to write {POSTERIOR}, its manifest and (--report) checks.json "
+                   f"and figures/ into (default {DEFAULT_OUT})")
+    c.add_argument("--write-committed", action="store_true",
+                   help="write into the folder of the observations file (calibration/), "
+                   "replacing the committed posterior the scenarios draw from, its manifest, "
+                   "checks and figures")
     c.add_argument("--seed", type=integer_at_least("--seed", 0), default=0)
     c.add_argument("--particles", type=integer_at_least("--particles", 50), default=2000)
     c.add_argument("--generations", type=integer_at_least("--generations", 1), default=8)
@@ -48,38 +66,66 @@ def _progress(start: float):
     return show
 
 
+def out_folder(args: argparse.Namespace) -> Path:
+    """The folder to write into, checked before anything runs: the committed one (the
+    observations file's) only with ``--write-committed``."""
+    committed = Path(args.observations).parent
+    if args.write_committed:
+        if args.out is not None:
+            raise UsageError("--out and --write-committed: give one (--write-committed "
+                             f"writes into {committed})")
+        return committed
+    out = DEFAULT_OUT if args.out is None else Path(args.out)
+    if out.suffix == ".parquet":
+        raise UsageError(f"--out {out}: give a folder; the posterior is written into it as "
+                         f"{POSTERIOR}")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    if out.resolve() == committed.resolve():
+        raise UsageError(f"--out {out}: holds the committed posterior the scenarios draw "
+                         "from; pass --write-committed (without --out) to replace it")
+    return out
+
+
 def main(args: argparse.Namespace) -> int:
     rounds, observations_hash = load_observations(args.observations)
     prior, priors_hash = load_priors(args.priors, tuple(r.scenario for r in rounds))
+    out = out_folder(args)
     settings = Settings(particles=args.particles, generations=args.generations,
                         seed=args.seed)
     start = time.perf_counter()
     fit = calibrate(rounds, prior, settings, progress=_progress(start))
     seconds = time.perf_counter() - start
+    if args.report:  # everything is made before anything is written
+        result = compute_checks(rounds, prior, fit.particles, fit.weights, settings,
+                                args.draws)
+        made = figures(rounds, prior, fit.particles, fit.weights, settings, args.draws,
+                       result)
     hashes = {"observations": observations_hash, "priors": priors_hash} | {
         f"scenario:{r.name}": r.scenario.sha256 for r in rounds}
-    digest = write(args.out, fit, prior, settings, hashes, seconds)
-    print(f"wrote {args.out} ({len(fit.weights):,} particles, {fit.simulations:,} simulated "
-          f"replays, {seconds:.0f} s; sha256 {digest[:12]})")
+    digest = write(out / POSTERIOR, fit, prior, settings, hashes)
+    print(f"wrote {out / POSTERIOR} ({len(fit.weights):,} particles, {fit.simulations:,} "
+          f"simulated replays, {seconds:.0f} s; sha256 {digest[:12]})")
     table = checks.identifiability(prior, fit.particles, fit.weights)
     print("\nparameter                                           prior mean  posterior "
           "mean [5%-95%]   contraction")
     for row in table.itertuples():
-        print(f"{printable(row.parameter):<52}{row.prior_mean:>10.3g}  {row.posterior_mean:>9.3g} "
+        print(f"{row.parameter:<52}{row.prior_mean:>10.3g}  {row.posterior_mean:>9.3g} "
               f"[{row.posterior_q05:.3g}-{row.posterior_q95:.3g}]  {row.contraction:>6.2f} "
               f"{row.verdict}")
     if args.report:
-        result = make_report(rounds, prior, fit, settings, Path(args.out).parent, args.draws)
+        for stem, figure in made.items():
+            save_figure(figure, out / "figures", stem)
+        write_atomically(out / "checks.json", lambda p: p.write_text(checks_json(result)))
         print("\nP(reported fact reproduced): posterior predictive vs prior")
         for post, base in zip(result["posterior_predictive"], result["prior_predictive"],
                               strict=True):
-            print(f"  {printable(post['round']):<14}{printable(post['fact']):<34}"
-                  f"{post['p']:>7.1%}  {base['p']:>7.1%}")
+            print(f"  {post['round']:<14}{post['fact']:<34}{post['p']:>7.1%}  {base['p']:>7.1%}")
         held = result.get("leave_last_round_out")
         if held:
-            print(f"\nfit on {printable(', '.join(held['fitted_on']))}, forecast "
-                  f"{printable(held['held_out'])}: "
+            print(f"\nfit on {', '.join(held['fitted_on'])}, forecast {held['held_out']}: "
                   f"sum of log scores {held['sum_log_score_fit']:.2f} vs base rate "
                   f"{held['sum_log_score_base']:.2f}")
-        print(f"wrote {Path(args.out).parent / 'checks.json'} and figures")
+        print(f"wrote {out / 'checks.json'} and {len(made)} figures (PNG and SVG) in "
+              f"{out / 'figures'}")
     return 0

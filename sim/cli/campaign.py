@@ -14,8 +14,9 @@ from sim.campaign.engine import CampaignTally
 from sim.campaign.report import format_campaign, summarise_campaign
 from sim.campaign.spec import load_campaign
 from sim.cli.common import UsageError, integer_at_least
-from sim.fileio import make_folder, write_atomically
+from sim.fileio import write_atomically
 from sim.viz.campaign import by_date_chart, fan_chart, rounds_chart
+from sim.viz.style import save_figure
 
 
 def _date(text: str) -> dt.date:
@@ -58,7 +59,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     tasks = campaign_tasks(campaign, args.runs, args.seed, args.chunk_size)
     parts = out / "campaigns"
-    make_folder(parts)
+    parts.mkdir(parents=True, exist_ok=True)
     tally = CampaignTally(days=campaign.days)
     try:
         for task, rows, chunk_tally in run_campaigns(tasks, executor):
@@ -69,12 +70,15 @@ def main(args: argparse.Namespace) -> int:
     finally:
         executor.close()
     summary = summarise_campaign(campaign, tally, args.seed)
-    figures = [fan_chart(campaign, tally, out / "implemented-by-date.png"),
-               by_date_chart(campaign, tally, out / "ceasefire-leaders-by-date.png"),
-               rounds_chart(campaign, tally, out / "rounds-held.png")]
-    write_atomically(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    figures = {"implemented-by-date": fan_chart(campaign, tally),
+               "ceasefire-leaders-by-date": by_date_chart(campaign, tally),
+               "rounds-held": rounds_chart(campaign, tally)}
+    for stem, figure in figures.items():
+        save_figure(figure, out, stem)
+    write_atomically(out / "summary.json",
+                     lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"))
     print(format_campaign(summary))
     plural = "s" if len(tasks) > 1 else ""
     print(f"\nwrote {parts}/ ({len(tasks)} Parquet part{plural}), {out / 'summary.json'} "
-          "and " + ", ".join(f.name for f in figures))
+          "and " + ", ".join(f"{stem}.png" for stem in figures) + " (and SVG)")
     return 0

@@ -1,5 +1,7 @@
 """``negsim compare A B ...``: scenarios (run here) or results folders (read) side by
-side, with the differences from the first and whether each exceeds Monte Carlo noise."""
+side, with the differences from the first and whether each exceeds Monte Carlo noise.
+Batches whose rounds are paired (same seed, chunks and posterior draws, checked round
+by round in the results) get the interval for paired data."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from sim.cli.common import UsageError, integer_at_least
 from sim.fileio import make_folder, write_atomically
 from sim.report.compare import comparison, differences_figure, format_comparison
 from sim.report.output import load_run, run_figures, write_figures
+from sim.report.pairing import Rows, folder_rows, frame_rows, pair
 from sim.scenario.load import load_scenario
 from sim.scenario.spec import Scenario
-from sim.stats.summary import summarise
+from sim.stats.summary import Measures, summarise
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -48,25 +51,40 @@ def resolve(name: str) -> RunResults | Scenario:
     return load_scenario(path)  # a missing or bad file: one line naming it, exit 2
 
 
-def run_here(scenario: Scenario, runs: int, seed: int) -> RunResults:
-    """Simulate a scenario in this process and count its outcomes."""
+def run_here(scenario: Scenario, runs: int, seed: int) -> tuple[RunResults, Rows]:
+    """Simulate a scenario in this process; count its outcomes and keep its rounds'
+    ids and events (for pairing)."""
     results = run_scenario(scenario, runs, seed)
     summary = summarise(results, scenario, seed) | {
         "scenario_file": scenario.path, "scenario_sha256": scenario.sha256}
-    return RunResults.of_frame(summary, results, scenario)
+    return (RunResults.of_frame(summary, results, scenario),
+            frame_rows(results, Measures.of(scenario)))
+
+
+def batch_of(item: RunResults | Scenario, runs: int, seed: int) -> tuple[RunResults, Rows]:
+    """A batch to compare and the source of its rounds: read from its results folder,
+    part by part, or run here."""
+    if isinstance(item, RunResults):
+        return item, folder_rows(item.folder, Measures.of(item.scenario))
+    return run_here(item, runs, seed)
 
 
 def main(args: argparse.Namespace) -> int:
     if len(args.inputs) < 2:
         raise UsageError("compare needs at least two scenario files or results folders")
     inputs = [resolve(name) for name in args.inputs]
-    runs = [item if isinstance(item, RunResults) else run_here(item, args.runs, args.seed)
-            for item in inputs]
+    batches = [batch_of(item, args.runs, args.seed) for item in inputs]
+    runs = [run for run, _ in batches]
     out = Path(args.out) if args.out else Path("results") / (
         "compare-" + "-vs-".join(Path(name).stem for name in args.inputs))
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder")
-    result = comparison(runs)
+    try:
+        pairings = [pair(runs[0].summary, run.summary, batches[0][1], rows)
+                    for run, rows in batches[1:]]
+    except ResultsError as error:
+        raise UsageError(str(error)) from None
+    result = comparison(runs, pairings)
     print(format_comparison(result))
     make_folder(out)
     write_atomically(out / "comparison.json", json.dumps(result, indent=2) + "\n")

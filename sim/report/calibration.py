@@ -1,32 +1,37 @@
-"""The calibration's evidence for itself: checks.json and figures.
+"""The calibration's evidence for itself: the ``checks.json`` structure and its figures.
 
 Posterior predictive and prior predictive (base rate) probabilities of every reported
 fact; a leave-one-round-out forecast (fit on every round but the last, score the last
 against the base rate); the identifiability table.
+
+Everything is a function of the posterior particles and weights, the settings' seed
+and the number of draws: the same inputs give the same ``checks.json``, to the bit, so
+``tests/test_calibration_committed.py`` can recompute the committed file from the
+committed posterior and compare.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from sim.calibration import checks
-from sim.calibration.abc import Fit
 from sim.calibration.evidence import ObservedRound, Prior
 from sim.calibration.fit import Settings, calibrate, simulate_round
-from sim.fileio import make_folder, write_atomically
-from sim.scenario.spec import IssueKind
+from sim.stats.summary import Measures
 from sim.viz import calibration as plots
 
 
-def predictive_pair(rounds, prior: Prior, fit: Fit, draws: int, seed: int):
+def predictive_pair(rounds: tuple[ObservedRound, ...], prior: Prior, particles: np.ndarray,
+                    weights: np.ndarray, draws: int, seed: int
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Posterior and prior predictive tables over the same rounds, same seed."""
     rng = np.random.default_rng(seed)
-    theta = checks.draw_particles(fit.particles, fit.weights, draws, rng)
+    theta = checks.draw_particles(particles, weights, draws, rng)
     posterior = checks.predictive(rounds, prior, theta, np.random.default_rng(seed + 1))
     base = checks.predictive(rounds, prior, prior.sample(draws, rng),
                              np.random.default_rng(seed + 1))
@@ -61,13 +66,12 @@ def leave_last_round_out(rounds: tuple[ObservedRound, ...], prior: Prior, settin
     }
 
 
-def make_report(rounds: tuple[ObservedRound, ...], prior: Prior, fit: Fit, settings: Settings,
-                out_dir: Path, draws: int) -> dict:
-    """Write ``checks.json`` and the figures into ``out_dir``; return the checks."""
-    figures = out_dir / "figures"
-    make_folder(figures)
-    posterior, base = predictive_pair(rounds, prior, fit, draws, settings.seed)
-    table = checks.identifiability(prior, fit.particles, fit.weights)
+def compute_checks(rounds: tuple[ObservedRound, ...], prior: Prior, particles: np.ndarray,
+                   weights: np.ndarray, settings: Settings, draws: int) -> dict:
+    """The ``checks.json`` structure of a posterior (its particles and weights)."""
+    posterior, base = predictive_pair(rounds, prior, particles, weights, draws,
+                                      settings.seed)
+    table = checks.identifiability(prior, particles, weights)
     result = {
         "posterior_predictive": posterior.to_dict(orient="records"),
         "prior_predictive": base.to_dict(orient="records"),
@@ -76,20 +80,44 @@ def make_report(rounds: tuple[ObservedRound, ...], prior: Prior, fit: Fit, setti
     }
     if len(rounds) > 1:
         result["leave_last_round_out"] = leave_last_round_out(rounds, prior, settings, draws)
-    plots.parameters_figure(prior, fit.particles, fit.weights, table,
-                            figures / "prior-posterior.png")
-    plots.predictive_figure(posterior, base, "Reported facts: posterior predictive vs prior",
-                            figures / "predictive-facts.png")
+    return json.loads(checks_json(result))  # plain Python numbers, as read back
+
+
+def checks_json(result: dict) -> str:
+    """``checks.json``'s text: floats written exactly (``repr``), keys in order."""
+    return json.dumps(result, indent=2, default=_plain) + "\n"
+
+
+def figures(rounds: tuple[ObservedRound, ...], prior: Prior, particles: np.ndarray,
+            weights: np.ndarray, settings: Settings, draws: int, result: dict
+            ) -> dict[str, Figure]:
+    """The calibration's figures, by file stem: prior against posterior, the
+    predictive checks of ``result`` (from ``compute_checks``), and the posterior
+    predictive outcomes of each round (``draws`` replays, their own seed)."""
+    table = pd.DataFrame(result["identifiability"])
+    posterior = pd.DataFrame(result["posterior_predictive"])
+    base = pd.DataFrame(result["prior_predictive"])
     rng = np.random.default_rng(settings.seed + 3)
-    theta = checks.draw_particles(fit.particles, fit.weights, draws, rng)
+    theta = checks.draw_particles(particles, weights, draws, rng)
     outcomes = {r.name: simulate_round(r, prior, theta, rng) for r in rounds}
-    quantities = list(dict.fromkeys(
-        f"{spec.name}_value" for r in rounds for spec in r.scenario.agenda_issues
-        if spec.kind in (IssueKind.COUNT, IssueKind.SHARE)))
-    plots.outcome_figure(outcomes, {r.name: list(r.facts) for r in rounds},
-                         figures / "predictive-outcomes.png", quantities + ["duration_minutes"])
-    write_atomically(out_dir / "checks.json", json.dumps(result, indent=2, default=_plain) + "\n")
-    return result
+    return {
+        "prior-posterior": plots.parameters_figure(prior, particles, weights, table),
+        "predictive-facts": plots.predictive_figure(
+            posterior, base, f"Reported facts: posterior predictive vs prior "
+            f"({draws:,} simulated rounds each)"),
+        "predictive-outcomes": plots.outcome_figure(
+            outcomes, {r.name: list(r.facts) for r in rounds}, quantities(rounds)),
+    }
+
+
+def quantities(rounds: tuple[ObservedRound, ...]) -> dict[str, str]:
+    """The quantities of the rounds' summaries (``Measures``), by results column."""
+    found: dict[str, str] = {}
+    for r in rounds:
+        for quantity in Measures.of(r.scenario).quantities:
+            found.setdefault(quantity.column, quantity.label)
+    duration = found.pop("duration_minutes", "duration, minutes")
+    return found | {"duration_minutes": duration}
 
 
 def _plain(value):

@@ -1,16 +1,27 @@
 """Comparing batches: differences, and whether each exceeds Monte Carlo noise.
 
 Every scenario is compared with the first (the baseline). For an event the
-difference of two proportions gets Newcombe's hybrid score interval (Newcombe 1998,
-"Interval estimation for the difference between independent proportions: comparison
-of eleven methods", Statistics in Medicine 17:873-890, method 10): it combines the
-two Wilson intervals, stays inside [-1, 1] and keeps its coverage near 0 and 1 where
-the Wald interval fails. For a quantity (exchange size, remains, duration) the
-difference of means gets the normal interval with Welch's standard error. A
-difference *exceeds Monte Carlo noise* when its 95% interval excludes zero: more
-rounds would not make it vanish. That says nothing of whether the model is right.
-Batches run with the same seed share their random numbers, which correlates them
-positively; intervals for independent samples are then conservative (too wide).
+difference of two proportions gets one of Newcombe's two method-10 intervals, which
+combine the two Wilson intervals, stay inside [-1, 1] and keep their coverage near 0
+and 1 where the Wald interval fails:
+
+- where the two batches' rounds are paired (same seed, chunks and posterior draws,
+  round by round: common random numbers, ``sim.report.pairing``), the interval for
+  paired data (Newcombe 1998, "Improved confidence intervals for the difference
+  between binomial proportions based on paired data", Statistics in Medicine
+  17:2635-2650), from each event's 2x2 count of rounds;
+- otherwise the interval for independent samples (Newcombe 1998, "Interval estimation
+  for the difference between independent proportions: comparison of eleven methods",
+  Statistics in Medicine 17:873-890).
+
+Paired rounds are correlated (usually positively), so the independent interval would
+be too wide for them, and, where a change turns outcomes around, too narrow. Each
+comparison says which interval it used and why. For a quantity (exchange size,
+remains, duration) the difference of means gets the normal interval with Welch's
+standard error, which treats the batches as independent (conservative for positively
+correlated paired rounds). A difference *exceeds Monte Carlo noise* when its 95%
+interval excludes zero: more rounds would not make it vanish. That says nothing of
+whether the model is right.
 """
 
 from __future__ import annotations
@@ -23,7 +34,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from sim.batch.results import RunResults, mean, variance
-from sim.stats.intervals import Z95, newcombe_interval
+from sim.report.pairing import Pairing
+from sim.stats.intervals import Z95, newcombe_interval, newcombe_paired_interval
 from sim.stats.numbers import percent, signed_points, whole
 from sim.stats.tally import ExactHistogram
 from sim.terminal import printable
@@ -49,9 +61,18 @@ def mean_difference(a: ExactHistogram, b: ExactHistogram,
     return d, d - z * se, d + z * se
 
 
-def compare_events(baseline: dict, other: dict) -> list[dict]:
-    """Per event: both probabilities, the difference and its interval, and whether it
-    exceeds Monte Carlo noise. An event off either agenda is not compared."""
+#: The interval each kind of comparison uses, as said in ``comparison.json``.
+PAIRED_METHOD = ("Newcombe (1998) method 10 for paired data: the rounds of the two batches "
+                 "share their random numbers and posterior draws, round by round")
+INDEPENDENT_METHOD = ("Newcombe (1998) method 10 for independent samples (hybrid Wilson "
+                      "score interval)")
+
+
+def compare_events(baseline: dict, other: dict, pairing: Pairing | None = None) -> list[dict]:
+    """Per event: both probabilities, the difference and its interval (paired where
+    ``pairing`` says the rounds are), and whether it exceeds Monte Carlo noise. An
+    event off either agenda is not compared."""
+    paired = pairing is not None and pairing.paired
     rows = []
     for name in dict.fromkeys([*baseline["events"], *other["events"]]):
         a, b = baseline["events"].get(name), other["events"].get(name)
@@ -59,8 +80,15 @@ def compare_events(baseline: dict, other: dict) -> list[dict]:
                "baseline_p": a and a["p"], "p": b and b["p"],
                "comparable": bool(a and b and a["on_agenda"] and b["on_agenda"])}
         if row["comparable"]:
-            d, low, high = newcombe_interval(a["count"], baseline["runs"], b["count"],
-                                             other["runs"])
+            if paired:
+                both, first_only, second_only, neither = pairing.tables[name]
+                d, low, high = newcombe_paired_interval(both, first_only, second_only,
+                                                        neither)
+                row["paired_counts"] = {"both": both, "baseline_only": first_only,
+                                        "this_only": second_only, "neither": neither}
+            else:
+                d, low, high = newcombe_interval(a["count"], baseline["runs"], b["count"],
+                                                 other["runs"])
             row |= {"difference": d, "ci95": [low, high], "exceeds_noise": low > 0 or high < 0}
         rows.append(row)
     return rows
@@ -84,18 +112,26 @@ def compare_quantities(baseline: RunResults, other: RunResults) -> list[dict]:
     return rows
 
 
-def comparison(runs: Sequence[RunResults]) -> dict:
-    """Every scenario against the first: the ``comparison.json`` structure."""
+def comparison(runs: Sequence[RunResults], pairings: Sequence[Pairing] | None = None) -> dict:
+    """Every scenario against the first: the ``comparison.json`` structure.
+    ``pairings[k]`` says whether ``runs[k + 1]``'s rounds are paired with the
+    baseline's (none given: every comparison treats the batches as independent)."""
     baseline = runs[0]
+    if pairings is None:
+        pairings = [Pairing(False, "not checked: treated as independent")] * (len(runs) - 1)
     return {
         "baseline": {"scenario": baseline.name, "runs": baseline.runs},
-        "method": "events: Newcombe (1998) hybrid Wilson score interval on the difference "
-                  "of two proportions; quantities: normal interval on the difference of "
-                  "means, Welch standard error; 95%",
+        "method": "events: Newcombe (1998) method 10 on the difference of two proportions, "
+                  "for paired data where the rounds are paired (each comparison says which), "
+                  "else for independent samples; quantities: normal interval on the "
+                  "difference of means, Welch standard error (independent samples); 95%",
         "comparisons": [{"scenario": run.name, "runs": run.runs,
-                         "events": compare_events(baseline.summary, run.summary),
+                         "paired": pairing.paired, "pairing": pairing.reason,
+                         "event_interval": PAIRED_METHOD if pairing.paired
+                         else INDEPENDENT_METHOD,
+                         "events": compare_events(baseline.summary, run.summary, pairing),
                          "quantities": compare_quantities(baseline, run)}
-                        for run in runs[1:]],
+                        for run, pairing in zip(runs[1:], pairings, strict=True)],
     }
 
 
@@ -111,7 +147,13 @@ def format_comparison(result: dict) -> str:
     base = printable(result["baseline"]["scenario"])
     for comp in result["comparisons"]:
         lines += [f"{printable(comp['scenario'])} ({comp['runs']:,} rounds) against {base} "
-                  f"({result['baseline']['runs']:,} rounds)", ""]
+                  f"({result['baseline']['runs']:,} rounds)"]
+        if "paired" in comp:
+            kind = "paired data" if comp["paired"] else "independent samples"
+            lines += [f"rounds {comp['pairing']}",
+                      f"event intervals: Newcombe (1998) method 10 for {kind}; "
+                      "means: Welch (independent samples)"]
+        lines.append("")
         width = max(len(row["label"]) for row in comp["events"] + comp["quantities"])
         lines.append(f"{'event':<{width}}  {'baseline':>8}  {'this':>7}  {'difference':>10}"
                      f"  {'95% interval':<21}  beyond noise")
@@ -148,8 +190,9 @@ def _points_tick(x: float, _position: int) -> str:
 
 
 def differences_figure(runs: Sequence[RunResults], result: dict) -> Figure:
-    """Each event's difference from the baseline with its 95% Newcombe interval: a
-    filled marker where it exceeds Monte Carlo noise, an open one where it does not."""
+    """Each event's difference from the baseline with its 95% Newcombe interval (for
+    paired data where the rounds are paired): a filled marker where it exceeds Monte
+    Carlo noise, an open one where it does not."""
     others = result["comparisons"]
     names = list(dict.fromkeys(row["event"] for comp in others for row in comp["events"]))
     labels = {row["event"]: typographic(row["label"]) for comp in others
@@ -191,6 +234,9 @@ def differences_figure(runs: Sequence[RunResults], result: dict) -> Figure:
                            linestyle="", label="within Monte Carlo noise")]
         figure.legend(handles=handles, loc="outside lower center",
                       ncols=legend_columns([h.get_label() for h in handles]))
+        kinds = {comp.get("paired") for comp in others}
+        kind = {frozenset({True}): ", paired rounds",
+                frozenset({False}): ", independent rounds"}.get(frozenset(kinds), "")
         figure.suptitle(run_title([(r.name, r.runs) for r in runs]) +
-                        "\nDifference from the first, with 95% intervals (Newcombe)")
+                        f"\nDifference from the first, with 95% intervals (Newcombe{kind})")
     return figure

@@ -59,11 +59,17 @@ class Measures:
         return not event.issues or any(issue in self.agenda for issue in event.issues)
 
     @property
-    def columns(self) -> tuple[str, ...]:
-        """The results columns the summary reads."""
-        needed: dict[str, None] = {q.column: None for q in self.quantities}
+    def event_inputs(self) -> tuple[str, ...]:
+        """The results columns the events read."""
+        needed: dict[str, None] = {}
         for event in self.events:
             needed |= dict.fromkeys(sorted(columns_read(event.tree)))
+        return tuple(needed)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The results columns the summary reads."""
+        needed = dict.fromkeys([q.column for q in self.quantities] + list(self.event_inputs))
         return tuple(needed | {"walkout": None, "walkout_party": None})
 
 
@@ -77,7 +83,7 @@ def study_labels(scenario: Scenario) -> dict[str, str]:
 
 def event_columns(results: pd.DataFrame | dict, measures: Measures) -> dict[str, np.ndarray]:
     """Each event as a boolean array over replicates."""
-    columns = {name: np.asarray(results[name]) for name in measures.columns}
+    columns = {name: np.asarray(results[name]) for name in measures.event_inputs}
     return {event.name: evaluate(event.tree, columns) for event in measures.events}
 
 

@@ -1,110 +1,185 @@
-"""Figures of a calibration: prior against posterior, predictive checks.
+"""Figures of a calibration: prior against posterior, predictive checks. Data in,
+``Figure`` out.
 
-Plotting lives outside the core: only ``negsim calibrate --report`` imports this.
-Colours are the Okabe–Ito palette (safe for colour-blind readers); the prior and the
-posterior also differ by fill and line style, so the figures read in grey print.
+- ``parameters_figure``: one panel per parameter, its prior and its posterior;
+- ``predictive_figure``: the probability of each reported fact under the posterior
+  and under the prior (the base rate);
+- ``outcome_figure``: the posterior predictive distribution of each quantity of each
+  round, with what was reported marked.
+
+On the house style (``sim.viz.style``): Okabe–Ito colours, and the prior and the
+posterior also differ by fill, hatch and line, so the figures read in grey print;
+figures on the Agg canvas, never ``pyplot``. Only ``negsim calibrate --report`` draws
+them.
 """
 
 from __future__ import annotations
 
-from functools import partial
-from pathlib import Path
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
-import matplotlib
+from sim.calibration.evidence import Fact, Prior
+from sim.stats.numbers import percent
+from sim.viz.style import (
+    GREY,
+    HATCHES,
+    PALETTE,
+    house_style,
+    legend_columns,
+    new_figure,
+    note,
+    percent_axis,
+)
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+#: The posterior (the fit) takes the first colour; the prior, the base rate it must
+#: beat, the second with a hatch; what was reported is drawn in black.
+POSTERIOR, PRIOR = PALETTE[0], PALETTE[1]
+PRIOR_HATCH = HATCHES[1]
+REPORTED = "black"
 
-from sim.calibration.evidence import Prior  # noqa: E402
-from sim.fileio import write_atomically
+#: Prior draws behind each parameter's histogram.
+PRIOR_DRAWS = 50_000
 
-PRIOR, POSTERIOR, BASE = "#999999", "#0072B2", "#E69F00"
+
+def _short(key: str) -> str:
+    """A scenario key as a panel title: without the ``parties.`` and ``issues.`` steps."""
+    return key.replace("parties.", "").replace("issues.", "")
 
 
 def parameters_figure(prior: Prior, particles: np.ndarray, weights: np.ndarray,
-                      table: pd.DataFrame, path: Path) -> Path:
-    """One panel per parameter: prior and posterior histograms, the contraction."""
+                      table: pd.DataFrame) -> Figure:
+    """One panel per parameter: the prior (grey, filled) and the weighted posterior (a
+    line), as densities over the prior's support; each titled with its contraction
+    (``sim.calibration.checks.identifiability``)."""
     k = len(prior.keys)
     cols = 3
     rows = int(np.ceil(k / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(12, 3.0 * rows), squeeze=False)
-    prior_sample = prior.sample(50_000, np.random.default_rng(0))
-    for j, key in enumerate(prior.keys):
-        ax = axes.flat[j]
-        bins = np.linspace(prior.low[j], prior.high[j], 31)
-        ax.hist(prior_sample[:, j], bins=bins, density=True, color=PRIOR, alpha=0.5,
-                label="prior")
-        ax.hist(particles[:, j], bins=bins, weights=weights, density=True, histtype="step",
-                linewidth=2, color=POSTERIOR, label="posterior")
-        short = key.replace("parties.", "").replace("issues.", "")
-        ax.set_title(f"{short}\ncontraction {table['contraction'].iloc[j]:.2f}", fontsize=9)
-        ax.tick_params(labelsize=8)
-    for ax in list(axes.flat)[k:]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=8)
-    fig.suptitle("Prior (grey, filled) and ABC-SMC posterior (blue line) of each parameter")
-    fig.tight_layout()
-    write_atomically(path, partial(fig.savefig, format=path.suffix[1:], dpi=110))
-    plt.close(fig)
-    return path
+    prior_sample = prior.sample(PRIOR_DRAWS, np.random.default_rng(0))
+    contraction = table.set_index("parameter")["contraction"]
+    with house_style():
+        figure = new_figure(12, 2.7 * rows + 1.2)
+        axes = figure.subplots(rows, cols, squeeze=False)
+        for j, key in enumerate(prior.keys):
+            ax = axes.flat[j]
+            bins = np.linspace(prior.low[j], prior.high[j], 31)
+            ax.hist(prior_sample[:, j], bins=bins, density=True, color=GREY, alpha=0.35,
+                    linewidth=0)
+            density, _ = np.histogram(particles[:, j], bins=bins, weights=weights,
+                                      density=True)
+            ax.stairs(density, bins, color=POSTERIOR, linewidth=2)
+            ax.set_title(f"{_short(key)}\ncontraction {contraction[key]:.2f}")
+            if j % cols == 0:
+                ax.set_ylabel("density")
+        for ax in list(axes.flat)[k:]:
+            ax.set_visible(False)
+        figure.legend(handles=[Patch(facecolor=GREY, alpha=0.35, label="prior"),
+                               Line2D([], [], color=POSTERIOR, linewidth=2,
+                                      label=f"posterior ({len(weights):,} weighted particles)")],
+                      loc="outside lower center", ncols=2)
+        figure.suptitle("Prior and ABC-SMC posterior of each parameter (contraction: "
+                        "1 \u2212 posterior variance / prior variance)")
+    return figure
 
 
-def predictive_figure(posterior: pd.DataFrame, base: pd.DataFrame, title: str,
-                      path: Path) -> Path:
+def predictive_figure(posterior: pd.DataFrame, base: pd.DataFrame, title: str) -> Figure:
     """P(reported fact reproduced) under the posterior and under the prior (the base
-    rate), fact by fact; a reported fact is where the bars should be long."""
-    labels = [f"{r} · {f}" for r, f in zip(posterior["round"], posterior["fact"], strict=True)]
+    rate), fact by fact, each bar labelled with its value; a fit that reproduces the
+    reports has long bars, longer than the prior's."""
+    labels = [f"{r} \u00b7 {f}" for r, f in zip(posterior["round"], posterior["fact"],
+                                                 strict=True)]
     y = np.arange(len(labels))
-    fig, ax = plt.subplots(figsize=(9, 0.32 * len(labels) + 1.5))
-    ax.barh(y + 0.2, posterior["p"], height=0.4, color=POSTERIOR, label="posterior predictive")
-    ax.barh(y - 0.2, base["p"], height=0.4, color=BASE, hatch="//", label="prior (base rate)")
-    ax.set_yticks(y, labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("probability that a simulated round reproduces the reported fact")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    write_atomically(path, partial(fig.savefig, format=path.suffix[1:], dpi=110))
-    plt.close(fig)
-    return path
+    with house_style():
+        figure = new_figure(9.5, 0.34 * len(labels) + 1.8)
+        ax = figure.add_subplot()
+        for offset, table, colour, hatch, name in (
+                (-0.2, posterior, POSTERIOR, "", "posterior predictive"),
+                (0.2, base, PRIOR, PRIOR_HATCH, "prior (base rate)")):
+            p = 100 * table["p"].to_numpy(dtype=float)
+            ax.barh(y + offset, p, height=0.4, color=colour, hatch=hatch,
+                    edgecolor="white" if hatch else colour, linewidth=0, label=name)
+            for yy, value in zip(y + offset, p, strict=True):
+                ax.text(min(value, 100) + 0.8, yy, percent(value / 100), va="center",
+                        fontsize=7, color="#333333")
+        rounds = posterior["round"].to_numpy()
+        for boundary in np.flatnonzero(rounds[1:] != rounds[:-1]):
+            ax.axhline(boundary + 0.5, color="#cccccc", linewidth=0.8)
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.set_xlim(0, 112)
+        ax.set_xticks(range(0, 101, 20))
+        ax.xaxis.set_major_formatter(PercentFormatter(decimals=0))
+        ax.set_xlabel("probability that a simulated round reproduces the reported fact")
+        ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+        ax.set_axisbelow(True)
+        figure.legend(loc="outside lower center", ncols=2)
+        figure.suptitle(title)
+    return figure
 
 
-def outcome_figure(outcomes: dict[str, pd.DataFrame], facts: dict[str, list], path: Path,
-                   columns: list[str]) -> Path:
-    """Posterior predictive distributions of the counted outcomes (``columns``: the
-    value columns of count and share issues, and the duration) of each round, with the
-    reported values marked (a line or a shaded range)."""
+def outcome_figure(outcomes: dict[str, pd.DataFrame], facts: dict[str, list[Fact]],
+                   quantities: dict[str, str]) -> Figure:
+    """The posterior predictive distribution of each quantity (``quantities``: results
+    column -> label; the summary's ``Measures``) of each round, as a share of the
+    simulated rounds counted (where its issue was agreed), with the reported value (a
+    line) or range (a hatched band) marked."""
+    columns = list(quantities)
     rounds = list(outcomes)
-    fig, axes = plt.subplots(len(rounds), len(columns), figsize=(12, 3.2 * len(rounds)),
-                             squeeze=False)
-    for i, name in enumerate(rounds):
-        for j, column in enumerate(columns):
-            ax = axes[i][j]
-            values = outcomes[name][column].to_numpy(dtype=float)
-            values = values[~np.isnan(values)]
-            if not values.size:
-                ax.text(0.5, 0.5, "never agreed\n(not on this round's agenda?)",
-                        ha="center", va="center", transform=ax.transAxes, fontsize=9)
-                ax.set_xticks([])
-                ax.set_yticks([])
-            else:
-                ax.hist(values, bins=30, color=POSTERIOR, alpha=0.8)
-            for fact in facts[name]:
-                if fact.column == column:
+    with house_style():
+        figure = new_figure(12, 2.9 * len(rounds) + 1.2)
+        axes = figure.subplots(len(rounds), len(columns), squeeze=False)
+        for i, name in enumerate(rounds):
+            for j, column in enumerate(columns):
+                ax = axes[i][j]
+                label = quantities[column]
+                if column not in outcomes[name]:
+                    note(ax, f"{name}: {label}\nnot an outcome of this round")
+                    continue
+                values = outcomes[name][column].to_numpy(dtype=float)
+                values = values[~np.isnan(values)]
+                if not values.size:
+                    note(ax, f"{name}: {label}\nin no simulated round")
+                    continue
+                bins = _bins(values)
+                ax.hist(values, bins=bins, weights=np.full(values.size, 100 / values.size),
+                        color=POSTERIOR, linewidth=0,
+                        rwidth=1.0 if isinstance(bins, int) else 0.8)  # gaps: a lattice
+                for fact in facts[name]:
+                    if fact.column != column:
+                        continue
                     if fact.low == fact.high:
-                        ax.axvline(fact.low, color="black", linestyle="--", label="reported")
+                        ax.axvline(fact.low, color=REPORTED, linestyle="--", linewidth=1.8,
+                                   zorder=3)
                     else:
-                        ax.axvspan(fact.low, fact.high, color=BASE, alpha=0.35,
-                                   label="reported range")
-                    ax.legend(fontsize=7)
-            ax.set_title(f"{name}: {column}" + (" (where agreed)" if column != "duration_minutes"
-                                                else ""), fontsize=9)
-            ax.tick_params(labelsize=8)
-    fig.suptitle("Posterior predictive outcomes, reported values marked")
-    fig.tight_layout()
-    write_atomically(path, partial(fig.savefig, format=path.suffix[1:], dpi=110))
-    plt.close(fig)
-    return path
+                        ax.axvspan(fact.low, fact.high, facecolor="none", edgecolor=REPORTED,
+                                   hatch=PRIOR_HATCH, linewidth=1.2, zorder=3)
+                percent_axis(ax.yaxis)
+                ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+                ax.set_title(f"{name}: {label}")
+                if j == 0:
+                    ax.set_ylabel("share of simulated rounds")
+        figure.legend(handles=[Patch(color=POSTERIOR, label="posterior predictive"),
+                               Line2D([], [], color=REPORTED, linestyle="--", linewidth=1.8,
+                                      label="reported value"),
+                               Patch(facecolor="none", edgecolor=REPORTED, hatch=PRIOR_HATCH,
+                                     label="reported range")],
+                      loc="outside lower center",
+                      ncols=legend_columns(["posterior predictive", "reported value",
+                                            "reported range"]))
+        figure.suptitle("Posterior predictive outcomes of each round, with what was reported")
+    return figure
+
+
+def _bins(values: np.ndarray) -> np.ndarray | int:
+    """One bin per lattice step, centred on the values, where the values are few
+    (agreed counts land on their issue's lattice); else 30 bins."""
+    distinct = np.unique(values)
+    if distinct.size == 1:
+        return np.array([distinct[0] - 0.5, distinct[0] + 0.5])
+    step = np.min(np.diff(distinct))
+    if distinct.size > 40 or (distinct[-1] - distinct[0]) / step > 60:
+        return 30
+    return np.arange(distinct[0] - step / 2, distinct[-1] + step, step)
