@@ -7,6 +7,7 @@ import dataclasses
 import json
 import math
 import os
+import shlex
 import signal
 import time
 import urllib.request
@@ -148,17 +149,19 @@ def test_the_batch_is_negsim_run_s_default():
     (11, 42, (("parties.ukraine.concession", 2.5), ("parties.russia.patience", 45.0))),
 ])
 def test_round_r_is_trace_s_round_r_and_run_s_row_r(seed, run, moved, capsys):
-    """Same seed and run, same round: the dashboard's round played out is told as
-    `negsim trace --seed S --run R --set ...` tells it, event for event, and ends as
-    row R of `negsim run --seed S` does; the distribution panel is the batch's first
-    rows."""
+    """Same seed and run, same round: the dashboard's round played out is told as the
+    command the page shows, `negsim trace FILE --seed S --run R --set ...`, tells it,
+    event for event, and ends as row R of `negsim run --seed S` does; the
+    distribution panel is the batch's first rows."""
     Settings = settings_class(ISTANBUL, seed=seed, runs=500)
     model = DashboardRound(Settings(run=run, moved=moved))
     while model.running:
         model.step()
-    sets = [f"--set={key}={value}" for key, value in moved]
-    assert main(["trace", str(ISTANBUL), "--seed", str(seed), "--run", str(run), "--json",
-                 *sets]) == 0
+    from sim.teach.dashboard_app import trace_command
+
+    command = shlex.split(trace_command(model))  # as the page shows it
+    assert command[:2] == ["negsim", "trace"] and ("--set" in command) == bool(moved)
+    assert main([*command[1:], "--json"]) == 0
     told = capsys.readouterr().out.splitlines()
     assert [json.dumps(e.to_json()) for e in narrate(model.round, model.case.round.name)
             ] == told

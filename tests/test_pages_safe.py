@@ -37,7 +37,7 @@ ROUND = f"Round {SCRIPT} {MD_IMAGE} {ATTRIBUTES}"
 NORTH = f"North{IMG}"
 SOUTH = f"South {VUE}"
 MEDIATOR = f"Mid {MD_LINK} {AUTOLINK}"
-NORTH_KEY = "n<svg onload=window.__x=1>k"
+NORTH_KEY = "n<svg onload=window['__x']=1>k"  # no dot: a key's parts are split at dots
 REASON = f"because {IMG} {MD_IMAGE} {MD_LINK}"
 NAMES = (ROUND, NORTH, SOUTH, MEDIATOR)
 
@@ -273,5 +273,6 @@ def test_dashboard_shows_hostile_names_as_text(hostile, tmp_path):
     assert all(is_local(url, server.port) for url in traffic.requests), traffic.requests
     for name in (*NAMES, NORTH_KEY):
         assert name in text, name
-    assert f"parties.{NORTH_KEY}.patience" in text
+    assert f"Sliders moved: parties.{NORTH_KEY}.patience = 1440" in text
+    assert "the file's values are used" not in text  # the move was applied
     assert html.escape(NORTH) not in text  # shown as typed, not as its escaped form

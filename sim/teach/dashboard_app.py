@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import textwrap
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from sim.scenario.load import load_scenario
 from sim.stats.summary import EVENTS
 from sim.teach.dashboard import (
     DISTRIBUTION_RUNS,
+    MOST_DECIMALS,
     ROUNDS,
     DashboardRound,
     SliderSpec,
@@ -88,7 +90,8 @@ CSS = """
                                    text-align: left; }
 .negsim-command { font-family: monospace; font-size: 13px; background: #f3f3f3;
                   padding: 4px 8px; overflow-wrap: anywhere; }
-.negsim-pending { color: #c62828; font-weight: 600; min-height: 1.4em; margin: 4px 0; }
+.negsim-pending { color: #c62828; font-weight: 600; margin: 4px 0; }
+.negsim-pending:empty { display: none; }
 .negsim-note { color: #555; font-size: 13px; }
 """
 
@@ -199,7 +202,7 @@ def outcome_panel(model: DashboardRound):
             lo, hi = event["ci95"]
             rows.append((label, f"{100 * event['p']:.1f}%",
                          f"{100 * lo:.1f}% - {100 * hi:.1f}%"))
-    moved = ("Sliders moved: " + "; ".join(f"{key} = {value:g}" for key, value in
+    moved = ("Sliders moved: " + "; ".join(f"{key} = {_number(value)}" for key, value in
                                            sorted(model.moved.items()))
              if model.moved else "No slider moved: every parameter is the file's.")
     children = [element("h2", "Outcome distribution under these settings"),
@@ -212,10 +215,17 @@ def outcome_panel(model: DashboardRound):
     return element("div", *children)
 
 
+def _number(value: float) -> str:
+    """A slider's position as typed: its decimals (at most ``MOST_DECIMALS``), no
+    trailing zeros."""
+    return f"{value:.{MOST_DECIMALS}f}".rstrip("0").rstrip(".")
+
+
 def trace_command(model: DashboardRound) -> str:
-    """The ``negsim trace`` command that tells the round shown."""
-    sets = "".join(f" --set {key}={value:g}" for key, value in sorted(model.moved.items()))
-    return (f"negsim trace {model.scenario.scenario_file} --seed {model.seed} "
+    """The ``negsim trace`` command that tells the round shown, quoted for a shell."""
+    sets = "".join(f" --set {shlex.quote(f'{key}={_number(value)}')}"
+                   for key, value in sorted(model.moved.items()))
+    return (f"negsim trace {shlex.quote(model.scenario.scenario_file)} --seed {model.seed} "
             f"--run {model.run}{sets}")
 
 
