@@ -75,7 +75,7 @@ def _die_with_parent() -> None:
     """In the server's process, before it starts: SIGTERM when negsim dies (Linux)."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):  # not Linux: Ctrl-C and SIGTERM still stop it
+    except (OSError, AttributeError):  # no prctl: Ctrl-C and SIGTERM still stop it
         pass
 
 
@@ -99,7 +99,8 @@ def serve(command: list[str], env: dict[str, str]) -> int:
     for signum in stopping:
         signal.signal(signum, _raise_stopped)
     try:
-        process = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)
+        process = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent
+                                   if sys.platform == "linux" else None)
         try:
             return process.wait()
         except KeyboardInterrupt:

@@ -12,7 +12,7 @@ S``) and a slider per parameter with its value always in words — the file's va
 until the slider is moved. Reset applies the sliders moved, and only those. On the
 right: the item under discussion (offers against red lines, the mediator's texts)
 beside the round so far in words (latest first), the agenda over time beside the
-outcome distribution, then every item reached. Mesa's internal controls (play and
+outcome distribution, then every item closed. Mesa's internal controls (play and
 render intervals, threads) are not shown; the page has no Markdown (text from the file
 goes in as text: ``sim.teach.page_text``), so it loads nothing from a CDN.
 """
