@@ -308,6 +308,10 @@ def test_loading_the_page_and_pressing_step_changes_no_parameter(classroom_serve
         assert outcome(page) == before
     assert traffic.refused == [] and traffic.failed == []
     assert all(is_local(url, classroom_server.port) for url in traffic.requests)
+    # nor did the server fetch for it: Solara's asset proxy goes to a CDN for what
+    # it does not ship (KaTeX and Mermaid, which solara.Markdown loads)
+    assert not [url for url in traffic.requests if "katex" in url or "mermaid" in url]
+    assert "Could not load URL" not in classroom_server.output()
 
 
 @needs_chromium

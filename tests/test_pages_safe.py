@@ -11,6 +11,7 @@ import html.parser
 import re
 import signal
 from pathlib import Path
+from xml.etree import ElementTree
 
 import markdown as python_markdown
 import pytest
@@ -171,6 +172,19 @@ def test_report_md_runs_and_fetches_nothing(report_folder):
         path.write_text(f"<!DOCTYPE html><html><body>{page}</body></html>")
         ran, off = open_in_chromium(path)
         assert ran == "undefined" and off == [], viewer
+
+
+def test_report_figures_hold_names_as_text(report_folder):
+    """The SVG figures report.md links (matplotlib writes names into them): no script,
+    no handler, no link, the names only as XML text."""
+    svgs = sorted((report_folder / "figures").glob("*.svg"))
+    assert len(svgs) == 4
+    for svg in svgs:
+        for element in ElementTree.parse(svg).iter():
+            assert not element.tag.endswith("}script"), svg
+            for name, value in element.attrib.items():
+                assert not name.lower().startswith("on"), (svg, name)
+                assert "203.0.113" not in value and "javascript" not in value, (svg, name)
 
 
 # --------------------------------------------------------------------------- markdown_text

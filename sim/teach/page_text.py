@@ -43,7 +43,8 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Child]],
     """A table of text cells; columns in ``numeric`` aligned right."""
 
     def cell(tag: str, i: int, value: Child) -> Element:
-        return element(tag, value, style="text-align: right" if i in numeric else "")
+        return element(tag, value, style="text-align: right; white-space: nowrap"
+                       if i in numeric else "")
 
     head = element("thead", element("tr", *(cell("th", i, h) for i, h in enumerate(header))))
     body = element("tbody", *(element("tr", *(cell("td", i, c) for i, c in enumerate(row)))
