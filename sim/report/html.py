@@ -4,6 +4,13 @@ The HTML has no external resource of any kind: styles are inline in the head,
 figures are embedded as base64 PNG (``data:`` URIs), there is no script. It opens
 offline, from an e-mail attachment as well as from the results folder, and prints.
 The Markdown links the figure files beside it instead.
+
+A block's text is plain text, much of it read from files (names, keys, values and the
+comments beside them in a scenario file): it is data, never markup. Each output kind
+has one escaping function, applied to every text as it enters the page:
+``html_text`` (``html.escape``) for the HTML, ``markdown_text`` for the Markdown —
+so a name holding ``<script>``, ``![](http://...)`` or ``[x](javascript:...)`` is
+shown as typed by any Markdown viewer, and nothing in it runs or is fetched.
 """
 
 from __future__ import annotations
@@ -11,8 +18,10 @@ from __future__ import annotations
 import base64
 import html
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 
 @dataclass(frozen=True)
@@ -71,32 +80,71 @@ code { font-size: 0.9em; }
 """
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def html_text(text: str) -> str:
+    """Plain text as HTML text or attribute value: ``& < > " '`` as character
+    references (``html.escape``)."""
+    return html.escape(text, quote=True)
+
+
+#: Characters with a meaning in Markdown wherever they stand (CommonMark 0.31, section
+#: 2.4: any ASCII punctuation may be backslash-escaped): code spans, emphasis, links
+#: and images, headings' closing ``#``, tables and strikethrough (GitHub), math
+#: (GitHub, KaTeX viewers) and attribute lists ``{: ...}`` (Python-Markdown, kramdown).
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*\[\]#|~$!{}])")
+#: ``_`` opens or closes emphasis unless it stands between two letters or digits
+#: (CommonMark 6.2, "intraword"), as in ``red_line``, which is left as it is.
+_LONE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+#: What starts a block at the start of a line: a quote, a list item (``-``, ``+``, or
+#: digits and ``.`` or ``)``, then a space or the end), a rule ``- - -`` (CommonMark
+#: 4.1, 5.1, 5.2); ``*``, ``_``, ``#`` and ``<`` are escaped wherever they stand.
+_BLOCK_START = re.compile(r"^(?:>|[-+](?=\s|$)|-(?=(?:\s*-){2,}\s*$)|\d{1,9}(?=[.)](?:\s|$)))")
+
+
+def markdown_text(text: str) -> str:
+    """Plain text as Markdown that a viewer shows as that text (whitespace runs folded
+    into one space, as HTML shows them): Markdown's active characters backslash-
+    escaped, the HTML-active ``<`` and ``&`` as character references (no tag, autolink
+    or entity can start), line breaks folded (the text cannot start a block of its
+    own below its first line), and a marker that would start a block escaped."""
+    text = " ".join(text.replace("\x00", "\ufffd").split())
+    text = _MARKDOWN_ACTIVE.sub(r"\\\1", text.replace("&", "&amp;").replace("<", "&lt;"))
+    text = _LONE_UNDERSCORE.sub(r"\\_", text)
+    match = _BLOCK_START.match(text)
+    if match:
+        end = match.end()
+        text = (text[:end] + "\\" + text[end:]) if text[:1].isdigit() else "\\" + text
+    return text
+
+
+def _md_link(path: Path, folder: Path) -> str:
+    """A file's link relative to ``folder``, percent-encoded (no space, parenthesis or
+    angle bracket of a folder name can end the link or open another)."""
+    return quote(Path(os.path.relpath(path, folder)).as_posix(), safe="/")
 
 
 def to_markdown(blocks: list[Block], folder: Path) -> str:
-    """Markdown, figures linked relative to ``folder`` (where the file is written)."""
+    """Markdown, figures linked relative to ``folder`` (where the file is written);
+    every text through ``markdown_text``."""
+    md = markdown_text
     out: list[str] = []
     for block in blocks:
         match block:
             case Heading(level, text):
-                out.append(f"{'#' * level} {text}")
+                out.append(f"{'#' * level} {md(text)}")
             case Paragraph(text, note):
-                out.append(f"*{text}*" if note else text)
+                out.append(f"*{md(text)}*" if note else md(text))
             case Bullets(items):
-                out.append("\n".join(f"- {item}" for item in items))
+                out.append("\n".join(f"- {md(item)}" for item in items))
             case Table(header, rows, numeric, _):
                 align = ["---:" if i in numeric else "---" for i in range(len(header))]
-                lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |",
+                lines = ["| " + " | ".join(md(h) for h in header) + " |",
                          "| " + " | ".join(align) + " |"]
-                lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+                lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
                 out.append("\n".join(lines))
             case FigureBlock(title, caption, png, svg):
-                link = Path(os.path.relpath(png, folder)).as_posix()
-                text = f"![{title}]({link})\n\n*{title}.* {caption}"
+                text = f"![{md(title)}]({_md_link(png, folder)})\n\n*{md(title)}.* {md(caption)}"
                 if svg is not None:
-                    text += f" ([SVG]({Path(os.path.relpath(svg, folder)).as_posix()}))"
+                    text += f" ([SVG]({_md_link(svg, folder)}))"
                 out.append(text)
     return "\n\n".join(out) + "\n"
 
@@ -104,14 +152,14 @@ def to_markdown(blocks: list[Block], folder: Path) -> str:
 def _html_table(block: Table) -> str:
     def cell(tag: str, i: int, text: str) -> str:
         cls = ' class="num"' if i in block.numeric else ""
-        return f"<{tag}{cls}>{html.escape(text)}</{tag}>"
+        return f"<{tag}{cls}>{html_text(text)}</{tag}>"
 
     head = "".join(cell("th", i, h) for i, h in enumerate(block.header))
     body = "\n".join("<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>"
                      for row in block.rows)
     table = f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
     if block.folded:
-        summary = f"<summary>{html.escape(block.folded)}</summary>"
+        summary = f"<summary>{html_text(block.folded)}</summary>"
         return f"<details open>\n{summary}\n{table}\n</details>"
     return table
 
@@ -125,9 +173,9 @@ def _html_figure(block: FigureBlock) -> str:
     data = block.png.read_bytes()
     width, height = _png_size(data)
     source = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-    caption = f"<strong>{html.escape(block.title)}.</strong> {html.escape(block.caption)}"
-    return (f'<figure>\n<img src="{source}" alt="{html.escape(block.title)}: '
-            f'{html.escape(block.caption)}" width="{width}" height="{height}">\n'
+    caption = f"<strong>{html_text(block.title)}.</strong> {html_text(block.caption)}"
+    return (f'<figure>\n<img src="{source}" alt="{html_text(block.title)}: '
+            f'{html_text(block.caption)}" width="{width}" height="{height}">\n'
             f"<figcaption>{caption}</figcaption>\n</figure>")
 
 
@@ -137,12 +185,12 @@ def to_html(blocks: list[Block], title: str) -> str:
     for block in blocks:
         match block:
             case Heading(level, text):
-                parts.append(f"<h{level}>{html.escape(text)}</h{level}>")
+                parts.append(f"<h{level}>{html_text(text)}</h{level}>")
             case Paragraph(text, note):
-                parts.append(f'<p class="note">{html.escape(text)}</p>' if note else
-                             f"<p>{html.escape(text)}</p>")
+                parts.append(f'<p class="note">{html_text(text)}</p>' if note else
+                             f"<p>{html_text(text)}</p>")
             case Bullets(items):
-                parts.append("<ul>\n" + "\n".join(f"<li>{html.escape(i)}</li>" for i in items)
+                parts.append("<ul>\n" + "\n".join(f"<li>{html_text(i)}</li>" for i in items)
                              + "\n</ul>")
             case Table():
                 parts.append(_html_table(block))
@@ -151,5 +199,5 @@ def to_html(blocks: list[Block], title: str) -> str:
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
+            f"<title>{html_text(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
             f"<body>\n{body}\n</body>\n</html>\n")
