@@ -34,7 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     whatif.add_argument("scenario", help="scenario file (TOML)")
     whatif.add_argument("--target", required=True, metavar='"EVENT >= P"',
                         help="an event and a probability, with >= or <=, e.g. "
-                        '"ceasefire_general >= 0.5" or "walkout <= 5%%"')
+                        '"deal >= 0.5" or "walkout <= 5%%" (EVENT: an event of the scenario)')
     whatif.add_argument("--runs", type=integer_at_least("--runs", 10), default=1000,
                         help="rounds per evaluation (default 1000)")
     whatif.add_argument("--seed", type=integer_at_least("--seed", 0), default=0,

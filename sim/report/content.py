@@ -34,14 +34,14 @@ FIGURE_TEXT = {
         "is the 95% Wilson interval, the Monte Carlo noise of that share."),
     "outcome-distributions": (
         "Distribution of outcomes",
-        "Prisoners exchanged per side and remains repatriated (in the rounds that agreed "
-        "them) and the duration of the round (all rounds). Lines and hatched bands mark "
-        "what was reported of the 16 May and 2 June rounds."),
+        "The value agreed on each count and share issue (in the rounds that agreed it) "
+        "and the duration of the round (all rounds). Lines and hatched bands mark what "
+        "the scenario reports of real rounds ([[observed]]), where it reports any."),
     "round-timeline": (
         "How a round unfolds",
-        "The share of all rounds with each item agreed by minute t of the round, at any "
-        "level (for the children, a list accepted for review counts; the event table "
-        "counts only a return); the thick grey line is the share of rounds already over."),
+        "For each event that reads one issue, the share of all rounds in which it holds "
+        "with that issue agreed by minute t (each line ends at the event's probability "
+        "in the table); the thick grey line is the share of rounds already over."),
     "zone-of-agreement": (
         "Zone of agreement per issue",
         f"Each side's ideal (dot) and red line (tick): the median over {ZONE_DRAWS:,} fresh "

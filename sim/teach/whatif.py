@@ -2,7 +2,7 @@
 probability to a target.
 
 A target is an event of the scenario with a threshold on its probability
-("ceasefire_general >= 0.5"). Each lever (``sim.teach.levers``) is searched on its
+("deal >= 0.5", an event of the scenario's [events]). Each lever (``sim.teach.levers``) is searched on its
 own, in both directions: a grid of shifts out to the edge of its allowed range, then
 a finer grid between the last grid point that misses the target and the first that
 reaches it, on a finer grid. Every evaluation runs the same batch seed, so all of them share their
@@ -68,7 +68,7 @@ def parse_target(text: str, scenario: Scenario) -> Target:
     match = _TARGET.match(text)
     if not match:
         raise ValueError(f"--target {text!r}: must be 'EVENT >= P' or 'EVENT <= P' with P a "
-                         f"probability in [0, 1], e.g. 'ceasefire_general >= 0.5'. "
+                         f"probability in [0, 1], e.g. '{next(iter(named), 'walkout')} >= 0.5'. "
                          f"Events: {events}")
     event, op, number = match["event"], match["op"], match["p"]
     if event not in named:
