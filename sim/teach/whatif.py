@@ -1,8 +1,8 @@
 """What would it take: the smallest change of one lever that brings an outcome's
 probability to a target.
 
-A target is an event of the scenario with a threshold on its probability
-("deal >= 0.5", an event of the scenario's [events]). Each lever (``sim.teach.levers``) is searched on its
+A target is an event of the scenario (its ``[events]``) with a threshold on its
+probability ("deal >= 0.5"). Each lever (``sim.teach.levers``) is searched on its
 own, in both directions: a grid of shifts out to the edge of its allowed range, then
 a finer grid between the last grid point that misses the target and the first that
 reaches it, on a finer grid. Every evaluation runs the same batch seed, so all of them share their
