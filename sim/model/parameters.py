@@ -19,9 +19,11 @@ import numpy as np
 from sim.model import rules
 from sim.scenario.spec import (
     AgendaOrder,
+    Format,
     IssueSpec,
     Party,
     ProposalRule,
+    Protocol,
     Range,
     Scenario,
     Shift,
@@ -99,6 +101,18 @@ class RoundSetup:
     item_minutes: int
     proposal_rule: ProposalRule
     linkage: tuple[tuple[int, int, int, float], ...]  # (party, issue, requires, at_least)
+    protocol: Protocol
+    format: Format
+    informed: bool  # the mediator knows every red line and BATNA
+    caucuses: int  # rounds of caucuses with each side before the plenary (0 if informed)
+    caucus_minutes: int
+    shuttle_minutes: int
+    span: np.ndarray  # (I,) maximum - minimum
+    pull: float  # weight of the mediator's own stakes
+    pull_ideal: np.ndarray  # (I,) its ideal on each item (0 where it has no stake)
+    pull_weight: np.ndarray  # (I,) its saliences, summing to 1 over its stakes
+    levers: tuple  # (party, utility, batna, cost) of each lever, in the file's order
+    budget: float
     # per replicate
     draw_id: np.ndarray  # (n,) posterior draw used, -1 where drawn from the scenario's ranges
     #: every parameter as drawn, by scenario key, before shifts: ``realise(...,
@@ -111,6 +125,25 @@ class RoundSetup:
     red_line: np.ndarray  # (n, P, I) effective: the hard limit in this round
     salience: np.ndarray  # (n, P, I)
     tolerance: np.ndarray  # (n, P, I) acceptance tolerance, issue units
+    credibility: np.ndarray  # (n,) the same tolerance on the utility scale
+    weight: np.ndarray  # (n, P, I) saliences normalised over the agenda (additive utility)
+    batna: np.ndarray  # (n, P) utility of leaving with nothing (0..1)
+    discount: np.ndarray  # (n, P) share of a deal's value lost per hour of talks
+    horizon: np.ndarray  # (n, P) minutes over which a side concedes fully (deadline, delay)
+    power: np.ndarray  # (n, P) Nash powers of the mediator's target (patience is power)
+    bluff: np.ndarray  # (n, P) how far stated positions overstate, share of the span
+    #: beliefs, in shares of each issue's span relative to the truth (an interval that
+    #: holds 0): the mediator's about each side (n, P, I) and each side's about each
+    #: other (n, P, P, I); about BATNAs (n, P), in utility
+    mediator_lo: np.ndarray
+    mediator_hi: np.ndarray
+    mediator_batna_lo: np.ndarray
+    mediator_batna_hi: np.ndarray
+    party_lo: np.ndarray
+    party_hi: np.ndarray
+    caucus_reading: np.ndarray  # (n, K, P, I) noise of each caucus reading, span shares
+    caucus_batna: np.ndarray  # (n, K, P) noise of each BATNA reading
+    caucus_noise: float  # half-width of that noise
     concession: np.ndarray  # (n, P) Faratin beta, with the day's temperament
     walkout_threshold: np.ndarray  # (n, P)
     pressure: np.ndarray  # (n, I)
@@ -155,7 +188,8 @@ class RoundSetup:
 
 
 #: Array fields of ``RoundSetup`` that hold no replicate axis.
-SHARED_ARRAYS = ("step", "minimum", "maximum", "compound", "wants")
+SHARED_ARRAYS = ("step", "minimum", "maximum", "compound", "wants", "span", "pull_ideal",
+                 "pull_weight")
 
 
 @dataclass
@@ -169,6 +203,9 @@ class _Positions:
     concession: np.ndarray  # (n, P)
     patience: np.ndarray  # (n, P)
     power: np.ndarray  # (n, P)
+    batna: np.ndarray  # (n, P)
+    discount: np.ndarray  # (n, P)
+    bluff: np.ndarray  # (n, P)
     #: compound issue index -> (level ideal (n, P), level red line (n, P), level wants (P,),
     #: conditions red line by level (n, P, L - 1))
     compound: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
@@ -183,6 +220,9 @@ def _draw_party(draw: _Drawer, party: Party, p: int, specs: tuple[IssueSpec, ...
     into.power[:, p] = draw(party.bargaining_power, f"{key}.bargaining_power")
     willingness = draw(party.exchange_willingness, f"{key}.exchange_willingness")
     momentum = draw(party.momentum, f"{key}.momentum")
+    into.batna[:, p] = draw(party.batna, f"{key}.batna")
+    into.discount[:, p] = draw(party.discount_per_hour, f"{key}.discount_per_hour")
+    into.bluff[:, p] = draw(party.bluff, f"{key}.bluff")
     n = draw.n
     for i, spec in enumerate(specs):
         pos = party.position(spec.name)
@@ -237,6 +277,63 @@ def _choose_levels(positions: _Positions, specs: tuple[IssueSpec, ...], step: np
     return level
 
 
+def _beliefs(scenario: Scenario, rng: np.random.Generator, ideal: np.ndarray,
+             red: np.ndarray, wants: np.ndarray, minimum: np.ndarray, maximum: np.ndarray
+             ) -> dict[str, np.ndarray | float]:
+    """What each side, and the mediator, believe of the others' red lines and BATNAs,
+    and the noise of the mediator's caucus readings.
+
+    With private information (``[information] private``) every observer starts with a
+    uniform belief ``prior_width`` wide that holds the truth at a random place (a first
+    noisy reading: public statements, intelligence) and narrows it by Bayes' rule as
+    evidence comes (``rules.narrowed``); without, every belief is the truth. Beliefs
+    are kept relative to the truth, in shares of the issue's span, so that one interval
+    serves a compound issue at every level. Drawn after everything else, so a scenario
+    without private information draws what it always drew.
+    """
+    n, n_parties, n_issues = ideal.shape
+    information, mediator = scenario.information, scenario.mediator
+    informed = mediator.informed or not information.private
+    caucuses = 0 if informed else mediator.caucuses
+    exact = np.zeros((n, n_parties, n_issues))
+    beliefs: dict = {
+        "mediator_lo": exact, "mediator_hi": exact,
+        "mediator_batna_lo": np.zeros((n, n_parties)),
+        "mediator_batna_hi": np.zeros((n, n_parties)),
+        "party_lo": np.zeros((n, n_parties, n_parties, n_issues)),
+        "party_hi": np.zeros((n, n_parties, n_parties, n_issues)),
+        "caucus_reading": np.zeros((n, caucuses, n_parties, n_issues)),
+        "caucus_batna": np.zeros((n, caucuses, n_parties)),
+        "caucus_noise": information.caucus_noise,
+    }
+    if not information.private:
+        return beliefs
+    half = information.prior_width / 2
+    span = maximum - minimum
+    # where a red line can be, relative to the truth: on the scale, not past the ideal
+    room_lo = (minimum - red) / span
+    room_hi = (maximum - red) / span
+    side = (ideal - red) / span
+    room_lo = np.where(wants[None] < 0, np.maximum(room_lo, side), room_lo)
+    room_hi = np.where(wants[None] > 0, np.minimum(room_hi, side), room_hi)
+
+    def prior(shape_extra: tuple) -> tuple[np.ndarray, np.ndarray]:
+        centre = rng.uniform(-half, half, (n, *shape_extra, n_parties, n_issues))
+        lo, hi = centre - half, centre + half
+        return (np.maximum(lo, room_lo.reshape((n,) + (1,) * len(shape_extra) + red.shape[1:])),
+                np.minimum(hi, room_hi.reshape((n,) + (1,) * len(shape_extra) + red.shape[1:])))
+
+    party_lo, party_hi = prior((n_parties,))  # (n, observer, P, I)
+    beliefs["party_lo"], beliefs["party_hi"] = party_lo, party_hi
+    if not informed:
+        beliefs["mediator_lo"], beliefs["mediator_hi"] = prior(())
+        centre = rng.uniform(-half, half, (n, n_parties))
+        beliefs["mediator_batna_lo"], beliefs["mediator_batna_hi"] = centre - half, centre + half
+        beliefs["caucus_reading"] = rng.uniform(-1.0, 1.0, (n, caucuses, n_parties, n_issues))
+        beliefs["caucus_batna"] = rng.uniform(-1.0, 1.0, (n, caucuses, n_parties))
+    return beliefs
+
+
 def _zones(red: np.ndarray, wants: np.ndarray, minimum: np.ndarray, maximum: np.ndarray,
            step: np.ndarray, level: np.ndarray, compound: np.ndarray):
     """Lattice bounds of each item's zone of agreement; none on a compound issue where
@@ -277,7 +374,8 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator,
         salience=np.empty((n, n_parties, n_issues)),
         wants=np.empty((n_parties, n_issues), dtype=np.int64),
         concession=np.empty((n, n_parties)), patience=np.empty((n, n_parties)),
-        power=np.empty((n, n_parties)), compound={})
+        power=np.empty((n, n_parties)), batna=np.empty((n, n_parties)),
+        discount=np.empty((n, n_parties)), bluff=np.empty((n, n_parties)), compound={})
     for p, party in enumerate(parties):
         _draw_party(draw, party, p, specs, positions)
     level = _choose_levels(positions, specs, step, minimum, maximum, n)
@@ -287,11 +385,17 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator,
     temperament = rng.lognormal(0.0, context.concession_noise, (n, n_parties))
     gamma = rng.gamma(context.walkout_shape, 1.0 / context.walkout_shape, (n, n_parties))
     opening = np.round(draw(scenario.round.opening_minutes, "round.opening_minutes"))
+    beliefs = _beliefs(scenario, rng, ideal, red, wants, minimum, maximum)
 
     k_lo, k_hi = _zones(red, wants, minimum, maximum, step, level, compound)
+    deadline = scenario.round.deadline_minutes
+    horizon = rules.concession_horizon(deadline, rules.discount_rate(positions.discount))
+    power = rules.nash_powers(positions.power, horizon, deadline)
     nash = np.stack([
-        rules.nash_point(ideal[:, :, i], red[:, :, i], wants[:, i], positions.power,
+        rules.nash_point(ideal[:, :, i], red[:, :, i], wants[:, i], power,
                          k_lo[:, i], k_hi[:, i], step[i]) for i in range(n_issues)], axis=1)
+    salience = positions.salience
+    weight = salience / np.maximum(salience.sum(axis=2, keepdims=True), rules.EPS)
 
     pressure = np.repeat(pressure_all[:, None], n_issues, axis=1)
     for i, spec in enumerate(specs):
@@ -304,6 +408,10 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator,
         width = np.where(k_lo <= k_hi, (k_hi - k_lo + 1) * step / (maximum - minimum), -1.0)
         order = np.argsort(-width, axis=1, kind="stable")
     names = tuple(s.name for s in specs)
+    stakes = {stake.issue: stake for stake in mediator.stakes if stake.issue in names}
+    pull_weight = np.array([stakes[s.name].salience if s.name in stakes else 0.0
+                            for s in specs])
+    pull_weight = pull_weight / pull_weight.sum() if pull_weight.sum() > 0 else pull_weight
     linkage = tuple(
         (p, names.index(link.issue), names.index(link.requires), link.at_least)
         for p, party in enumerate(parties) for link in party.linkage if link.issue in names)
@@ -330,13 +438,36 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator,
         item_minutes=mediator.item_minutes,
         proposal_rule=mediator.proposal_rule,
         linkage=linkage,
+        protocol=scenario.round.protocol,
+        format=mediator.format,
+        informed=mediator.informed or not scenario.information.private,
+        caucuses=0 if (mediator.informed or not scenario.information.private) else (
+            mediator.caucuses),
+        caucus_minutes=mediator.caucus_minutes,
+        shuttle_minutes=mediator.shuttle_minutes,
+        span=maximum - minimum,
+        pull=mediator.bias if stakes else 0.0,
+        pull_ideal=np.array([stakes[s.name].ideal if s.name in stakes else 0.0
+                             for s in specs]),
+        pull_weight=pull_weight,
+        levers=tuple((lever.party, lever.utility, lever.batna, lever.cost)
+                     for lever in mediator.levers),
+        budget=mediator.budget,
         draw_id=draw_id,
         drawn=draw.drawn,
         inputs=inputs,
         ideal=ideal,
         red_line=red,
-        salience=positions.salience,
+        salience=salience,
         tolerance=tolerance,
+        credibility=credibility,
+        weight=weight,
+        batna=positions.batna,
+        discount=positions.discount,
+        horizon=horizon,
+        power=power,
+        bluff=positions.bluff,
+        **beliefs,
         concession=positions.concession * temperament,
         walkout_threshold=rules.walkout_threshold(
             positions.patience * (1.0 + pressure_all[:, None]), gamma),

@@ -1,32 +1,45 @@
 """``NegotiationRound``: the Mesa model of one round, over a chunk of replicates.
 
-Protocol (DESIGN.md), one step a minute:
+Protocol (docs/architecture.md, "The model"), one step a minute, in phases:
 
-1. Opening statements take ``opening_minutes``; then the mediator opens its first item.
-2. Each delegation states its offer on the item (its aspiration on the lattice).
-3. The mediator checks the zone of agreement (and each side's linkage) and drafts a
-   proposal inside it; each delegation accepts or not (``rules.accepts``).
-4. The item is agreed when all accept; parked once exploration shows no zone; timed
-   out after ``item_minutes``. The mediator then takes the next item.
-5. Every minute without agreement adds the item's salience to each side's
-   frustration; a side whose frustration passes its threshold walks out, ending
-   the round (what was agreed before stands, as the 16 May agreements did).
-6. The round ends when the agenda is exhausted (plus closing minutes), on a walk-out,
-   or at ``max_minutes``. Duration is therefore emergent.
+1. *Opening*: opening statements take ``opening_minutes``. A mediator who does not
+   know the sides' red lines then caucuses with each side in turn (``caucuses`` rounds
+   of ``caucus_minutes``; ``sim.model.beliefs``), and spends levers it holds where the
+   sides' BATNAs close what their red lines leave open.
+2. *Talks*, by the round's protocol:
+   - ``sequential``: one item at a time in the mediator's order; each side states an
+     offer (its aspiration, overstated by its bluff), the mediator drafts a text inside
+     the zone it believes in (or inside the offers once they cross), each side accepts
+     or not; the item is agreed when all accept, parked once exploration shows no zone,
+     timed out after ``item_minutes``;
+   - ``package``: the mediator drafts one text over every open issue (the Nash point of
+     the sides' gains, ``sim.model.package``), each side accepts it or says what it
+     still needs, the mediator revises; issues with no zone are parked after
+     exploration, and the hardest one after ``item_minutes`` without agreement, so that
+     the rest can be agreed (partial agreements).
+3. *Leaving*: each side weighs staying against its BATNA (``Delegation.staying``) and
+   its frustration against its patience; a side that leaves ends the round (what was
+   agreed before stands, as the 16 May agreements did). A side never leaves in the
+   minute it accepts the text on the table.
+4. The round ends when nothing is left to negotiate (plus closing minutes), on a
+   walk-out, or at ``max_minutes``. Duration is therefore emergent.
 
 Replicates run in lock-step; a finished replicate is masked, not removed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mesa
 import numpy as np
 
+from sim.model import rules
 from sim.model.agents import Delegation, ItemStatus, Mediator, RoundView
+from sim.model.beliefs import spend_levers
 from sim.model.outcomes import outcome_dtypes
 from sim.model.parameters import RoundSetup
+from sim.scenario.spec import Format, Protocol
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -35,9 +48,23 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return view
 
 
+class WalkReason:
+    """Why a delegation left (replicate 0's record; ``NegotiationRound.walk_reason``)."""
+
+    NONE = 0
+    BATNA = 1  # staying was worth less than its BATNA
+    FRUSTRATION = 2  # its frustration passed its patience (bounded rationality)
+
+
 @dataclass(frozen=True)
 class MinuteRecord:
-    """One minute of replicate 0, kept when a round is recorded (for a narrated trace)."""
+    """One minute of replicate 0, kept when a round is recorded (for a narrated trace).
+
+    Item by item: ``item``, ``offers``, ``zone`` (as the mediator sees it) and
+    ``proposal``; in a package round ``open`` (the issues of the text), ``text`` (its
+    value on each agenda issue, NaN where not in it), ``values`` (each side's utility of
+    it) and ``demands`` (what each said it still needs). ``stay`` is what staying was
+    worth to each side (None where nobody weighed leaving)."""
 
     minute: int
     item: str | None
@@ -49,6 +76,13 @@ class MinuteRecord:
     status: ItemStatus
     frustration: tuple[float, ...]
     walked_out: str | None
+    reason: int = WalkReason.NONE
+    open: tuple[str, ...] = ()
+    text: tuple[float, ...] = ()
+    values: tuple[float, ...] = ()
+    demands: tuple[float, ...] = ()
+    stay: tuple[float, ...] | None = None
+    parts: dict = field(default_factory=dict)
 
 
 class NegotiationRound(mesa.Model):
@@ -60,67 +94,287 @@ class NegotiationRound(mesa.Model):
         super().__init__(rng=0)
         self.setup = setup
         n, n_issues = setup.replicates, len(setup.issues)
-        self.delegations = [Delegation(self, p, name, setup)
+        self.package_round = setup.protocol is Protocol.PACKAGE
+        self.bonus, self.batna_shift, self.levers_used, picture = spend_levers(
+            setup, self.package_round)
+        self.reserve = rules.reservation(setup.batna + self.batna_shift, self.bonus)
+        self.delegations = [Delegation(self, p, name, setup, self.reserve[:, p])
                             for p, name in enumerate(setup.party_names)]
-        self.mediator = Mediator(self, setup.mediator_name, setup)
+        self.mediator = Mediator(self, setup.mediator_name, setup, picture)
+        self.weighing = bool((self.reserve > 0).any())  # can anyone prefer leaving?
         self.minute = 0
         self.active = np.ones(n, dtype=bool)
+        caucus_time = setup.caucuses * len(setup.party_names) * setup.caucus_minutes
+        self.plenary_start = setup.opening_minutes + caucus_time
+        self.started = np.zeros(n, dtype=bool)
         self.position = np.full(n, -1, dtype=np.int64)  # place in the agenda order
         self.item = np.zeros(n, dtype=np.int64)
         self._row_start = np.arange(n, dtype=np.int64) * n_issues
         self.item_version = np.zeros(n, dtype=np.int64)
-        self.item_start = np.zeros(n, dtype=np.int64)
+        self.item_start = np.zeros(n, dtype=np.int64)  # of the item, or the package's form
+        self.open_ = np.zeros((n, n_issues), dtype=bool)  # the package text's issues
+        self.text = np.full((n, n_issues), np.nan)
+        self.demands = np.full((n, len(setup.party_names)), np.nan)
         self.status = np.zeros((n, n_issues), dtype=np.int8)
         self.value = np.full((n, n_issues), np.nan)
         self.settled = np.full((n, n_issues), np.nan)  # as linkage reads it (RoundView)
         self.agreed_minute = np.full((n, n_issues), np.nan)
         self.duration = np.full(n, np.nan)
         self.walkout_party = np.full(n, -1, dtype=np.int64)
+        self.walk_reason = np.zeros(n, dtype=np.int8)
         self.record = record
         self.history: list[MinuteRecord] = []
         self.running = n > 0
 
-    def _finish(self, rows: np.ndarray, duration: float | np.ndarray) -> None:
-        self.duration[rows] = duration if np.isscalar(duration) else duration[rows]
-        self.active &= ~rows
-
+    # -- phases ---------------------------------------------------------------------------
     def step(self) -> None:
         """One minute of the round for every replicate still running."""
-        setup, mediator, t = self.setup, self.mediator, self.minute
-        opens = self.active & (self.position < 0) & (setup.opening_minutes <= t)
-        if opens.any():
+        t = self.minute
+        self._open_plenary(t)
+        session = self.active & self.started
+        view = self._view(t, session)
+        if self.package_round:
+            agreed, accepting, salience = self._package_talks(view)
+        else:
+            agreed, accepting, salience = self._item_talks(view)
+        walked = self._leaving(view, agreed, accepting, salience)
+        self._advance(t, walked)
+        self.minute = t + 1
+        if self.minute >= self.setup.max_minutes:
+            self._finish(self.active.copy(), float(self.setup.max_minutes))
+        self.running = bool(self.active.any())
+
+    def _open_plenary(self, t: int) -> None:
+        """Open the talks where the openings (and caucuses) are over: the first item, or
+        the package text over every agenda issue."""
+        opens = self.active & ~self.started & (self.plenary_start <= t)
+        if not opens.any():
+            return
+        self.started |= opens
+        self.item_start[opens] = t
+        self.item_version[opens] += 1
+        if self.package_round:
+            rows = np.flatnonzero(opens)
+            self.open_[rows] = True
+            self._drop_blocked(rows)
+            self.mediator.draft(rows, self.open_)
+            self.text[rows] = self.mediator.target[rows]
+        else:
             self.position[opens] = 0
-            self.item[opens] = mediator.item_at(self.position)[opens]
-            self.item_start[opens] = t
-            self.item_version[opens] += 1
-        session = self.active & (self.position >= 0)
+            self.item[opens] = self.mediator.item_at(self.position)[opens]
+
+    def _view(self, t: int, session: np.ndarray) -> RoundView:
+        setup, mediator = self.setup, self.mediator
         cell = self._row_start + self.item
-        view = RoundView(
+        if self.package_round:
+            pressure = np.where(self.open_, mediator.pressure, np.nan)
+            with np.errstate(invalid="ignore"):
+                pressure = np.nan_to_num(np.nanmean(np.where(self.open_.any(axis=1)[:, None],
+                                                             pressure, 0.0), axis=1))
+        else:
+            pressure = mediator.pressure_at(cell)
+        return RoundView(
             minute=t,
             session=_read_only(session),
             item=_read_only(self.item),
             cell=_read_only(cell),
             item_version=_read_only(self.item_version),
             minutes_on_item=_read_only(t - self.item_start),
-            elapsed=_read_only((t - setup.opening_minutes) / setup.deadline_minutes),
-            pressure=_read_only(mediator.pressure_at(cell)),
+            since_opening=_read_only(t - setup.opening_minutes),
+            pressure=_read_only(pressure),
             agreed=_read_only(self.settled),
+            open_=_read_only(self.open_ & session[:, None]),
         )
-        aspirations = [d.aspiration(view) for d in self.delegations]
-        offers = np.stack([d.offer(view, a) for d, a in zip(self.delegations, aspirations,
+
+    # -- item by item ---------------------------------------------------------------------
+    def _item_talks(self, view: RoundView):
+        """A minute on the current item: offers, the mediator's text, the answers."""
+        mediator, delegations = self.mediator, self.delegations
+        session = view.session
+        aspirations = [d.aspiration(view) for d in delegations]
+        offers = np.stack([d.offer(view, a) for d, a in zip(delegations, aspirations,
                                                             strict=True)], axis=1)
-        zone_open = session & mediator.zone_exists(view)
-        for delegation in self.delegations:
+        proposal, crossed = mediator.propose(view, offers)
+        zone_open = session & (mediator.zone_exists(view) | crossed)
+        for delegation in delegations:
             zone_open &= delegation.linkage_met(view)
-        proposal = mediator.propose(view, offers)
-        answers = [d.respond(view, proposal, a) for d, a in zip(self.delegations, aspirations,
+        answers = [d.respond(view, proposal, a) for d, a in zip(delegations, aspirations,
                                                                 strict=True)]
         agreed = zone_open & np.logical_and.reduce(answers)
         status = mediator.decide(view, agreed, zone_open)
-        walks = [d.feel(view, session & ~agreed) for d in self.delegations]
-        if self.record:
-            self._remember(view, aspirations, offers, proposal, answers, status, walks)
+        if self.weighing and not self.setup.informed:
+            self._learn_offers(view, offers)
+        self._pending = (status, proposal, offers, aspirations, answers)
+        salience = [d.columns(view)["salience"] for d in delegations]
+        accepting = [session & a for a in answers]
+        return agreed, accepting, salience
 
+    def _learn_offers(self, view: RoundView, offers: np.ndarray) -> None:
+        """Each side takes the others' stated offers as bounds on their red lines (in
+        direct talks: in proximity talks the sides do not hear each other)."""
+        if self.setup.format is Format.PROXIMITY:
+            return
+        rows = np.flatnonzero(view.session)
+        items = self.item[rows]
+        for d in self.delegations:
+            for q in range(offers.shape[1]):
+                if q != d.party:
+                    d.observe(q, items, offers[rows, q], rows,
+                              self.setup.red_line[rows, q, items], self.setup.wants[q, items])
+
+    # -- the package ----------------------------------------------------------------------
+    def _package_talks(self, view: RoundView):
+        """A minute on the package: the mediator's (revised) text, the answers and what
+        each side says it still needs."""
+        setup, mediator, delegations = self.setup, self.mediator, self.delegations
+        session = view.session
+        revise = session & ~np.isnan(self.demands).any(axis=1)
+        if setup.format is Format.PROXIMITY:  # a revised text takes a shuttle to carry
+            revise &= (view.minutes_on_item % setup.shuttle_minutes) == 0
+        if revise.any():
+            revised = mediator.revise(view, np.nan_to_num(self.demands, nan=0.0))
+            self.text[revise] = revised[revise]
+        text = np.where(view.open_, self.text, np.nan)
+        aspirations = [d.package_aspiration(view) for d in delegations]
+        answered = [d.respond_package(view, text, a) for d, a in zip(delegations, aspirations,
+                                                                     strict=True)]
+        answers = [yes for yes, _ in answered]
+        self.demands = np.where(session[:, None], np.stack([need for _, need in answered],
+                                                            axis=1), self.demands)
+        agreed = session & view.open_.any(axis=1) & np.logical_and.reduce(answers)
+        if self.weighing and not setup.informed:
+            self._learn_texts(view, text, answers)
+        self._pending = (text, aspirations, answers, self._package_status(view, agreed))
+        open_ = view.open_
+        salience = [np.where(open_, setup.salience[:, d.party], 0.0).sum(axis=1)
+                    / np.maximum(open_.sum(axis=1), 1) for d in delegations]
+        accepting = [session & a for a in answers]
+        return agreed, accepting, salience
+
+    def _learn_texts(self, view: RoundView, text: np.ndarray, answers: list) -> None:
+        """A side that accepts a text shows its red lines admit every value in it."""
+        if self.setup.format is Format.PROXIMITY:
+            return
+        for q, yes in enumerate(answers):
+            rows, issues = np.nonzero(view.open_ & yes[:, None])
+            for d in self.delegations:
+                if d.party != q:
+                    d.observe(q, issues, text[rows, issues], rows,
+                              self.setup.red_line[rows, q, issues], self.setup.wants[q, issues])
+
+    def _drop_blocked(self, rows: np.ndarray) -> None:
+        """Park, at once, package issues a side has tied to a compound issue whose level
+        (put by the mediator) falls short: nothing in this round can meet the linkage."""
+        setup = self.setup
+        for _, issue, requires, at_least in setup.linkage:
+            if setup.compound[requires]:
+                blocked = rows[setup.level[rows, requires] < at_least]
+                self.open_[blocked, issue] = False
+                self.status[blocked, issue] = ItemStatus.PARKED
+
+    def _package_status(self, view: RoundView, agreed: np.ndarray) -> np.ndarray:
+        """(R, I) issues closed this minute: the package's issues agreed; issues the
+        mediator sees no zone on, parked after exploration; after ``item_minutes``
+        without agreement, the hardest open issue (the narrowest zone) parked."""
+        setup, believed = self.setup, self.mediator.believed
+        status = np.zeros(self.status.shape, dtype=np.int8)
+        open_ = view.open_
+        status[agreed[:, None] & open_] = ItemStatus.AGREED
+        spent = view.minutes_on_item + 1
+        no_zone = believed["zone_lo"] > believed["zone_hi"]
+        explored = (spent >= setup.exploration_minutes) & ~agreed
+        status[open_ & no_zone & explored[:, None]] = ItemStatus.PARKED
+        stuck = ~agreed & (spent >= setup.item_minutes) & view.session
+        still = open_ & (status == ItemStatus.PENDING)
+        if stuck.any():
+            width = np.where(still, (believed["zone_hi"] - believed["zone_lo"] + 1)
+                             * setup.step / setup.span, np.inf)
+            hardest = np.argmin(width, axis=1)
+            rows = np.flatnonzero(stuck & still.any(axis=1))
+            status[rows, hardest[rows]] = ItemStatus.PARKED
+        return status
+
+    # -- leaving --------------------------------------------------------------------------
+    def _leaving(self, view: RoundView, agreed: np.ndarray, accepting: list,
+                 salience: list) -> np.ndarray:
+        """Who leaves this minute: a side whose staying is worth less than its BATNA, or
+        whose frustration passes its patience — never one accepting the text."""
+        session = view.session
+        stalled = session & ~agreed
+        frustrated = [d.feel(view, stalled, s) for d, s in zip(self.delegations, salience,
+                                                              strict=True)]
+        deciding = [np.zeros_like(session) for _ in self.delegations]
+        self._stay = None
+        if self.weighing:
+            open_, expected = self._open_and_expected(view)
+            stays, parts = [], []
+            for d in self.delegations:
+                chance = d.zone_belief(self.setup.red_line, self.setup.wants)
+                stay, part = d.staying(view, open_, expected, chance)
+                stays.append(stay)
+                parts.append(part)
+                deciding[d.party] = session & rules.walks_out(stay, d.reserve)
+            self._stay = (stays, parts)
+        walks = [(f | dec) & ~acc for f, dec, acc in zip(frustrated, deciding, accepting,
+                                                         strict=True)]
+        walked = np.logical_or.reduce(walks)
+        if walked.any():
+            # where several leave in the same minute, the first listed is named
+            for party in range(len(walks) - 1, -1, -1):
+                self.walkout_party[walks[party]] = party
+                self.walk_reason[walks[party]] = np.where(
+                    deciding[party][walks[party]], WalkReason.BATNA, WalkReason.FRUSTRATION)
+        self._walks = walks
+        return walked
+
+    def _open_and_expected(self, view: RoundView) -> tuple[np.ndarray, np.ndarray]:
+        """The issues still to negotiate and the deal each side expects on each: the
+        text on the table, else the mediator's target for an item not yet reached."""
+        if self.package_round:
+            return view.open_, np.where(view.open_, self.text, np.nan)
+        open_ = (self.status == ItemStatus.PENDING) & view.session[:, None]
+        expected = self.mediator.believed["nash"].copy()
+        proposal = self._pending[1]
+        rows = np.flatnonzero(view.session)
+        current = proposal[rows]
+        expected[rows, self.item[rows]] = np.where(np.isnan(current),
+                                                   expected[rows, self.item[rows]], current)
+        return open_, expected
+
+    # -- the record -------------------------------------------------------------------------
+    def _advance(self, t: int, walked: np.ndarray) -> None:
+        """Write what this minute settled, end rounds that are over, move on."""
+        setup = self.setup
+        if self.record:
+            self._remember(t, walked)
+        if self.package_round:
+            text, status = self._pending[0], self._pending[3].copy()
+            status[walked] = ItemStatus.PENDING
+            rows, issues = np.nonzero(status != ItemStatus.PENDING)
+            self.status[rows, issues] = status[rows, issues]
+            won_r, won_i = np.nonzero(status == ItemStatus.AGREED)
+            self.value[won_r, won_i] = text[won_r, won_i]
+            self.settled[won_r, won_i] = np.where(setup.compound[won_i],
+                                                  setup.level[won_r, won_i],
+                                                  text[won_r, won_i])
+            self.agreed_minute[won_r, won_i] = t + 1
+            changed = (status != ItemStatus.PENDING).any(axis=1) & ~walked
+            self.open_ &= status == ItemStatus.PENDING
+            if walked.any():
+                self._finish(walked, float(t + 1))
+            done = changed & ~self.open_.any(axis=1)
+            if done.any():
+                self._finish(done, float(t + 1) + setup.closing_minutes)
+            redraft = np.flatnonzero(changed & ~done)
+            if redraft.size:
+                self.item_start[redraft] = t + 1
+                self.item_version[redraft] += 1
+                self.demands[redraft] = np.nan
+                self.mediator.draft(redraft, self.open_)
+                self.text[redraft] = self.mediator.target[redraft]
+            return
+        status, proposal = self._pending[0], self._pending[1]
+        agreed = status == ItemStatus.AGREED
         rows = np.flatnonzero(status != ItemStatus.PENDING)
         self.status[rows, self.item[rows]] = status[rows]
         won = np.flatnonzero(agreed)
@@ -129,12 +383,7 @@ class NegotiationRound(mesa.Model):
         self.settled[won, self.item[won]] = np.where(
             setup.compound[self.item[won]], setup.level[won, self.item[won]], proposal[won])
         self.agreed_minute[won, self.item[won]] = t + 1
-
-        walked = np.logical_or.reduce(walks)
         if walked.any():
-            # where several leave in the same minute, the first listed is named
-            for party in range(len(walks) - 1, -1, -1):
-                self.walkout_party[walks[party]] = party
             self._finish(walked, float(t + 1))
         moved = (status != ItemStatus.PENDING) & ~walked
         self.position[moved] += 1
@@ -142,35 +391,56 @@ class NegotiationRound(mesa.Model):
         if done.any():
             self._finish(done, float(t + 1) + setup.closing_minutes)
         carry_on = moved & ~done
-        self.item[carry_on] = mediator.item_at(self.position)[carry_on]
+        self.item[carry_on] = self.mediator.item_at(self.position)[carry_on]
         self.item_start[carry_on] = t + 1
         self.item_version[carry_on] += 1
 
-        self.minute = t + 1
-        if self.minute >= setup.max_minutes:
-            self._finish(self.active.copy(), float(setup.max_minutes))
-        self.running = bool(self.active.any())
+    def _finish(self, rows: np.ndarray, duration: float | np.ndarray) -> None:
+        self.duration[rows] = duration if np.isscalar(duration) else duration[rows]
+        self.active &= ~rows
 
-    def _remember(self, view, aspirations, offers, proposal, answers, status, walks) -> None:
+    def _remember(self, t: int, walked: np.ndarray) -> None:
         """Keep replicate 0's minute for the narrated trace."""
-        if not view.session[0]:
+        if not (self.active[0] and self.started[0]):
             return
-        item = int(view.item[0])
-        zone = (float(self.setup.zone_lo[0, item] * self.setup.step[item]),
-                float(self.setup.zone_hi[0, item] * self.setup.step[item]))
-        walker = np.flatnonzero([w[0] for w in walks])
+        setup = self.setup
+        walker = np.flatnonzero([w[0] for w in self._walks])
+        stay = None if self._stay is None else tuple(float(s[0]) for s in self._stay[0])
+        parts = {} if self._stay is None else {
+            "p_deal": tuple(float(p["p_deal"][0]) for p in self._stay[1]),
+            "value": tuple(float(p["value"][0]) for p in self._stay[1]),
+            "minutes": tuple(float(p["minutes"][0]) for p in self._stay[1])}
+        common = {"minute": t,
+                  "frustration": tuple(float(d.frustration[0]) for d in self.delegations),
+                  "walked_out": setup.party_names[walker[0]] if walker.size else None,
+                  "reason": int(self.walk_reason[0]) if walker.size else WalkReason.NONE,
+                  "stay": stay, "parts": parts}
+        if self.package_round:
+            text, aspirations, answers, _ = self._pending
+            values = tuple(float(d.package_value(text, self.open_ & ~np.isnan(text))[0])
+                           for d in self.delegations)
+            self.history.append(MinuteRecord(
+                item=None, aspirations=tuple(float(a[0]) for a in aspirations), offers=(),
+                zone=None, proposal=None, accepted=tuple(bool(a[0]) for a in answers),
+                status=ItemStatus.PENDING,
+                open=tuple(name for name, o in zip(setup.issues, self.open_[0], strict=True)
+                           if o),
+                text=tuple(float(x) for x in text[0]), values=values,
+                demands=tuple(float(x) for x in self.demands[0]), **common))
+            return
+        status, proposal, offers, aspirations, answers = self._pending
+        item = int(self.item[0])
+        believed = self.mediator.believed
+        zone = (float(believed["zone_lo"][0, item] * setup.step[item]),
+                float(believed["zone_hi"][0, item] * setup.step[item]))
         self.history.append(MinuteRecord(
-            minute=view.minute,
-            item=self.setup.issues[item],
+            item=setup.issues[item],
             aspirations=tuple(float(a[0]) for a in aspirations),
             offers=tuple(float(o) for o in offers[0]),
             zone=zone if zone[0] <= zone[1] else None,
             proposal=None if np.isnan(proposal[0]) else float(proposal[0]),
             accepted=tuple(bool(a[0]) for a in answers),
-            status=ItemStatus(int(status[0])),
-            frustration=tuple(float(d.frustration[0]) for d in self.delegations),
-            walked_out=self.setup.party_names[walker[0]] if walker.size else None,
-        ))
+            status=ItemStatus(int(status[0])), **common))
 
     def run(self) -> NegotiationRound:
         """Run every replicate to its end."""

@@ -135,6 +135,9 @@ def nash_point(
     k_hi: np.ndarray,
     step: float,
     grid: int = 256,
+    pull: np.ndarray | float = 0.0,
+    pull_ideal: np.ndarray | float = 0.0,
+    pull_span: float = 1.0,
 ) -> np.ndarray:
     """Generalised Nash bargaining point on the zone's lattice.
 
@@ -146,25 +149,56 @@ def nash_point(
     (STYLE.md). Where several points tie (both parties satiated) the middle one is
     taken. Zones wider than ``grid`` points are searched on an evenly thinned
     lattice. Where there is no zone the result is NaN.
+
+    A mediator with stakes of its own (``pull`` > 0) adds ``pull`` times its own
+    utility, linear in the distance from ``pull_ideal`` over ``pull_span``, to the
+    objective: its text leans toward its ideal (a biased mediator, Kydd 2003); with no
+    pull it is the impartial point.
     """
-    width = np.maximum(k_hi - k_lo, 0)
-    points = int(min(grid, width.max(initial=0) + 1))
-    offsets = np.arange(points)
-    stride = np.maximum(1, np.ceil(width / max(points - 1, 1))).astype(np.int64)
-    k = k_lo[..., None] + np.minimum(offsets * stride[..., None], width[..., None])
-    x = k * step  # (..., points)
     span = np.maximum(np.abs(ideal - red_line), EPS)[..., None, :]
-    gain = wants[..., None, :] * (x[..., :, None] - red_line[..., None, :])
-    u = np.minimum(gain / span, 1.0) + EPS
-    with np.errstate(divide="ignore", invalid="ignore"):
-        score = np.sum(power[..., None, :] * np.log(np.maximum(u, 0.0)), axis=-1)
-    best = score.max(axis=-1, keepdims=True)
-    ties = score >= best - 1e-12
-    first = np.argmax(ties, axis=-1)
-    last = points - 1 - np.argmax(ties[..., ::-1], axis=-1)
-    pick = (first + last) // 2
-    chosen = np.take_along_axis(x, pick[..., None], axis=-1)[..., 0]
+    pull = np.asarray(pull, dtype=float)
+
+    def score_of(x: np.ndarray) -> np.ndarray:
+        gain = wants[..., None, :] * (x[..., :, None] - red_line[..., None, :])
+        u = np.minimum(gain / span, 1.0) + EPS
+        with np.errstate(divide="ignore", invalid="ignore"):
+            score = np.sum(power[..., None, :] * np.log(np.maximum(u, 0.0)), axis=-1)
+        if np.any(pull):
+            score = score - pull[..., None] * np.abs(x - np.asarray(pull_ideal)[..., None]) \
+                / pull_span
+        return score
+
+    chosen = lattice_argmax(score_of, k_lo, k_hi, step, grid)
     return np.where(k_lo <= k_hi, chosen, np.nan)
+
+
+def lattice_argmax(score_of, k_lo: np.ndarray, k_hi: np.ndarray, step,
+                   grid: int) -> np.ndarray:
+    """The lattice point ``k * step`` in ``[k_lo, k_hi]`` (per replicate) where
+    ``score_of(x)`` (``x`` ``(..., points)`` -> scores of the same shape) is largest: a
+    grid of at most ``grid`` points, then finer grids around the best point until the
+    lattice itself is searched (a zoom; exact where the score is unimodal, as a concave
+    Nash objective is). Ties: the middle one. NaN where the zone is empty."""
+    lo, hi = np.asarray(k_lo), np.asarray(k_hi)
+    empty = lo > hi
+    lo, hi = np.where(empty, 0, lo), np.where(empty, 0, hi)
+    while True:
+        width = np.maximum(hi - lo, 0)
+        points = int(min(grid, width.max(initial=0) + 1))
+        stride = np.maximum(1, np.ceil(width / max(points - 1, 1))).astype(np.int64)
+        k = lo[..., None] + np.minimum(np.arange(points) * stride[..., None], width[..., None])
+        score = score_of(k * step)
+        best = score.max(axis=-1, keepdims=True)
+        ties = score >= best - 1e-12
+        first = np.argmax(ties, axis=-1)
+        last = points - 1 - np.argmax(ties[..., ::-1], axis=-1)
+        pick = np.take_along_axis(k, ((first + last) // 2)[..., None], axis=-1)[..., 0]
+        if stride.max(initial=1) <= 1:
+            break
+        lo = np.maximum(np.asarray(k_lo), pick - stride)
+        hi = np.minimum(np.asarray(k_hi), pick + stride)
+        lo, hi = np.where(empty, 0, lo), np.where(empty, 0, hi)
+    return np.where(empty, np.nan, pick * step)
 
 
 def accepts(
@@ -234,3 +268,125 @@ def compound_level(
         k_lo, k_hi = lattice_bounds(lo, hi, step)
         chosen = np.where(level_ok & (k_lo <= k_hi), level, chosen)
     return chosen
+
+
+# ---------------------------------------------------------------------- time and BATNA
+def discount_rate(discount_per_hour: np.ndarray) -> np.ndarray:
+    """The continuous rate (per hour) at which a party's value of a deal decays, from
+    the share lost per hour of talks: ``r = -ln(1 - d)`` (Rubinstein 1982's discount
+    factor per hour is ``1 - d``)."""
+    return -np.log1p(-np.clip(discount_per_hour, 0.0, 0.999999))
+
+
+def concession_horizon(deadline_minutes: float, rate_per_hour: np.ndarray) -> np.ndarray:
+    """The minutes over which a side concedes from ideal to reservation: its speed is
+    its planned horizon's (``1 / deadline``) plus its cost of delay (``r / 60``), so
+    the horizon is ``deadline / (1 + deadline r / 60)`` (the deadline itself where
+    there is no discounting).
+
+    A side that loses value as talks go on concedes faster: with concession speeds
+    proportional to discount rates, linear concession curves meet where side 1 gets
+    ``r2 / (r1 + r2)`` of a pie — the limit of Rubinstein's (1982) alternating-offers
+    split ``(1 - d2) / (1 - d1 d2)`` as the time between offers shrinks (Binmore,
+    Rubinstein & Wolinsky 1986). Without discounting every side keeps its deadline.
+    """
+    return deadline_minutes / (1.0 + deadline_minutes * np.asarray(rate_per_hour) / 60.0)
+
+
+def nash_powers(bargaining_power: np.ndarray, horizon: np.ndarray,
+                deadline_minutes: float) -> np.ndarray:
+    """Bargaining powers of the mediator's target: a side's stated power times its
+    concession horizon relative to the deadline. Patience is power: in the limit of
+    Binmore, Rubinstein & Wolinsky (1986) the asymmetric Nash solution with powers
+    ``1 / r_p`` is Rubinstein's split; without discounting the powers are as stated."""
+    return bargaining_power * (horizon / deadline_minutes)
+
+
+def reservation(batna: np.ndarray, bonus: np.ndarray) -> np.ndarray:
+    """The least mean utility a side takes from an agreement: its BATNA (what leaving
+    with nothing is worth, on the scale where every red line met exactly is 0 and every
+    ideal 1) less what a mediator's guarantee or side payment adds to any agreement
+    (``bonus``); never below 0, for red lines are hard limits."""
+    return np.clip(batna - bonus, 0.0, 1.0)
+
+
+def batna_red_line(ideal: np.ndarray, red_line: np.ndarray,
+                   reservation_utility: np.ndarray) -> np.ndarray:
+    """An item's limit once a side needs ``reservation_utility`` from it: the point of
+    linear utility ``reservation_utility`` between red line (0) and ideal (1). In an
+    item-by-item round a side takes no item worth less than its BATNA (Fisher & Ury
+    1981: a BATNA is the measure against which any agreement is judged)."""
+    return red_line + np.clip(reservation_utility, 0.0, 1.0) * (ideal - red_line)
+
+
+def mean_utility(x: np.ndarray, ideal: np.ndarray, red_line: np.ndarray, wants: np.ndarray,
+                 weight: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A package's utility to a side: the salience-weighted mean of its issue utilities
+    over the issues in the package (``mask``) — additive utility across issues
+    (Raiffa 1982, ch. 10: the additive value model of multi-issue negotiation). Arrays
+    over ``(..., issues)``; NaN where the package is empty."""
+    u = np.where(mask, utility(np.nan_to_num(x), ideal, red_line, wants), 0.0)
+    w = np.where(mask, weight, 0.0)
+    total = w.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (u * w).sum(axis=-1) / total
+
+
+def utility_aspiration(reservation_utility: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+    """The package utility a side holds out for: from 1 (every ideal) down to its
+    reservation, ``fraction`` of the way (Faratin et al. 1998 on the utility scale)."""
+    return reservation_utility + (1.0 - reservation_utility) * (1.0 - np.clip(fraction, 0, 1))
+
+
+def minutes_to_accept(value: np.ndarray, reservation_utility: np.ndarray, beta: np.ndarray,
+                      speed: np.ndarray, elapsed_share: np.ndarray) -> np.ndarray:
+    """How many more minutes a side expects before its own aspiration falls to
+    ``value`` (the inverse of its concession curve; 0 if it already has)."""
+    span = np.maximum(1.0 - reservation_utility, EPS)
+    fraction = np.clip((1.0 - value) / span, 0.0, 1.0)
+    needed = fraction ** beta  # the elapsed share at which it concedes that far
+    return np.maximum(needed - elapsed_share, 0.0) / np.maximum(speed, EPS)
+
+
+def staying_value(p_deal: np.ndarray, value: np.ndarray, reservation_utility: np.ndarray,
+                  discount_per_hour: np.ndarray, minutes: np.ndarray) -> np.ndarray:
+    """What staying at the table is worth to a side: with probability ``p_deal`` a deal
+    worth ``value``, otherwise its BATNA later — discounted for the ``minutes`` it
+    expects to wait (von Neumann-Morgenstern expected utility, Rubinstein's discount
+    per hour). A side walks out when this is less than its BATNA now (``walks_out``):
+    leaving is a decision, not a mood."""
+    later = p_deal * value + (1.0 - p_deal) * reservation_utility
+    return later * (1.0 - np.clip(discount_per_hour, 0.0, 1.0)) ** (minutes / 60.0)
+
+
+def walks_out(stay: np.ndarray, reservation_utility: np.ndarray) -> np.ndarray:
+    """Leave where staying is worth less than the BATNA now (never at a BATNA of 0:
+    staying is then never worse than leaving)."""
+    return stay < reservation_utility - 1e-9
+
+
+# ---------------------------------------------------------------------- beliefs
+def narrowed(lo: np.ndarray, hi: np.ndarray, new_lo, new_hi) -> tuple[np.ndarray, np.ndarray]:
+    """A uniform belief interval updated by evidence that the value lies in
+    ``[new_lo, new_hi]``: the posterior of a uniform prior under a uniform-noise or
+    truncating likelihood is uniform on the intersection (Bayes' rule with flat
+    densities). Evidence that would empty the interval is ignored."""
+    a, b = np.maximum(lo, new_lo), np.minimum(hi, new_hi)
+    keep = a <= b
+    return np.where(keep, a, lo), np.where(keep, b, hi)
+
+
+def zone_probability(own_red: np.ndarray, own_wants: np.ndarray, lo: np.ndarray,
+                     hi: np.ndarray, other_wants: np.ndarray) -> np.ndarray:
+    """A side's belief that another's red line leaves room for a deal with its own:
+    where the two want opposite things, the probability (under the uniform belief
+    ``[lo, hi]`` about the other's red line) that it lies on the far side of its own;
+    where they want the same, 1."""
+    width = np.maximum(hi - lo, EPS)
+    above = np.clip((hi - own_red) / width, 0.0, 1.0)  # P(other's red line >= own)
+    below = np.clip((own_red - lo) / width, 0.0, 1.0)
+    point = hi - lo < EPS  # a belief that is a point: certain
+    above = np.where(point, (lo >= own_red - EPS).astype(float), above)
+    below = np.where(point, (hi <= own_red + EPS).astype(float), below)
+    opposed = own_wants * other_wants < 0
+    return np.where(opposed, np.where(own_wants > 0, above, below), 1.0)

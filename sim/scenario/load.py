@@ -26,8 +26,11 @@ from sim.scenario.spec import (
     AgendaOrder,
     Context,
     EventSpec,
+    Format,
+    Information,
     IssueKind,
     IssueSpec,
+    Lever,
     Linkage,
     Mediator,
     Observed,
@@ -35,12 +38,14 @@ from sim.scenario.spec import (
     Position,
     Posterior,
     ProposalRule,
+    Protocol,
     Range,
     RoundSettings,
     Scale,
     Scenario,
     ScenarioError,
     Shift,
+    Stake,
 )
 
 # ----------------------------------------------------------------------------- reading
@@ -190,12 +195,17 @@ def _show(value: Any) -> str:
 
 # ----------------------------------------------------------------------------- sections
 _ROUND_KEYS = ("name", "date", "deadline_minutes", "max_minutes", "opening_minutes",
-               "closing_minutes")
+               "closing_minutes", "protocol")
 _CONTEXT_KEYS = ("third_party_pressure", "concession_noise", "walkout_shape")
+_INFORMATION_KEYS = ("private", "prior_width", "caucus_noise")
 _MEDIATOR_KEYS = ("name", "proposal_rule", "agenda_order", "pressure", "credibility",
-                  "exploration_minutes", "item_minutes", "own_items")
+                  "exploration_minutes", "item_minutes", "own_items", "informed", "format",
+                  "caucuses", "caucus_minutes", "shuttle_minutes", "bias", "stakes", "budget",
+                  "levers")
+_STAKE_KEYS = ("ideal", "salience")
+_LEVER_KEYS = ("name", "party", "utility", "batna", "cost")
 _PARTY_KEYS = ("name", "concession", "patience", "exchange_willingness", "bargaining_power",
-               "momentum", "issues", "linkage")
+               "momentum", "batna", "discount_per_hour", "bluff", "issues", "linkage")
 _POSITION_KEYS = ("wants", "ideal", "red_line", "salience")
 _COMPOUND_KEYS = _POSITION_KEYS + ("conditions_wants", "conditions_ideal",
                                    "conditions_red_line", "conditions_red_line_at")
@@ -219,7 +229,7 @@ _RESERVED = set(ROUND_COLUMNS) | {"true", "false", "and", "or", "not", "in", "is
 
 def _round(r: _Reader, data: dict) -> RoundSettings:
     t = r.table(data, "round", _ROUND_KEYS, ("name",))
-    deadline = r.scalar(t, "round", "deadline_minutes", 1, 24 * 60, 90)
+    deadline = r.scalar(t, "round", "deadline_minutes", 1, 1e6, 90)
     return RoundSettings(
         name=r.string(t, "round", "name"),
         date=r.string(t, "round", "date", "unspecified"),
@@ -227,6 +237,16 @@ def _round(r: _Reader, data: dict) -> RoundSettings:
         max_minutes=int(r.scalar(t, "round", "max_minutes", 1, 24 * 60, 240)),
         opening_minutes=r.number(t, "round", "opening_minutes", 0, 600, 10),
         closing_minutes=r.scalar(t, "round", "closing_minutes", 0, 600, 5),
+        protocol=Protocol(r.choice(t, "round", "protocol", Protocol, "package")),
+    )
+
+
+def _information(r: _Reader, data: Any) -> Information:
+    t = r.table(data, "information", _INFORMATION_KEYS, ())
+    return Information(
+        private=r.flag(t, "information", "private", True),
+        prior_width=r.scalar(t, "information", "prior_width", 0, 1, 0.5),
+        caucus_noise=r.scalar(t, "information", "caucus_noise", 0, 1, 0.2),
     )
 
 
@@ -239,9 +259,51 @@ def _context(r: _Reader, data: dict) -> Context:
     )
 
 
-def _mediator(r: _Reader, data: dict, issues: dict[str, IssueSpec]) -> Mediator:
+def _mediator(r: _Reader, data: dict, issues: dict[str, IssueSpec], private: bool,
+              parties: tuple[str, ...]) -> Mediator:
     t = r.table(data, "mediator", _MEDIATOR_KEYS, ("name",))
+    stakes_data = t.get("stakes", {})
+    stakes_table = r.table(stakes_data, "mediator.stakes",
+                           tuple(stakes_data) if isinstance(stakes_data, dict) else (), ())
+    stakes = []
+    for issue, body in stakes_table.items():
+        key = f"mediator.stakes.{issue}"
+        r.issue_name(key, issue, issues)
+        spec = issues[issue]
+        st = r.table(body, key, _STAKE_KEYS, ("ideal",))
+        if spec.levelled or spec.compound:
+            ideal = r.level(st, key, "ideal", spec, spec.levels).low if not spec.compound \
+                else r.scalar(st, key, "ideal", spec.scale.minimum, spec.scale.maximum)
+        else:
+            ideal = r.scalar(st, key, "ideal", spec.scale.minimum, spec.scale.maximum)
+        r.bounds.pop(f"{key}.ideal", None)
+        stakes.append(Stake(issue, float(ideal), r.scalar(st, key, "salience", 0, 10, 1.0)))
+    levers_data = t.get("levers", [])
+    if not isinstance(levers_data, list):
+        r.fail("mediator.levers", f"must be an array of [[mediator.levers]] tables, got "
+               f"{_kind(levers_data)}")
+    levers = []
+    for k, body in enumerate(levers_data):
+        key = f"mediator.levers[{k}]"
+        lt = r.table(body, key, _LEVER_KEYS, ("name", "party"))
+        party = r.choice(lt, key, "party", parties, parties[0])
+        effect_utility = r.scalar(lt, key, "utility", 0, 1, 0.0)
+        effect_batna = r.scalar(lt, key, "batna", -1, 1, 0.0)
+        if not effect_utility and not effect_batna:
+            r.fail(key, "does nothing: give it a utility (added to the party's value of any "
+                   "agreement) or a batna (added to its value of no agreement)")
+        levers.append(Lever(r.string(lt, key, "name"), parties.index(party), effect_utility,
+                            effect_batna, r.scalar(lt, key, "cost", 0, 1e9, 1.0)))
     return Mediator(
+        informed=r.flag(t, "mediator", "informed", not private),
+        format=Format(r.choice(t, "mediator", "format", Format, "direct")),
+        caucuses=int(r.scalar(t, "mediator", "caucuses", 0, 20, 1)),
+        caucus_minutes=int(r.scalar(t, "mediator", "caucus_minutes", 1, 120, 5)),
+        shuttle_minutes=int(r.scalar(t, "mediator", "shuttle_minutes", 1, 120, 5)),
+        bias=r.scalar(t, "mediator", "bias", 0, 10, 0.0),
+        stakes=tuple(stakes),
+        budget=r.scalar(t, "mediator", "budget", 0, 1e9, 0.0),
+        levers=tuple(levers),
         name=r.string(t, "mediator", "name"),
         proposal_rule=ProposalRule(r.choice(t, "mediator", "proposal_rule", ProposalRule,
                                             "nash")),
@@ -460,6 +522,9 @@ def _party(r: _Reader, key: str, data: Any, agenda: tuple[str, ...],
         exchange_willingness=r.number(t, key, "exchange_willingness", 0, 1, 1.0),
         bargaining_power=r.number(t, key, "bargaining_power", 0.01, 100, 1.0),
         momentum=r.number(t, key, "momentum", 0, 1, 0.0),
+        batna=r.number(t, key, "batna", 0, 0.95, 0.0),
+        discount_per_hour=r.number(t, key, "discount_per_hour", 0, 0.95, 0.0),
+        bluff=r.number(t, key, "bluff", 0, 0.5, 0.0),
         positions=positions,
         linkage=tuple(linkage),
     )
@@ -665,24 +730,26 @@ def build_scenario(data: dict, path: str | Path, sources: str) -> Scenario:
     is the text it came from, hashed into ``Scenario.sha256``."""
     path = Path(path)
     r = _Reader(path)
-    top = r.table(data, "", ("round", "context", "issues", "agenda", "mediator", "parties",
-                             "events", "observed", "posterior", "shift"),
+    top = r.table(data, "", ("round", "context", "information", "issues", "agenda",
+                             "mediator", "parties", "events", "observed", "posterior", "shift"),
                   ("round", "issues", "agenda", "mediator", "parties"))
     settings = _round(r, top["round"])
     context = _context(r, top.get("context", {}))
+    information = _information(r, top.get("information", {}))
     issues = _issues(r, top["issues"])
     if not issues:
         r.fail("issues", "is empty: define at least one issue in [issues.NAME] with a kind")
     agenda_table = r.table(top["agenda"], "agenda", ("items",), ("items",))
     listed = r.issue_list(agenda_table, "agenda", "items", issues)
-    mediator = _mediator(r, top["mediator"], issues)
+    parties_table = top["parties"]
+    if not isinstance(parties_table, dict) or len(parties_table) < 2:
+        r.fail("parties", "needs at least two parties, each a [parties.NAME] table")
+    mediator = _mediator(r, top["mediator"], issues, information.private,
+                         tuple(parties_table))
     agenda = listed + tuple(i for i in mediator.own_items if i not in listed)
     if not agenda:
         r.fail("agenda.items", "is empty: list at least one issue. Defined issues: "
                + ", ".join(issues))
-    parties_table = top["parties"]
-    if not isinstance(parties_table, dict) or len(parties_table) < 2:
-        r.fail("parties", "needs at least two parties, each a [parties.NAME] table")
     parties = tuple(_party(r, f"parties.{name}", body, agenda, issues)
                     for name, body in parties_table.items())
     for party in parties:
@@ -704,6 +771,7 @@ def build_scenario(data: dict, path: str | Path, sources: str) -> Scenario:
         issues=tuple(issues.values()),
         events=events,
         observed=observed,
+        information=information,
         bounds=tuple((key, low, high) for key, (low, high) in r.bounds.items()),
         posterior=posterior,
         shifts=_shifts(r, top.get("shift", [])),

@@ -23,6 +23,20 @@ class ProposalRule(StrEnum):
     SPLIT_DIFFERENCE = "split_difference"
 
 
+class Protocol(StrEnum):
+    """How a round's agenda is negotiated (``docs/scenarios.md``, "Protocols")."""
+
+    PACKAGE = "package"  # one text over every open issue, revised (single negotiating text)
+    SEQUENTIAL = "sequential"  # one item at a time, in the mediator's order
+
+
+class Format(StrEnum):
+    """Whether the sides meet: in the room with the mediator, or only through it."""
+
+    DIRECT = "direct"
+    PROXIMITY = "proximity"  # the mediator caucuses and carries texts (shuttle)
+
+
 class AgendaOrder(StrEnum):
     """In what order the mediator takes the items."""
 
@@ -189,9 +203,35 @@ class Party:
     momentum: Range
     positions: tuple[tuple[str, Position], ...]
     linkage: tuple[Linkage, ...]
+    batna: Range = Range(0.0, 0.0)  # what leaving with nothing is worth (0..1 utility)
+    discount_per_hour: Range = Range(0.0, 0.0)  # share of a deal's value lost per hour
+    bluff: Range = Range(0.0, 0.0)  # how far its stated positions overstate its own
 
     def position(self, issue: str) -> Position:
         return dict(self.positions)[issue]
+
+
+@dataclass(frozen=True)
+class Stake:
+    """A mediator's own preference on an issue: it prefers values near ``ideal``."""
+
+    issue: str
+    ideal: float
+    salience: float
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A resource the mediator may spend (Touval & Zartman 1985, manipulative
+    mediation): ``utility`` added to ``party``'s value of any agreement (a guarantee, a
+    side payment, sanctions relief) and ``batna`` added to its value of no agreement (a
+    threat: negative), at ``cost`` from the mediator's budget."""
+
+    name: str
+    party: int
+    utility: float
+    batna: float
+    cost: float
 
 
 @dataclass(frozen=True)
@@ -204,6 +244,29 @@ class Mediator:
     exploration_minutes: int
     item_minutes: int
     own_items: tuple[str, ...]
+    informed: bool = True  # knows every side's red lines and BATNA
+    format: Format = Format.DIRECT
+    caucuses: int = 0  # rounds of private caucuses with each side after the openings
+    caucus_minutes: int = 5
+    shuttle_minutes: int = 5  # proximity talks: minutes a revised text takes to carry
+    bias: float = 0.0  # weight of its own stakes in its texts
+    stakes: tuple[Stake, ...] = ()
+    budget: float = 0.0
+    levers: tuple[Lever, ...] = ()
+
+
+@dataclass(frozen=True)
+class Information:
+    """What each side knows of the others (``docs/scenarios.md``, "Information").
+
+    With ``private`` information each side knows its own red lines and BATNA and holds
+    a uniform belief about the others', ``prior_width`` of the issue's span wide (or of
+    the utility scale, for a BATNA) and containing the truth; caucus readings carry
+    uniform noise of half-width ``caucus_noise`` (same units)."""
+
+    private: bool = False
+    prior_width: float = 0.5
+    caucus_noise: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -214,6 +277,7 @@ class RoundSettings:
     max_minutes: int
     opening_minutes: Range
     closing_minutes: float
+    protocol: Protocol = Protocol.SEQUENTIAL
 
 
 @dataclass(frozen=True)
@@ -252,6 +316,7 @@ class Scenario:
     issues: tuple[IssueSpec, ...] = ()
     events: tuple[EventSpec, ...] = ()
     observed: tuple[Observed, ...] = ()
+    information: Information = Information()
     #: every parameter key that can be drawn, with its allowed range
     bounds: tuple[tuple[str, float, float], ...] = ()
     posterior: Posterior | None = None
