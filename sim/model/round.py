@@ -61,7 +61,7 @@ class MinuteRecord:
     """One minute of replicate 0, kept when a round is recorded (for a narrated trace).
 
     Item by item: ``item``, ``offers``, ``zone`` (as the mediator sees it) and
-    ``proposal``; in a package round ``open`` (the issues of the text), ``text`` (its
+    ``proposal``; in a package round ``open_issues`` (the issues of the text), ``text`` (its
     value on each agenda issue, NaN where not in it), ``values`` (each side's utility of
     it) and ``demands`` (what each said it still needs). ``stay`` is what staying was
     worth to each side (None where nobody weighed leaving)."""
@@ -77,7 +77,7 @@ class MinuteRecord:
     frustration: tuple[float, ...]
     walked_out: str | None
     reason: int = WalkReason.NONE
-    open: tuple[str, ...] = ()
+    open_issues: tuple[str, ...] = ()
     text: tuple[float, ...] = ()
     values: tuple[float, ...] = ()
     demands: tuple[float, ...] = ()
@@ -423,7 +423,8 @@ class NegotiationRound(mesa.Model):
                 item=None, aspirations=tuple(float(a[0]) for a in aspirations), offers=(),
                 zone=None, proposal=None, accepted=tuple(bool(a[0]) for a in answers),
                 status=ItemStatus.PENDING,
-                open=tuple(name for name, o in zip(setup.issues, self.open_[0], strict=True)
+                open_issues=tuple(name for name, o in zip(setup.issues, self.open_[0],
+                                                          strict=True)
                            if o),
                 text=tuple(float(x) for x in text[0]), values=values,
                 demands=tuple(float(x) for x in self.demands[0]), **common))
