@@ -9,6 +9,7 @@ import pandas as pd
 
 from sim.batch.storage import SUMMARY, ResultsFolder
 from sim.cli.batching import add_experiment_command, run_experiment
+from sim.cli.scenario_args import settings_of
 from sim.studies.sensitivity import analyze, load_sensitivity, outcome_value
 
 
@@ -19,8 +20,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    study = load_sensitivity(args.sensitivity)
-    out, tallies = run_experiment(args, "sensitivity", study)
+    settings = settings_of(args)
+    study = load_sensitivity(args.sensitivity, settings)
+    out, tallies = run_experiment(args, "sensitivity", study, settings)
     base = study.scenarios[0]
     points = len(study.scenarios)
     summaries = [tally.summary(base.round.name, study.seed, base.agenda)
@@ -36,6 +38,7 @@ def main(args: argparse.Namespace) -> int:
     folder.write_csv("sobol.csv", indices)
     folder.write_json(SUMMARY, {
         "sensitivity": str(args.sensitivity), "experiment_sha256": study.experiment.sha256,
+        "settings": settings,
         "scenario": base.round.name, "seed": study.seed, "points": points,
         "replicates": study.replicates, "parameters": names,
         "indices": indices.replace({float("nan"): None}).to_dict(orient="records")})

@@ -6,6 +6,7 @@ import argparse
 
 from sim.batch.storage import RESULTS, SUMMARY, ResultsFolder
 from sim.cli.batching import add_experiment_command, run_experiment
+from sim.cli.scenario_args import settings_of
 from sim.studies.sweep import design_table, load_sweep
 
 #: Columns of the per-point table printed (all of them are in points.csv).
@@ -20,8 +21,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    sweep = load_sweep(args.sweep)
-    out, tallies = run_experiment(args, "sweep", sweep)
+    settings = settings_of(args)
+    sweep = load_sweep(args.sweep, settings)
+    out, tallies = run_experiment(args, "sweep", sweep, settings)
     base = sweep.scenarios[0]
     labels = list(tallies)
     summaries = [tallies[label].summary(base.round.name, sweep.seed, base.agenda)
@@ -31,6 +33,7 @@ def main(args: argparse.Namespace) -> int:
     folder.write_csv("points.csv", table)
     folder.write_json(SUMMARY, {
         "sweep": str(args.sweep), "experiment_sha256": sweep.experiment.sha256,
+        "settings": settings,
         "scenario": base.round.name, "design": sweep.design, "seed": sweep.seed,
         "replicates": sweep.replicates,
         "points": [dict(label) | {"summary": summary}

@@ -56,7 +56,7 @@ class _Reader:
         for name in data:
             if name not in allowed:
                 close = difflib.get_close_matches(str(name), allowed, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
+                hint = f"; did you mean '{close[0]}'?" if close else "."
                 self.fail(_join(key, name), f"unknown key{hint} Allowed: {', '.join(allowed)}")
         for name in required:
             if name not in data:
@@ -111,7 +111,7 @@ class _Reader:
                       + ", ".join(allowed))
         if value not in allowed:
             close = difflib.get_close_matches(value, allowed, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hint = f"; did you mean '{close[0]}'?" if close else "."
             self.fail(_join(key, name), f"{_show(value)} is not allowed{hint} Allowed: "
                       + ", ".join(allowed))
         return value

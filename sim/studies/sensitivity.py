@@ -27,6 +27,7 @@ few replicates the indices understate the parameters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,9 @@ from SALib.sample import sobol as sobol_sampling
 
 from sim.batch.chunks import CHUNK_SIZE, ChunkTask, chunk_tasks
 from sim.errors import InputError
-from sim.scenario.load import load_scenario
 from sim.scenario.spec import Scenario
 from sim.stats.summary import EVENTS, QUANTILES, QUANTITIES
-from sim.studies.design import ExperimentFile, point_scenarios, read_experiment
+from sim.studies.design import ExperimentFile, base_scenario, point_scenarios, read_experiment
 from sim.studies.sweep import integer_setting
 
 SETTINGS = ("scenario", "base_samples", "replicates", "seed", "resamples", "outcomes",
@@ -90,16 +90,19 @@ def sample(problem: dict, base_samples: int, seed: int) -> np.ndarray:
     return sobol_sampling.sample(problem, base_samples, calc_second_order=False, seed=seed)
 
 
-def default_outcomes(experiment: ExperimentFile) -> tuple[str, ...]:
-    """Without ``outcomes``: each event on the scenario's agenda, and the median and
-    the 10% and 90% quantiles of each quantity."""
-    agenda = load_scenario(experiment.scenario_path).agenda
+def default_outcomes(experiment: ExperimentFile, settings: Mapping[str, Any] | None = None
+                     ) -> tuple[str, ...]:
+    """Without ``outcomes``: each event on the scenario's agenda (after ``settings``),
+    and the median and the 10% and 90% quantiles of each quantity."""
+    agenda = base_scenario(experiment, settings or {})[0].agenda
     return (*(name for name, (_, _, issue) in EVENTS.items() if issue is None or issue in agenda),
             *(f"{column}.{key}" for column in QUANTITIES for key in ("p10", "p50", "p90")))
 
 
-def load_sensitivity(path: str | Path) -> Sensitivity:
-    """Read a sensitivity file and build the scenario of each design point."""
+def load_sensitivity(path: str | Path, settings: Mapping[str, Any] | None = None
+                     ) -> Sensitivity:
+    """Read a sensitivity file and build the scenario of each design point
+    (``settings``: keys of the scenario changed first, as by ``--set``)."""
     experiment = read_experiment(path, "sensitivity", "parameters", SETTINGS,
                                  ("scenario", "base_samples", "replicates"), grid=False)
     base_samples = integer_setting(experiment, "sensitivity", "base_samples", 2)
@@ -110,7 +113,7 @@ def load_sensitivity(path: str | Path) -> Sensitivity:
         if knob.low == knob.high:
             raise InputError(experiment.path, f"parameters[{i}]", f"'{knob.key}': an interval "
                              "of width zero has no effect to measure")
-    outcomes = experiment.settings.get("outcomes", list(default_outcomes(experiment)))
+    outcomes = experiment.settings.get("outcomes", list(default_outcomes(experiment, settings)))
     if not isinstance(outcomes, list) or not outcomes or not all(o in OUTCOMES
                                                                  for o in outcomes):
         raise InputError(experiment.path, "sensitivity.outcomes",
@@ -130,7 +133,7 @@ def load_sensitivity(path: str | Path) -> Sensitivity:
         chunk_size=integer_setting(experiment, "sensitivity", "chunk_size", 1, CHUNK_SIZE),
         outcomes=tuple(outcomes),
         design=design,
-        scenarios=tuple(point_scenarios(experiment, points, "parameters")),
+        scenarios=tuple(point_scenarios(experiment, points, "parameters", settings)),
     )
 
 

@@ -29,6 +29,7 @@ columns ``point`` and one per knob (its coordinate) follow the ids of every row.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,8 +82,9 @@ def integer_setting(experiment: ExperimentFile, section: str, name: str, low: in
     return value
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Read a sweep file and build the scenario of each design point."""
+def load_sweep(path: str | Path, settings: Mapping[str, Any] | None = None) -> Sweep:
+    """Read a sweep file and build the scenario of each design point (``settings``:
+    keys of the scenario changed first, as by ``--set``)."""
     path = Path(path)
     content = read_toml(path)
     table = content[1].get("sweep")
@@ -112,7 +114,7 @@ def load_sweep(path: str | Path) -> Sweep:
         seed=seed,
         chunk_size=integer_setting(experiment, "sweep", "chunk_size", 1, CHUNK_SIZE),
         points=tuple(points),
-        scenarios=tuple(point_scenarios(experiment, points, "knobs")),
+        scenarios=tuple(point_scenarios(experiment, points, "knobs", settings)),
     )
 
 
