@@ -316,3 +316,33 @@ def test_the_readme_run_example_works_beside_an_earlier_batch(tmp_path):
     assert (summary["runs"], summary["seed"]) == (50_000, 1)
     assert re.search(r"wrote results/june-20-30-2025-us-pressure-seed1-runs50000/results",
                      done.stdout)
+
+
+# ----------------------------------------------------------------------------- shifts
+def test_a_variants_shifts_add_to_its_bases():
+    """docs/scenarios.md: the US-pressure variant keeps the June file's trust shift and
+    adds its own."""
+    june = load_scenario(JUNE)
+    pressure = load_scenario(SCENARIOS / "june-20-30-2025-us-pressure.toml")
+    assert [s.key for s in june.shifts] == ["parties.russia.exchange_willingness"]
+    assert pressure.shifts == (june.shifts[0], *(
+        s for s in pressure.shifts if s.key == "parties.russia.issues.ceasefire."
+        "conditions_red_line"))
+    assert len(pressure.shifts) == 2
+
+
+def test_a_variants_shift_of_a_shifted_key_takes_the_bases_place(tmp_path):
+    from sim.batch.chunks import run_scenario
+    from sim.scenario.overrides import with_values
+    key = "parties.russia.exchange_willingness"
+    path = variant(tmp_path, f'[[shift]]\nkey = "{key}"\nadd = 0.3\nwhy = "more"\n'
+                   '[[shift]]\nkey = "context.third_party_pressure"\nadd = 0.2\n'
+                   'why = "a deadline"\n')
+    merged = load_scenario(path)
+    assert [(s.key, s.add) for s in merged.shifts] == [
+        (key, 0.3), ("context.third_party_pressure", 0.2)]
+    alone = with_values(JUNE, {"shift": [
+        {"key": key, "add": 0.3, "why": "more"},
+        {"key": "context.third_party_pressure", "add": 0.2, "why": "a deadline"}]})
+    assert comparable(alone) == comparable(merged)
+    pd.testing.assert_frame_equal(run_scenario(merged, 300, 1), run_scenario(alone, 300, 1))

@@ -289,14 +289,18 @@ def _party(r: _Reader, key: str, data: Any, agenda: tuple[str, ...]) -> Party:
 
 def _merge(base: dict, override: dict, top: bool = True) -> dict:
     """Tables merge key by key; any other value (arrays included) is replaced, except
-    the top-level ``[[shift]]`` array: a variant's shifts add to its base's."""
+    the top-level ``[[shift]]`` array: a variant's shifts add to its base's, and one
+    of a key the base already shifts takes the place of the base's (each key is
+    shifted once, as the model applies it: ``parameters._Drawer``)."""
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value, top=False)
         elif top and key == "shift" and isinstance(value, list) and isinstance(
                 merged.get(key), list):
-            merged[key] = merged[key] + value
+            shifted = {s.get("key") for s in value if isinstance(s, dict)}
+            merged[key] = [s for s in merged[key] if not (
+                isinstance(s, dict) and s.get("key") in shifted)] + value
         else:
             merged[key] = value
     return merged
