@@ -57,7 +57,7 @@ def test_the_parameter_that_matters_gets_the_index(tmp_path, capsys):
     assert "Sobol indices over 16 design points x 300 rounds" in capsys.readouterr().out
     points = pd.read_csv(out / "points.csv")
     assert len(points) == 4 * (2 + 2)
-    assert points["parties.ukraine.patience"].between(0.3, 2.0).all()
+    assert points["parties.ukraine.patience (scale)"].between(0.3, 2.0).all()
     indices = pd.read_csv(out / "sobol.csv").set_index(["outcome", "parameter"])
     patience = indices.loc[("walkout", "parties.ukraine.patience")]
     inert = indices.loc[("walkout", "parties.russia.issues.memorandum.salience")]

@@ -11,6 +11,7 @@ from sim.batch.storage import SUMMARY, ResultsFolder
 from sim.cli.batching import add_experiment_command, run_experiment
 from sim.cli.scenario_args import settings_of
 from sim.studies.sensitivity import analyze, load_sensitivity, outcome_value
+from sim.studies.sweep import for_people
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -30,12 +31,12 @@ def main(args: argparse.Namespace) -> int:
     outcomes = pd.DataFrame([{o: outcome_value(s, o) for o in study.outcomes}
                              for s in summaries])
     names = study.problem["names"]
-    design = pd.DataFrame(study.design, columns=names)
+    design = pd.DataFrame(study.design, columns=[k.column for k in study.experiment.knobs])
     design.insert(0, "point", range(points))
     indices = analyze(study.problem, outcomes, study.resamples, study.seed)
     folder = ResultsFolder(out)
-    folder.write_csv("points.csv", pd.concat([design, outcomes], axis=1))
-    folder.write_csv("sobol.csv", indices)
+    folder.write_csv("points.csv", for_people(pd.concat([design, outcomes], axis=1)))
+    folder.write_csv("sobol.csv", for_people(indices))
     folder.write_json(SUMMARY, {
         "sensitivity": str(args.sensitivity), "experiment_sha256": study.experiment.sha256,
         "settings": settings,

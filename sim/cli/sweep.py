@@ -7,9 +7,10 @@ import argparse
 from sim.batch.storage import RESULTS, SUMMARY, ResultsFolder
 from sim.cli.batching import add_experiment_command, run_experiment
 from sim.cli.scenario_args import settings_of
-from sim.studies.sweep import design_table, load_sweep
+from sim.studies.sweep import design_table, for_people, format_points, load_sweep
 
-#: Columns of the per-point table printed (all of them are in points.csv).
+#: Columns of the per-point table printed after the knobs (all of them are in
+#: points.csv), those the sweep has.
 SHOWN = ("runs", "walkout.p", "pow_exchange_agreed.p", "ceasefire_any.p",
          "next_round_agreed.p", "duration_minutes.p50")
 
@@ -30,23 +31,20 @@ def main(args: argparse.Namespace) -> int:
                  for label in labels]
     table = design_table(labels, summaries)
     folder = ResultsFolder(out)
-    folder.write_csv("points.csv", table)
+    folder.write_csv("points.csv", for_people(table))
     folder.write_json(SUMMARY, {
         "sweep": str(args.sweep), "experiment_sha256": sweep.experiment.sha256,
         "settings": settings,
         "scenario": base.round.name, "design": sweep.design, "seed": sweep.seed,
         "replicates": sweep.replicates,
+        "knobs": [{"key": k.key, "move": k.move, "column": k.column}
+                  for k in sweep.experiment.knobs],
         "points": [dict(label) | {"summary": summary}
                    for label, summary in zip(labels, summaries, strict=True)]})
-    knobs = [knob.key for knob in sweep.experiment.knobs]
-    shown = [c for c in ("point", *knobs, *SHOWN) if c in table.columns]
+    knobs = [knob.column for knob in sweep.experiment.knobs]
     print(f"{base.round.name}: {sweep.design} sweep, {len(sweep.points):,} design points x "
           f"{sweep.replicates:,} rounds, seed {sweep.seed}\n")
-    print(table[shown].to_string(index=False, float_format=_short))
+    print(format_points(table, knobs, [c for c in SHOWN if c in table.columns]))
     print(f"\nwrote {out / RESULTS} (one row per round), {out / 'points.csv'} (the outcome "
           f"distribution per design point), {out / SUMMARY}")
     return 0
-
-
-def _short(value: float) -> str:
-    return f"{value:.4g}"

@@ -78,7 +78,7 @@ class Sensitivity:
         width = max(5, len(str(len(self.scenarios) - 1)))
         tasks = []
         for p, scenario in enumerate(self.scenarios):
-            labels = (("point", p), *((k.key, float(c)) for k, c in
+            labels = (("point", p), *((k.column, float(c)) for k, c in
                                       zip(self.experiment.knobs, self.design[p], strict=True)))
             tasks += chunk_tasks(scenario, self.replicates, self.seed, self.chunk_size, labels,
                                  prefix=f"point-{p:0{width}d}")

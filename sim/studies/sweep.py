@@ -22,8 +22,13 @@ seed — common random numbers: points differ by their knobs, not by their luck,
 knob's effect shows with fewer replicates.
 
 The results are one tidy table, ``(design point, replicate) -> outcomes``: the
-columns ``point`` and one per knob (its coordinate) follow the ids of every row.
-``design_table`` gives the outcome distribution of each point.
+columns ``point`` and one per knob (its coordinate) follow the ids of every row. A
+knob's column is its key where the coordinate is the key's value (``set``,
+``values``), and ``KEY (scale)`` or ``KEY (add)`` where it is a factor of, or an
+amount added to, the scenario's value (``Knob.column``). ``design_table`` gives the
+outcome distribution of each point; ``for_people`` rounds it for ``points.csv`` and
+``format_points`` prints it (the Parquet results and ``summary.json`` keep every
+digit).
 """
 
 from __future__ import annotations
@@ -41,8 +46,18 @@ from scipy.stats import qmc
 from sim.batch.chunks import CHUNK_SIZE, ChunkTask, chunk_tasks
 from sim.errors import InputError
 from sim.scenario.spec import Scenario
-from sim.stats.summary import EVENTS, QUANTILES, QUANTITIES
-from sim.studies.design import ExperimentFile, point_scenarios, read_experiment, read_toml
+from sim.stats.summary import EVENTS, QUANTILES, QUANTITIES, percent
+from sim.studies.design import (
+    ExperimentFile,
+    coordinate_label,
+    number,
+    point_scenarios,
+    read_experiment,
+    read_toml,
+)
+
+#: Significant digits kept in CSV tables: past Monte Carlo precision, short of noise.
+CSV_DIGITS = 6
 
 DESIGNS = ("grid", "latin_hypercube")
 SETTINGS = ("scenario", "design", "points", "replicates", "seed", "chunk_size")
@@ -65,8 +80,8 @@ class Sweep:
         width = max(4, len(str(len(self.points) - 1)))
         tasks = []
         for p, (point, scenario) in enumerate(zip(self.points, self.scenarios, strict=True)):
-            labels = (("point", p), *((k.key, c) for k, c in zip(self.experiment.knobs, point,
-                                                                  strict=True)))
+            labels = (("point", p), *((k.column, c) for k, c in zip(self.experiment.knobs,
+                                                                     point, strict=True)))
             tasks += chunk_tasks(scenario, self.replicates, self.seed, self.chunk_size,
                                  labels, prefix=f"point-{p:0{width}d}")
         return tasks
@@ -142,3 +157,33 @@ def design_table(labels: list[tuple[tuple[str, Any], ...]], summaries: list[dict
     ``distribution_row``."""
     return pd.DataFrame([dict(label) | distribution_row(summary)
                          for label, summary in zip(labels, summaries, strict=True)])
+
+
+def for_people(table: pd.DataFrame, digits: int = CSV_DIGITS) -> pd.DataFrame:
+    """The table with every float rounded to ``digits`` significant digits, so that a
+    CSV file shows ``36.95``, not ``36.95000000000002`` (NaN stays NaN)."""
+    rounded = table.copy()
+    for column in rounded.columns:
+        if pd.api.types.is_float_dtype(rounded[column]):
+            rounded[column] = [float(number(v, digits)) for v in rounded[column]]
+    return rounded
+
+
+def format_points(table: pd.DataFrame, knobs: list[str], columns: list[str]) -> str:
+    """The per-point table as people read it: each knob's coordinate (``×0.5`` for a
+    scale knob, ``+0.1`` for an add knob), rounds with thousands separators, event
+    probabilities in percent (as ``negsim run`` prints them), quantiles in whole
+    units; ``-`` where a quantile is undefined."""
+    def cell(column: str, value) -> str:
+        if column in knobs:
+            return coordinate_label(column, value)
+        if pd.isna(value):
+            return "-"
+        if column.endswith(".p"):
+            return percent(value)
+        return f"{value:,.0f}"
+
+    shown = pd.DataFrame({column: [cell(column, v) for v in table[column]]
+                          for column in ("point", *knobs, *columns) if column in table})
+    shown["point"] = table["point"].astype(str)
+    return shown.to_string(index=False)

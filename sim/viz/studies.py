@@ -4,9 +4,12 @@
 are the contract between them:
 
 Sweep table — one row per design point (``points.csv`` of ``negsim sweep``):
-    ``<knob>``                 the knob's value at that point, one column per knob,
-                               named by its scenario key (the x axis; a second knob
-                               may split the lines)
+    ``<knob>``                 the knob's coordinate at that point, one column per
+                               knob, named by its scenario key — ``KEY (scale)`` or
+                               ``KEY (add)`` where the coordinate is a factor of, or
+                               an amount added to, the scenario's value
+                               (``studies.design.Knob.column``; the x axis; a second
+                               knob may split the lines)
     ``runs``                   simulated rounds at that point
     ``<event>.p``              probability of an event of ``summary.EVENTS`` (e.g.
                                ``ceasefire_any.p``); events off the agenda are absent
@@ -30,6 +33,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.stats.summary import EVENTS, QUANTITIES
+from sim.studies.design import axis_label, coordinate_label
 from sim.viz.outcomes import event_label
 from sim.viz.style import (
     HATCHES,
@@ -58,6 +62,14 @@ def _output_label(name: str) -> str:
         return event_label(name)
     column, _, quantile = name.rpartition(".")
     return f"{QUANTITIES[column][0]}: {quantile}" if column in QUANTITIES else name
+
+
+def _series_label(column: str, value) -> str:
+    """``parties.russia.patience ×0.5`` for a scale knob, ``KEY +0.1`` for an add knob,
+    ``KEY = 0.3`` for a value."""
+    shown = coordinate_label(column, value)
+    key = column.rsplit(" (", 1)[0] if column.endswith((" (scale)", " (add)")) else column
+    return f"{key} {shown}" if key != column else f"{key} = {shown}"
 
 
 def sweep_figure(frame: pd.DataFrame, knob: str, scenario_name: str,
@@ -89,7 +101,7 @@ def sweep_figure(frame: pd.DataFrame, knob: str, scenario_name: str,
                 low = 100 * group[f"{name}.ci95_low"].to_numpy(dtype=float)
                 high = 100 * group[f"{name}.ci95_high"].to_numpy(dtype=float)
                 style = series_style(k)
-                label = None if by is None else f"{by} = {value:g}"
+                label = None if by is None else _series_label(by, value)
                 if not connect:
                     ax.errorbar(x, p, yerr=[p - low, high - p], fmt=style["marker"],
                                 color=style["color"], markersize=4, capsize=2, label=label)
@@ -104,7 +116,7 @@ def sweep_figure(frame: pd.DataFrame, knob: str, scenario_name: str,
         for ax in axes.flat[len(events):]:
             ax.set_visible(False)
         for ax in axes[-1]:
-            ax.set_xlabel(knob)
+            ax.set_xlabel(axis_label(knob))
         for ax in axes[:, 0]:
             ax.set_ylabel("share of rounds")
         if by is not None:
@@ -112,7 +124,7 @@ def sweep_figure(frame: pd.DataFrame, knob: str, scenario_name: str,
                           loc="outside lower center", ncols=min(len(groups), 4))
         points, runs = len(frame), int(frame["runs"].sum())
         figure.suptitle(f"{scenario_name}: {runs:,} simulated rounds ({points} design points)"
-                        f"\nOutcome against {knob} (band: 95% interval)")
+                        f"\nOutcome against {axis_label(knob)} (band: 95% interval)")
     return figure
 
 
