@@ -1,6 +1,7 @@
 """`negsim sensitivity`: Sobol indices that find the parameter that matters, and
 sensitivity files that are wrong."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.studies.sensitivity import analyze, sample
+from sim.studies.sensitivity import analyze, resolution, resolved, sample
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
@@ -86,3 +87,58 @@ def test_a_broken_sensitivity_file_is_one_line(tmp_path, capsys, change, message
     assert error.startswith(f"negsim: error: {path}: ") and error.count("\n") == 1
     assert message in error
     assert not (tmp_path / "out").exists()
+
+
+def test_resolved_means_narrow_and_inside_zero_one():
+    """The rule of sensitivity.RESOLUTION, row by row at its edges."""
+    rows = pd.DataFrame([
+        # S1, S1 half-width, ST, ST half-width -> resolved?
+        (0.50, 0.10, 0.60, 0.05, ""),   # at the limit: resolved
+        (0.50, 0.11, 0.60, 0.05, ""),   # S1's interval too wide
+        (-0.05, 0.06, 0.20, 0.05, ""),  # below 0 by less than its interval
+        (-0.05, 0.04, 0.20, 0.05, ""),  # below 0 by more
+        (0.90, 0.05, 1.08, 0.09, ""),   # above 1 by less than its interval
+        (0.90, 0.05, 1.12, 0.09, ""),   # above 1 by more
+        (np.nan, np.nan, np.nan, np.nan, "the same at every design point"),
+    ], columns=["S1", "S1_ci95", "ST", "ST_ci95", "note"])
+    rows.insert(0, "outcome", "walkout")
+    rows.insert(1, "parameter", [f"p{i}" for i in range(len(rows))])
+    rows["resolved"] = resolved(rows)
+    assert rows["resolved"].tolist() == [True, False, True, False, True, False, None]
+    summary = resolution(rows)
+    assert (summary["rows"], summary["unresolved"]) == (6, 3)
+    assert summary["widest"] == {"half_width": 0.11, "outcome": "walkout",
+                                 "parameter": "p1", "index": "S1"}
+
+
+def test_a_function_whose_answer_is_known_is_resolved_with_enough_samples():
+    """y = 3 x1 + x2^2 / 10: x1's S1 (near 1) has an interval of about ±0.26 from 64
+    base samples, ±0.07 from 1,024 (1/sqrt(N))."""
+    problem = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[0, 1]] * 3}
+    for base_samples, unresolved in ((64, ["x1"]), (1024, [])):
+        design = sample(problem, base_samples, seed=0)
+        y = 3 * design[:, 0] + design[:, 1] ** 2 / 10
+        indices = analyze(problem, pd.DataFrame({"y": y}), 200, 0)
+        assert indices.loc[~indices["resolved"].astype(bool), "parameter"].tolist() == (
+            unresolved)
+        assert resolution(indices)["unresolved"] == len(unresolved)
+
+
+def test_unresolved_indices_are_flagged_and_warned_about(tmp_path, capsys):
+    (tmp_path / "study.toml").write_text(STUDY)
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(tmp_path / "study.toml"), "--out", str(out),
+                 "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads((out / "summary.json").read_text())
+    table = pd.read_csv(out / "sobol.csv")
+    unresolved = int((table["resolved"] == False).sum())  # noqa: E712 (NaN: no indices)
+    assert summary["resolution"]["unresolved"] == unresolved > 0
+    assert captured.out.count("not resolved") == unresolved
+    assert f"resolved: 95% interval half-width <= 0.1, and S1 and ST within [0, 1] up to " \
+        f"it; {summary['resolution']['rows'] - unresolved} of " in captured.out
+    widest = summary["resolution"]["widest"]
+    assert widest["half_width"] == pytest.approx(table[["S1_ci95", "ST_ci95"]].max().max(),
+                                                 abs=1e-5)
+    assert captured.err.startswith(f"negsim: warning: {unresolved} of ")
+    assert "raise base_samples (now 4)" in captured.err and captured.err.count("\n") == 1

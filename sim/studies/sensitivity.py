@@ -23,6 +23,12 @@ total index ST (alone and with the others), each with a 95% bootstrap interval
 (Saltelli et al. 2010, as implemented by SALib). An outcome estimated from a finite
 number of rounds carries Monte Carlo noise, which no parameter explains: with too
 few replicates the indices understate the parameters.
+
+An index is *resolved* (``resolved``) when its 95% interval is narrow enough to read:
+a half-width of at most ``RESOLUTION`` (0.1), and S1 and ST inside [0, 1] — the range
+of a share of variance — up to that half-width. Estimates outside [0, 1] or with wide
+intervals come from too few base samples (the estimators converge as 1/sqrt(N):
+Saltelli et al. 2010, section 3); ``resolution`` sums them up for the report.
 """
 
 from __future__ import annotations
@@ -46,6 +52,9 @@ from sim.studies.sweep import integer_setting
 
 SETTINGS = ("scenario", "base_samples", "replicates", "seed", "resamples", "outcomes",
             "chunk_size")
+
+#: The widest 95% half-width of a resolved index, and how far outside [0, 1] it may be.
+RESOLUTION = 0.1
 
 #: Outcomes an analysis can take: each event's probability, each quantity's quantiles.
 OUTCOMES: tuple[str, ...] = (*EVENTS, *(f"{column}.{key}" for column in QUANTITIES
@@ -172,4 +181,40 @@ def analyze(problem: dict, outcomes: pd.DataFrame, resamples: int, seed: int
                 {"S1": float(indices["S1"][j]), "S1_ci95": float(indices["S1_conf"][j]),
                  "ST": float(indices["ST"][j]), "ST_ci95": float(indices["ST_conf"][j])})
                 | {"note": note})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table["resolved"] = resolved(table)
+    return table
+
+
+def resolved(indices: pd.DataFrame, limit: float = RESOLUTION) -> pd.Series:
+    """For each row of ``analyze``: whether both its indices are resolved — each 95%
+    half-width at most ``limit``, each index within [0, 1] up to its half-width. None
+    where there are no indices (an outcome that does not vary)."""
+    def ok(index: str) -> pd.Series:
+        value, half = indices[index], indices[f"{index}_ci95"]
+        return (half <= limit) & (value >= -half) & (value <= 1 + half)
+
+    computed = indices[["S1", "ST"]].notna().all(axis=1)
+    both = ok("S1") & ok("ST")
+    return pd.Series([bool(b) if c else None for b, c in zip(both, computed, strict=True)],
+                     index=indices.index, dtype=object)
+
+
+def resolution(indices: pd.DataFrame, limit: float = RESOLUTION) -> dict[str, Any]:
+    """How well ``analyze``'s indices are resolved: the rule, how many are not, and
+    the widest interval (half-width, and where)."""
+    computed = indices[indices[["S1", "ST"]].notna().all(axis=1)]
+    summary: dict[str, Any] = {
+        "rule": f"95% interval half-width <= {limit:g}, and S1 and ST within [0, 1] up "
+                "to it",
+        "half_width_limit": limit, "rows": len(computed),
+        "unresolved": int((~computed["resolved"].astype(bool)).sum()),
+        "widest": None}
+    if len(computed):
+        halves = computed[["S1_ci95", "ST_ci95"]]
+        row, column = np.unravel_index(np.argmax(halves.to_numpy()), halves.shape)
+        widest = computed.iloc[row]
+        summary["widest"] = {"half_width": float(halves.iat[row, column]),
+                             "outcome": widest["outcome"], "parameter": widest["parameter"],
+                             "index": ("S1", "ST")[column]}
+    return summary
