@@ -142,3 +142,17 @@ def test_unresolved_indices_are_flagged_and_warned_about(tmp_path, capsys):
                                                  abs=1e-5)
     assert captured.err.startswith(f"negsim: warning: {unresolved} of ")
     assert "raise base_samples (now 4)" in captured.err and captured.err.count("\n") == 1
+
+
+def test_the_figure_counts_the_rows_not_resolved():
+    from sim.viz.studies import sensitivity_figure
+    table = pd.DataFrame([
+        {"outcome": "walkout", "parameter": p, "S1": s1, "S1_ci95": h, "ST": s1 + 0.1,
+         "ST_ci95": h, "note": ""} for p, s1, h in (("a", 0.2, 0.05), ("b", 0.5, 0.3),
+                                                    ("c", -0.3, 0.1))])
+    table["resolved"] = resolved(table)
+    title = sensitivity_figure(table, "June", runs=100).get_suptitle()
+    assert title.endswith("2 of 3 rows not resolved (an interval wider than ±0.1, or "
+                          "outside [0, 1]): do not rank by them")
+    table["resolved"] = True
+    assert "not resolved" not in sensitivity_figure(table, "June", runs=100).get_suptitle()

@@ -21,6 +21,9 @@ Sensitivity table — one row per (outcome, parameter) (``sobol.csv`` of
     ``S1``, ``S1_ci95``         first-order Sobol index and the half-width of its 95%
                                 interval (SALib's ``S1_conf``)
     ``ST``, ``ST_ci95``         total-order index and its half-width
+    ``resolved``                optional: whether both are resolved
+                                (``studies.sensitivity.resolved``); a title line
+                                counts the rows that are not
     ``output``, ``S1_conf``, ``ST_conf`` are accepted for ``outcome``, ``S1_ci95``,
     ``ST_ci95``. Rows without indices (NaN: an outcome that does not vary over the
     design) are named in the panel instead of drawn.
@@ -167,6 +170,13 @@ def sensitivity_figure(frame: pd.DataFrame, scenario_name: str, runs: int) -> Fi
                    if h[0]][:1]
         if handles:
             figure.legend(*handles[0], loc="outside lower center", ncols=2)
-        figure.suptitle(f"{scenario_name}: {runs:,} simulated rounds\n"
-                        "Sensitivity of outcomes to the parameters (Sobol indices)")
+        title = (f"{scenario_name}: {runs:,} simulated rounds\n"
+                 "Sensitivity of outcomes to the parameters (Sobol indices)")
+        if "resolved" in frame.columns:
+            flags = frame["resolved"].dropna().astype(bool)
+            if not flags.all():
+                title += (f"\n{int((~flags).sum())} of {len(flags)} rows not resolved "
+                          "(an interval wider than ±0.1, or outside [0, 1]): do not rank "
+                          "by them")
+        figure.suptitle(title)
     return figure
