@@ -78,6 +78,7 @@ def test_run_set_is_the_scenario_changed_in_its_file(tmp_path, capsys, setting, 
     ["sensitivity", str(ROOT / "experiments" / "june-20-30-2025-sensitivity.toml")],
     ["validate", str(JUNE)],
     ["trace", str(JUNE)],
+    ["whatif", str(JUNE), "--target", "walkout <= 5%", "--runs", "50"],
 ])
 @pytest.mark.parametrize("setting, message", [
     ("mediator.pressur=0.5", "mediator.pressur: unknown key; did you mean 'pressure'? "

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.studies.sensitivity import analyze, resolution, resolved, sample
+from sim.studies.sensitivity import analyze, load_sensitivity, resolution, resolved, sample
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
@@ -66,7 +66,14 @@ def test_the_parameter_that_matters_gets_the_index(tmp_path, capsys):
     assert inert["ST"] == 0 and inert["S1"] == 0  # the same rounds (common random numbers)
     assert indices.loc[("leaders_meeting_agreed", "parties.ukraine.patience"), "note"] == (
         "the same at every design point")
-    assert len(pd.read_parquet(out / "results")) == 16 * 300
+    rows = pd.read_parquet(out / "results")
+    assert len(rows) == 16 * 300
+    # the Parquet rows keep every digit of the design; points.csv rounds to 6
+    study = load_sensitivity(tmp_path / "study.toml")
+    first = rows.groupby("point")["parties.ukraine.patience (scale)"].first().to_numpy()
+    assert (first == study.design[:, 0]).all()
+    assert np.allclose(points["parties.ukraine.patience (scale)"], study.design[:, 0],
+                       rtol=1e-5, atol=0)
 
 
 @pytest.mark.parametrize("change, message", [

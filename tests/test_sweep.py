@@ -2,6 +2,7 @@
 files that are wrong."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,10 @@ def test_a_grid_sweep_moves_its_outcomes_the_known_way(tmp_path, capsys):
     calm, pressed = points.iloc[1:3], points.iloc[4:6]  # (few walk-outs cut rounds short)
     assert (pressed["duration_minutes.p50"].to_numpy()
             < calm["duration_minutes.p50"].to_numpy() - 5).all()
+    for cell in (out / "points.csv").read_text().replace("\n", ",").split(","):
+        assert "e" not in cell.lower() or not cell[:1].isdigit(), cell  # no exponents
+        if re.fullmatch(r"-?\d+\.\d+", cell):  # at most 6 significant digits
+            assert len(cell.lstrip("-").replace(".", "").lstrip("0").rstrip("0")) <= 6, cell
     rows = pd.read_parquet(out / "results")
     assert len(rows) == 6 * 600
     assert list(rows.columns[:7]) == ["run_id", "seed", "chunk", "draw_id", "point",
