@@ -11,8 +11,8 @@ import pytest
 
 from sim.cli import main
 from sim.stats.summary import percent
-from sim.studies.design import coordinate_label, number
-from sim.studies.sweep import for_people, load_sweep
+from sim.studies.labels import coordinate_label, for_people, number
+from sim.studies.sweep import load_sweep
 from sim.viz.studies import sweep_figure
 
 ROOT = Path(__file__).resolve().parent.parent

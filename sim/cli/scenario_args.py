@@ -59,7 +59,7 @@ def load_scenario_arg(path: str | Path, settings: Mapping[str, Any] | None = Non
     try:
         return scenario_with(path, settings or {})
     except ScenarioError as error:
-        if error.path == str(path) and is_campaign_file(path):
+        if Path(error.path) == Path(path) and is_campaign_file(path):
             raise ScenarioError(path, "campaign", "this is a campaign file, not a scenario: "
                                 f"run it with negsim campaign {path}") from None
         raise

@@ -11,6 +11,7 @@ import pandas as pd
 from sim.batch.storage import SUMMARY, ResultsFolder
 from sim.cli.batching import add_experiment_command, run_experiment
 from sim.cli.scenario_args import settings_of
+from sim.studies.labels import for_people
 from sim.studies.sensitivity import (
     RESOLUTION,
     analyze,
@@ -18,7 +19,6 @@ from sim.studies.sensitivity import (
     outcome_value,
     resolution,
 )
-from sim.studies.sweep import for_people
 
 
 def register(commands: argparse._SubParsersAction) -> None:

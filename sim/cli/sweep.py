@@ -7,7 +7,8 @@ import argparse
 from sim.batch.storage import RESULTS, SUMMARY, ResultsFolder
 from sim.cli.batching import add_experiment_command, run_experiment
 from sim.cli.scenario_args import settings_of
-from sim.studies.sweep import design_table, for_people, format_points, load_sweep
+from sim.studies.labels import for_people
+from sim.studies.sweep import design_table, format_points, load_sweep
 
 #: Columns of the per-point table printed after the knobs (all of them are in
 #: points.csv), those the sweep has.

@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from sim.errors import InputError
 from sim.scenario.overrides import (
     data_with_values,
@@ -41,43 +39,6 @@ from sim.scenario.overrides import (
 from sim.scenario.spec import Scenario
 
 MOVES = ("values", "set", "add", "scale")
-
-#: How a coordinate of a ``scale`` or ``add`` knob is shown to people (``Knob.column``).
-RELATIVE = {"scale": "×", "add": "+"}
-
-
-def number(value: float, digits: int = 4) -> str:
-    """A number for people: at most ``digits`` significant digits, never in exponent
-    notation and without binary noise (``36.95000000000002`` -> ``36.95``,
-    ``6880.0`` -> ``6880``, ``0.30000000000000004`` -> ``0.3``)."""
-    return np.format_float_positional(float(value), precision=digits, unique=True,
-                                      fractional=False, trim="-")
-
-
-def coordinate_label(column: str, value: Any) -> str:
-    """A knob's coordinate as people read it, from its column (``Knob.column``):
-    ``×0.5`` for a scale knob, ``+0.1`` (or ``-0.1``) for an add knob, the value
-    itself otherwise."""
-    if isinstance(value, str):
-        return value
-    move = column.rsplit(" (", 1)[1].rstrip(")") if column.endswith(")") else ""
-    text = number(value)
-    if move == "scale":
-        return f"×{text}"
-    if move == "add":
-        return text if text.startswith("-") else f"+{text}"
-    return text
-
-
-def axis_label(column: str) -> str:
-    """A knob's column as an axis title: a scale or add knob says what it does to the
-    scenario's value."""
-    for move, words in (("scale", "× the scenario's value"),
-                        ("add", "+ added to the scenario's value")):
-        if column.endswith(f" ({move})"):
-            return f"{column[: -len(move) - 3]} ({words})"
-    return column
-
 
 @dataclass(frozen=True)
 class Knob:

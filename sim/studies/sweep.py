@@ -47,17 +47,8 @@ from sim.batch.chunks import CHUNK_SIZE, ChunkTask, chunk_tasks
 from sim.errors import InputError
 from sim.scenario.spec import Scenario
 from sim.stats.summary import EVENTS, QUANTILES, QUANTITIES, percent
-from sim.studies.design import (
-    ExperimentFile,
-    coordinate_label,
-    number,
-    point_scenarios,
-    read_experiment,
-    read_toml,
-)
-
-#: Significant digits kept in CSV tables: past Monte Carlo precision, short of noise.
-CSV_DIGITS = 6
+from sim.studies.design import ExperimentFile, point_scenarios, read_experiment, read_toml
+from sim.studies.labels import coordinate_label
 
 DESIGNS = ("grid", "latin_hypercube")
 SETTINGS = ("scenario", "design", "points", "replicates", "seed", "chunk_size")
@@ -157,16 +148,6 @@ def design_table(labels: list[tuple[tuple[str, Any], ...]], summaries: list[dict
     ``distribution_row``."""
     return pd.DataFrame([dict(label) | distribution_row(summary)
                          for label, summary in zip(labels, summaries, strict=True)])
-
-
-def for_people(table: pd.DataFrame, digits: int = CSV_DIGITS) -> pd.DataFrame:
-    """The table with every float rounded to ``digits`` significant digits, so that a
-    CSV file shows ``36.95``, not ``36.95000000000002`` (NaN stays NaN)."""
-    rounded = table.copy()
-    for column in rounded.columns:
-        if pd.api.types.is_float_dtype(rounded[column]):
-            rounded[column] = [float(number(v, digits)) for v in rounded[column]]
-    return rounded
 
 
 def format_points(table: pd.DataFrame, knobs: list[str], columns: list[str]) -> str:

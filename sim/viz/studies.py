@@ -36,7 +36,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.stats.summary import EVENTS, QUANTITIES
-from sim.studies.design import axis_label, coordinate_label
+from sim.studies.labels import axis_label, coordinate_label
 from sim.viz.outcomes import event_label
 from sim.viz.style import (
     HATCHES,
