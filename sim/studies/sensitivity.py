@@ -157,6 +157,14 @@ def outcome_value(summary: dict, outcome: str) -> float:
     return np.nan if value is None else float(value)
 
 
+def bootstrap_seed(seed: int) -> int:
+    """The seed handed to SALib's bootstrap: ``seed + 1``, because SALib's
+    ``sobol.analyze`` seeds its resampling only ``if seed:`` — a seed of 0 (the
+    default of a sensitivity file) would leave the intervals to chance, different at
+    every run."""
+    return seed + 1
+
+
 def analyze(problem: dict, outcomes: pd.DataFrame, resamples: int, seed: int
             ) -> pd.DataFrame:
     """Sobol indices of each outcome column (one value per design point, in design
@@ -173,7 +181,7 @@ def analyze(problem: dict, outcomes: pd.DataFrame, resamples: int, seed: int
             note = "the same at every design point"
         indices = None if note else sobol_analysis.analyze(
             problem, values, calc_second_order=False, num_resamples=resamples,
-            conf_level=0.95, seed=seed)
+            conf_level=0.95, seed=bootstrap_seed(seed))
         for j, name in enumerate(problem["names"]):
             rows.append({"outcome": outcome, "parameter": name} | (
                 {"S1": np.nan, "S1_ci95": np.nan, "ST": np.nan, "ST_ci95": np.nan}
