@@ -347,3 +347,20 @@ def test_a_variants_shift_of_a_shifted_key_takes_the_bases_place(tmp_path):
         {"key": "context.third_party_pressure", "add": 0.2, "why": "a deadline"}]})
     assert comparable(alone) == comparable(merged)
     pd.testing.assert_frame_equal(run_scenario(merged, 300, 1), run_scenario(alone, 300, 1))
+
+
+def test_a_report_reads_a_set_run_with_its_settings(tmp_path, capsys):
+    """negsim report rebuilds the run's scenario with the --set it recorded: the same
+    hash as the run's, so no "the scenario file has changed" note."""
+    out = tmp_path / "run"
+    assert main(["run", str(CLASSROOM), "--runs", "100", "--workers", "1", "--no-plots",
+                 "--set", "parties.northland.patience=45", "--out", str(out)]) == 0
+    assert main(["report", str(out)]) == 0
+    capsys.readouterr()
+    report = (out / "report.md").read_text()
+    assert "has changed since this batch ran" not in report
+    summary = json.loads((out / "summary.json").read_text())
+    summary["settings"] = {}  # as if the run had recorded none: the file alone differs
+    (out / "summary.json").write_text(json.dumps(summary))
+    assert main(["report", str(out)]) == 0
+    assert "has changed since this batch ran" in (out / "report.md").read_text()
