@@ -68,8 +68,12 @@ def test_same_seed_gives_identical_files(tmp_path):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
 
 
-def test_default_output_folder_is_named_after_the_scenario(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(JUNE), "--runs", "50"],
-                          cwd=tmp_path, capture_output=True, text=True)
+def test_default_output_folder_is_named_after_the_scenario_and_its_options(tmp_path):
+    """The defaults write results/<stem>; other options add what differs, so a batch
+    with another seed or size never meets the folder of an earlier one."""
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(JUNE), "--runs", "50",
+                           "--no-plots"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "results" / "june-20-30-2025" / "summary.json").is_file()
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == [
+        "june-20-30-2025-runs50"]
+    assert (tmp_path / "results" / "june-20-30-2025-runs50" / "summary.json").is_file()

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+from importlib.metadata import PackageNotFoundError, version
 
 from sim.cli.common import UsageError
 from sim.errors import InputError
@@ -41,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "target"),
     "dashboard": ("sim.cli.dashboard", "serve a browser dashboard to move parameters "
                   "and watch a round"),
+    "validate": ("sim.cli.validate", "check a scenario file and print it merged (extends "
+                 "resolved) as TOML"),
 }
 
 
@@ -60,11 +63,21 @@ def _pooled(command: str | None, argv: list[str]) -> bool:
     return default_workers() > 1
 
 
+def installed_version() -> str:
+    """negsim's version as installed (pyproject.toml's), or "unknown" when run from a
+    source tree that was never installed."""
+    try:
+        return version("negsim")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     """The parser, with the full options of the command named in ``argv`` (if any)."""
     parser = argparse.ArgumentParser(
         prog="negsim", description="Simulate mediated negotiation rounds and report the "
         "distribution of their outcomes.")
+    parser.add_argument("--version", action="version", version=f"negsim {installed_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chosen = next((a for a in argv if not a.startswith("-")), None)
     if _pooled(chosen, argv):

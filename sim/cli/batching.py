@@ -14,6 +14,7 @@ from sim.batch.executors.base import WorkerLost
 from sim.batch.runner import Group, run_tasks
 from sim.batch.storage import FolderError, ResultsFolder, make_manifest
 from sim.cli.common import UsageError, integer_at_least
+from sim.cli.scenario_args import add_set_option, default_folder
 from sim.fileio import WriteError
 from sim.stats.tally import Tally
 
@@ -64,22 +65,29 @@ def run_batch(args: argparse.Namespace, out: Path, manifest: dict,
 
 def add_experiment_command(commands: argparse._SubParsersAction, kind: str, summary: str,
                            example: str, handler) -> None:
-    """``negsim KIND FILE [--out OUT] [batch options]`` (sweep, sensitivity)."""
+    """``negsim KIND FILE [--out OUT] [--set KEY=VALUE] [batch options]`` (sweep,
+    sensitivity)."""
     parser = commands.add_parser(kind, help=summary)
     parser.add_argument(kind, help=f"{kind} file (TOML), e.g. {example}")
-    parser.add_argument("--out", help="results folder (default results/<file name>)")
+    parser.add_argument("--out", help="results folder (default results/<file name>, "
+                        "followed by the --set changes, e.g. results/<file "
+                        "name>-mediator.pressure=0.5)")
+    add_set_option(parser, "the scenario the file names (before its knobs move it)")
     add_batch_options(parser)
     parser.set_defaults(handler=handler)
 
 
-def run_experiment(args: argparse.Namespace, kind: str, study) -> tuple[Path, dict[Group, Tally]]:
-    """Run every design point of a sweep or sensitivity study (``kind``) into its
-    folder: the folder and the tally of each point, in design order."""
+def run_experiment(args: argparse.Namespace, kind: str, study, settings: dict
+                   ) -> tuple[Path, dict[Group, Tally]]:
+    """Run every design point of a sweep or sensitivity study (``kind``), its
+    scenario changed by ``settings`` (``--set``), into its folder: the folder and the
+    tally of each point, in design order."""
     path = getattr(args, kind)
-    out = Path(args.out) if args.out else Path("results") / Path(path).stem
+    out = Path(args.out) if args.out else default_folder(Path(path).stem, settings=settings)
     tasks = study.tasks()
     base = study.scenarios[0]
     manifest = make_manifest(kind, base, str(study.experiment.scenario_path), study.seed,
                              study.replicates * len(study.scenarios), study.chunk_size,
-                             len(tasks), experiment_sha256=study.experiment.sha256)
+                             len(tasks), experiment_sha256=study.experiment.sha256) | {
+        "settings": settings}
     return out, run_batch(args, out, manifest, tasks)

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from sim.batch.chunks import run_scenario
 from sim.batch.results import ResultsError, RunResults
 from sim.cli.common import UsageError, integer_at_least
+from sim.cli.scenario_args import add_set_option, default_folder, load_scenario_arg, settings_of
 from sim.fileio import make_folder, write_atomically
 from sim.report.compare import comparison, differences_figure, format_comparison
 from sim.report.output import load_run, run_figures, write_figures
 from sim.report.pairing import Rows, folder_rows, frame_rows, pair
-from sim.scenario.load import load_scenario
 from sim.scenario.spec import Scenario
 from sim.stats.summary import Measures, summarise
 
@@ -36,47 +37,55 @@ def register(commands: argparse._SubParsersAction) -> None:
                          "(default results/compare-<A>-vs-<B>...)")
     compare.add_argument("--no-plots", action="store_true", help="print and write the "
                          "comparison only")
+    add_set_option(compare, "every scenario file (results folders are read as they ran)")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON "
+                         "(what comparison.json holds) instead of the table; what was "
+                         "written goes to stderr")
     compare.set_defaults(handler=main)
 
 
-def resolve(name: str) -> RunResults | Scenario:
-    """A results folder read back, or a scenario file loaded (to be run): every input
-    is checked before anything runs."""
+def resolve(name: str, settings: dict) -> RunResults | Scenario:
+    """A results folder read back, or a scenario file loaded with the ``--set``
+    changes (to be run): every input is checked before anything runs."""
     path = Path(name)
     if path.is_dir():
         try:
             return load_run(path)
         except ResultsError as error:
             raise UsageError(str(error)) from None
-    return load_scenario(path)  # a missing or bad file: one line naming it, exit 2
+    return load_scenario_arg(path, settings)  # a missing or bad file: one line, exit 2
 
 
-def run_here(scenario: Scenario, runs: int, seed: int) -> tuple[RunResults, Rows]:
+def run_here(scenario: Scenario, runs: int, seed: int, settings: dict
+             ) -> tuple[RunResults, Rows]:
     """Simulate a scenario in this process; count its outcomes and keep its rounds'
     ids and events (for pairing)."""
     results = run_scenario(scenario, runs, seed)
     summary = summarise(results, scenario, seed) | {
-        "scenario_file": scenario.path, "scenario_sha256": scenario.sha256}
+        "scenario_file": scenario.path, "scenario_sha256": scenario.sha256,
+        "settings": settings}
     return (RunResults.of_frame(summary, results, scenario),
             frame_rows(results, Measures.of(scenario)))
 
 
-def batch_of(item: RunResults | Scenario, runs: int, seed: int) -> tuple[RunResults, Rows]:
+def batch_of(item: RunResults | Scenario, runs: int, seed: int, settings: dict
+             ) -> tuple[RunResults, Rows]:
     """A batch to compare and the source of its rounds: read from its results folder,
     part by part, or run here."""
     if isinstance(item, RunResults):
         return item, folder_rows(item.folder, Measures.of(item.scenario))
-    return run_here(item, runs, seed)
+    return run_here(item, runs, seed, settings)
 
 
 def main(args: argparse.Namespace) -> int:
     if len(args.inputs) < 2:
         raise UsageError("compare needs at least two scenario files or results folders")
-    inputs = [resolve(name) for name in args.inputs]
-    batches = [batch_of(item, args.runs, args.seed) for item in inputs]
+    settings = settings_of(args)
+    inputs = [resolve(name, settings) for name in args.inputs]
+    batches = [batch_of(item, args.runs, args.seed, settings) for item in inputs]
     runs = [run for run, _ in batches]
-    out = Path(args.out) if args.out else Path("results") / (
-        "compare-" + "-vs-".join(Path(name).stem for name in args.inputs))
+    out = Path(args.out) if args.out else default_folder(
+        "compare-" + "-vs-".join(Path(name).stem for name in args.inputs), settings=settings)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder")
     try:
@@ -85,7 +94,10 @@ def main(args: argparse.Namespace) -> int:
     except ResultsError as error:
         raise UsageError(str(error)) from None
     result = comparison(runs, pairings)
-    print(format_comparison(result))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_comparison(result))
     make_folder(out)
     write_atomically(out / "comparison.json", json.dumps(result, indent=2) + "\n")
     written = f"wrote {out / 'comparison.json'}"
@@ -93,5 +105,5 @@ def main(args: argparse.Namespace) -> int:
         figures = run_figures(runs) | {"differences": differences_figure(runs, result)}
         paths = write_figures(figures, out)
         written += f" and {len(paths)} figures (PNG and SVG) in {out}"
-    print(written)
+    print(written, file=sys.stderr if args.json else sys.stdout)
     return 0

@@ -9,7 +9,7 @@ import sys
 
 from sim.batch.chunks import CHUNK_SIZE
 from sim.cli.common import UsageError, integer_at_least
-from sim.teach.levers import parse_setting, scenario_with
+from sim.cli.scenario_args import add_set_option, load_scenario_arg, settings_of
 from sim.teach.trace import narrate, play, render, replicate_setup, use_colour
 from sim.viz.teaching import round_figure, save
 
@@ -39,9 +39,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help="size of that batch, as for negsim run (default 10000)")
     trace.add_argument("--chunk-size", type=integer_at_least("--chunk-size", 1),
                        default=CHUNK_SIZE, help=f"as for negsim run (default {CHUNK_SIZE})")
-    trace.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="change a scenario key first, e.g. "
-                       "--set parties.northland.concession=0.3 (repeatable)")
+    add_set_option(trace)
     trace.add_argument("--json", action="store_true",
                        help="print the events as JSON lines (one object per event)")
     trace.add_argument("--figure", metavar="PNG",
@@ -50,16 +48,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     trace.set_defaults(handler=main)
 
 
-def settings(pairs: list[str]) -> dict:
-    """``--set`` options as a dict of scenario keys (a malformed one: UsageError)."""
-    try:
-        return dict(parse_setting(pair) for pair in pairs)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-
-
 def main(args: argparse.Namespace) -> int:
-    scenario = scenario_with(args.scenario, settings(args.set))
+    scenario = load_scenario_arg(args.scenario, settings_of(args))
     try:
         setup = replicate_setup(scenario, args.seed, args.run, args.runs, args.chunk_size)
     except ValueError as error:

@@ -8,8 +8,7 @@ import json
 from pathlib import Path
 
 from sim.cli.common import UsageError, integer_at_least
-from sim.cli.trace import settings as parse_settings
-from sim.teach.levers import scenario_with
+from sim.cli.scenario_args import add_set_option, load_scenario_arg, settings_of
 from sim.teach.whatif import format_whatif, parse_target, what_would_it_take
 from sim.viz.teaching import save, whatif_figure
 
@@ -44,8 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     whatif.add_argument("--lever", action="append", default=[], metavar="KEY",
                         help="search only this lever, a scenario key such as "
                         "mediator.pressure (repeatable; default: all)")
-    whatif.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="change a scenario key first (repeatable)")
+    add_set_option(whatif)
     whatif.add_argument("--figure", metavar="PNG", help="where to draw the figure (default "
                         "results/<scenario file name>/whatif-<event>.png)")
     whatif.add_argument("--json", action="store_true",
@@ -54,9 +52,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    settings = parse_settings(args.set)
+    settings = settings_of(args)
+    scenario = load_scenario_arg(args.scenario, settings)
     try:
-        scenario = scenario_with(args.scenario, settings)
         target = parse_target(args.target, scenario)
         result = what_would_it_take(args.scenario, settings, target, args.runs, args.seed,
                                     tuple(args.lever), args.steps)

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from sim.batch.results import ResultsError, RunResults, load_outcomes, load_summary
 from sim.model.parameters import RoundSetup, realise
-from sim.scenario.load import load_scenario
+from sim.scenario.overrides import scenario_with
 from sim.scenario.spec import Scenario
 from sim.viz.outcomes import (
     event_probabilities,
@@ -41,7 +41,7 @@ def parameter_sample(scenario: Scenario, seed: int, n: int = ZONE_DRAWS) -> Roun
 
 def scenario_of(folder: Path, summary: dict, override: str | Path | None = None) -> Scenario:
     """The scenario a results folder was made from: ``override`` where given, else the
-    file ``summary.json`` names."""
+    file ``summary.json`` names, with the ``--set`` changes the summary records."""
     named = override or summary.get("scenario_file")
     if not named:
         raise ResultsError(f"{folder / 'summary.json'}: names no scenario_file; pass "
@@ -49,7 +49,7 @@ def scenario_of(folder: Path, summary: dict, override: str | Path | None = None)
     if not Path(named).is_file():
         raise ResultsError(f"{named}: no such scenario file" + (
             "" if override else f" (named by {folder / 'summary.json'}); pass --scenario FILE"))
-    return load_scenario(named)
+    return scenario_with(named, summary.get("settings") or {})
 
 
 def load_run(folder: str | Path, scenario: str | Path | None = None) -> RunResults:

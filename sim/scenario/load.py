@@ -68,7 +68,7 @@ class _Reader:
         for name in data:
             if name not in allowed:
                 close = difflib.get_close_matches(str(name), allowed, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
+                hint = f"; did you mean '{close[0]}'?" if close else "."
                 self.fail(_join(key, name), f"unknown key{hint} Allowed: {', '.join(allowed)}")
         for name in required:
             if name not in data:
@@ -123,7 +123,7 @@ class _Reader:
                       + ", ".join(allowed))
         if value not in allowed:
             close = difflib.get_close_matches(value, allowed, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hint = f"; did you mean '{close[0]}'?" if close else "."
             self.fail(_join(key, name), f"{_show(value)} is not allowed{hint} Allowed: "
                       + ", ".join(allowed))
         return value
@@ -592,14 +592,18 @@ def _observed(r: _Reader, data: Any, issues: dict[str, IssueSpec]) -> tuple[Obse
 
 def _merge(base: dict, override: dict, top: bool = True) -> dict:
     """Tables merge key by key; any other value (arrays included) is replaced, except
-    the top-level ``[[shift]]`` array: a variant's shifts add to its base's."""
+    the top-level ``[[shift]]`` array: a variant's shifts add to its base's, and one
+    of a key the base already shifts takes the place of the base's (each key is
+    shifted once, as the model applies it: ``parameters._Drawer``)."""
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value, top=False)
         elif top and key == "shift" and isinstance(value, list) and isinstance(
                 merged.get(key), list):
-            merged[key] = merged[key] + value
+            shifted = {s.get("key") for s in value if isinstance(s, dict)}
+            merged[key] = [s for s in merged[key] if not (
+                isinstance(s, dict) and s.get("key") in shifted)] + value
         else:
             merged[key] = value
     return merged

@@ -22,18 +22,24 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
 from sim.scenario.checks import read_file
-from sim.scenario.load import load_scenario, read_scenario_data
-from sim.scenario.overrides import get_value, shift, with_values
+from sim.scenario.overrides import (
+    data_with_values,
+    get_value,
+    scenario_with,
+    setting_values,
+    shift,
+    with_values,
+)
 from sim.scenario.spec import Scenario
 
 MOVES = ("values", "set", "add", "scale")
-
 
 @dataclass(frozen=True)
 class Knob:
@@ -57,6 +63,14 @@ class Knob:
         step = (self.high - self.low) / (self.levels - 1)
         inner = [float(f"{self.low + i * step:.12g}") for i in range(1, self.levels - 1)]
         return [self.low, *inner, self.high]
+
+    @property
+    def column(self) -> str:
+        """The knob's column in results and tables: its key where the coordinate is the
+        key's value (``values``, ``set``); ``KEY (scale)`` where it is a factor of the
+        scenario's value (``0.5``: half of it), ``KEY (add)`` where it is an amount
+        added to it — so that a factor is never read as the value."""
+        return self.key if self.move in ("values", "set") else f"{self.key} ({self.move})"
 
     def scaled(self, unit: float) -> float:
         """The coordinate at ``unit`` in [0, 1] of the interval (for sampled designs)."""
@@ -208,22 +222,39 @@ def _shifted(shifts: list[dict], knob: Knob, coordinate: Any, path: Path, where:
         {"key": knob.key, "scale": scale, "add": add, "why": f"design knob of {path.name}"}]
 
 
+def base_scenario(experiment: ExperimentFile, settings: Mapping[str, Any]
+                  ) -> tuple[Scenario, dict[str, Any]]:
+    """The experiment's scenario with the command line's ``--set`` changes
+    (``overrides.setting_values``), and those changes as keys to set."""
+    try:
+        as_filed = scenario_with(experiment.scenario_path, {})
+        values = setting_values(as_filed, settings)
+        return (with_values(experiment.scenario_path, values) if values else as_filed), values
+    except InputError:
+        raise
+    except ValueError as error:  # a drawn key set to a range
+        _fail(experiment.scenario_path, "", str(error))
+
+
 def point_scenarios(experiment: ExperimentFile, points: list[tuple[Any, ...]],
-                    knob_table: str) -> list[Scenario]:
+                    knob_table: str, settings: Mapping[str, Any] | None = None
+                    ) -> list[Scenario]:
     """The scenario of each design point (one coordinate per knob), validated.
 
-    A knob on a key the scenario draws from its posterior, or shifts, moves the value
-    drawn (through the scenario's ``[[shift]]``): setting the key's range would be
-    overridden by the posterior. Any other knob sets the key's value or range."""
-    base, _ = read_scenario_data(experiment.scenario_path)
-    scenario = load_scenario(experiment.scenario_path)
+    ``settings`` (``--set``) change the scenario first; a knob on the same key moves
+    it from there. A knob on a key the scenario draws from its posterior, or shifts,
+    moves the value drawn (through the scenario's ``[[shift]]``): setting the key's
+    range would be overridden by the posterior. Any other knob sets the key's value
+    or range."""
+    scenario, set_values = base_scenario(experiment, settings or {})
+    base, _ = data_with_values(experiment.scenario_path, set_values)
     base_shifts = [dict(s) for s in base.get("shift", []) if isinstance(s, dict)]
     through_shift = {s.get("key") for s in base_shifts} | set(
         scenario.posterior.keys if scenario.posterior is not None else ())
     bounds = {key: (low, high) for key, low, high in scenario.bounds}
     scenarios = []
     for p, point in enumerate(points):
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = dict(set_values)
         shifts = base_shifts
         for i, (knob, coordinate) in enumerate(zip(experiment.knobs, point, strict=True)):
             where = f"{knob_table}[{i}]"

@@ -23,10 +23,17 @@ total index ST (alone and with the others), each with a 95% bootstrap interval
 (Saltelli et al. 2010, as implemented by SALib). An outcome estimated from a finite
 number of rounds carries Monte Carlo noise, which no parameter explains: with too
 few replicates the indices understate the parameters.
+
+An index is *resolved* (``resolved``) when its 95% interval is narrow enough to read:
+a half-width of at most ``RESOLUTION`` (0.1), and S1 and ST inside [0, 1] — the range
+of a share of variance — up to that half-width. Estimates outside [0, 1] or with wide
+intervals come from too few base samples (the estimators converge as 1/sqrt(N):
+Saltelli et al. 2010, section 3); ``resolution`` sums them up for the report.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,14 +45,17 @@ from SALib.sample import sobol as sobol_sampling
 
 from sim.batch.chunks import CHUNK_SIZE, ChunkTask, chunk_tasks
 from sim.errors import InputError
-from sim.scenario.load import load_scenario
 from sim.scenario.spec import Scenario
 from sim.stats.summary import QUANTILES, Measures
-from sim.studies.design import ExperimentFile, point_scenarios, read_experiment
+from sim.studies.design import ExperimentFile, base_scenario, point_scenarios, read_experiment
 from sim.studies.sweep import integer_setting
 
 SETTINGS = ("scenario", "base_samples", "replicates", "seed", "resamples", "outcomes",
             "chunk_size")
+
+#: The widest 95% half-width of a resolved index, and how far outside [0, 1] it may be.
+RESOLUTION = 0.1
+
 
 def allowed_outcomes(scenario: Scenario) -> tuple[str, ...]:
     """Outcomes an analysis can take: each event's probability, each quantity's
@@ -81,7 +91,7 @@ class Sensitivity:
         width = max(5, len(str(len(self.scenarios) - 1)))
         tasks = []
         for p, scenario in enumerate(self.scenarios):
-            labels = (("point", p), *((k.key, float(c)) for k, c in
+            labels = (("point", p), *((k.column, float(c)) for k, c in
                                       zip(self.experiment.knobs, self.design[p], strict=True)))
             tasks += chunk_tasks(scenario, self.replicates, self.seed, self.chunk_size, labels,
                                  prefix=f"point-{p:0{width}d}")
@@ -101,8 +111,10 @@ def default_outcomes(scenario: Scenario) -> tuple[str, ...]:
             *(f"{q.column}.{key}" for q in measures.quantities for key in ("p10", "p50", "p90")))
 
 
-def load_sensitivity(path: str | Path) -> Sensitivity:
-    """Read a sensitivity file and build the scenario of each design point."""
+def load_sensitivity(path: str | Path, settings: Mapping[str, Any] | None = None
+                     ) -> Sensitivity:
+    """Read a sensitivity file and build the scenario of each design point
+    (``settings``: keys of the scenario changed first, as by ``--set``)."""
     experiment = read_experiment(path, "sensitivity", "parameters", SETTINGS,
                                  ("scenario", "base_samples", "replicates"), grid=False)
     base_samples = integer_setting(experiment, "sensitivity", "base_samples", 2)
@@ -113,7 +125,7 @@ def load_sensitivity(path: str | Path) -> Sensitivity:
         if knob.low == knob.high:
             raise InputError(experiment.path, f"parameters[{i}]", f"'{knob.key}': an interval "
                              "of width zero has no effect to measure")
-    base = load_scenario(experiment.scenario_path)
+    base = base_scenario(experiment, settings or {})[0]
     allowed = allowed_outcomes(base)
     outcomes = experiment.settings.get("outcomes", list(default_outcomes(base)))
     if not isinstance(outcomes, list) or not outcomes or not all(o in allowed
@@ -135,7 +147,7 @@ def load_sensitivity(path: str | Path) -> Sensitivity:
         chunk_size=integer_setting(experiment, "sensitivity", "chunk_size", 1, CHUNK_SIZE),
         outcomes=tuple(outcomes),
         design=design,
-        scenarios=tuple(point_scenarios(experiment, points, "parameters")),
+        scenarios=tuple(point_scenarios(experiment, points, "parameters", settings)),
     )
 
 
@@ -148,6 +160,14 @@ def outcome_value(summary: dict, outcome: str) -> float:
         column, key = outcome.rsplit(".", 1)
         value = summary["quantiles"][column][key]
     return np.nan if value is None else float(value)
+
+
+def bootstrap_seed(seed: int) -> int:
+    """The seed handed to SALib's bootstrap: ``seed + 1``, because SALib's
+    ``sobol.analyze`` seeds its resampling only ``if seed:`` — a seed of 0 (the
+    default of a sensitivity file) would leave the intervals to chance, different at
+    every run."""
+    return seed + 1
 
 
 def analyze(problem: dict, outcomes: pd.DataFrame, resamples: int, seed: int
@@ -166,7 +186,7 @@ def analyze(problem: dict, outcomes: pd.DataFrame, resamples: int, seed: int
             note = "the same at every design point"
         indices = None if note else sobol_analysis.analyze(
             problem, values, calc_second_order=False, num_resamples=resamples,
-            conf_level=0.95, seed=seed)
+            conf_level=0.95, seed=bootstrap_seed(seed))
         for j, name in enumerate(problem["names"]):
             rows.append({"outcome": outcome, "parameter": name} | (
                 {"S1": np.nan, "S1_ci95": np.nan, "ST": np.nan, "ST_ci95": np.nan}
@@ -174,4 +194,40 @@ def analyze(problem: dict, outcomes: pd.DataFrame, resamples: int, seed: int
                 {"S1": float(indices["S1"][j]), "S1_ci95": float(indices["S1_conf"][j]),
                  "ST": float(indices["ST"][j]), "ST_ci95": float(indices["ST_conf"][j])})
                 | {"note": note})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table["resolved"] = resolved(table)
+    return table
+
+
+def resolved(indices: pd.DataFrame, limit: float = RESOLUTION) -> pd.Series:
+    """For each row of ``analyze``: whether both its indices are resolved — each 95%
+    half-width at most ``limit``, each index within [0, 1] up to its half-width. None
+    where there are no indices (an outcome that does not vary)."""
+    def ok(index: str) -> pd.Series:
+        value, half = indices[index], indices[f"{index}_ci95"]
+        return (half <= limit) & (value >= -half) & (value <= 1 + half)
+
+    computed = indices[["S1", "ST"]].notna().all(axis=1)
+    both = ok("S1") & ok("ST")
+    return pd.Series([bool(b) if c else None for b, c in zip(both, computed, strict=True)],
+                     index=indices.index, dtype=object)
+
+
+def resolution(indices: pd.DataFrame, limit: float = RESOLUTION) -> dict[str, Any]:
+    """How well ``analyze``'s indices are resolved: the rule, how many are not, and
+    the widest interval (half-width, and where)."""
+    computed = indices[indices[["S1", "ST"]].notna().all(axis=1)]
+    summary: dict[str, Any] = {
+        "rule": f"95% interval half-width <= {limit:g}, and S1 and ST within [0, 1] up "
+                "to it",
+        "half_width_limit": limit, "rows": len(computed),
+        "unresolved": int((~computed["resolved"].astype(bool)).sum()),
+        "widest": None}
+    if len(computed):
+        halves = computed[["S1_ci95", "ST_ci95"]]
+        row, column = np.unravel_index(np.argmax(halves.to_numpy()), halves.shape)
+        widest = computed.iloc[row]
+        summary["widest"] = {"half_width": float(halves.iat[row, column]),
+                             "outcome": widest["outcome"], "parameter": widest["parameter"],
+                             "index": ("S1", "ST")[column]}
+    return summary

@@ -22,13 +22,19 @@ seed — common random numbers: points differ by their knobs, not by their luck,
 knob's effect shows with fewer replicates.
 
 The results are one tidy table, ``(design point, replicate) -> outcomes``: the
-columns ``point`` and one per knob (its coordinate) follow the ids of every row.
-``design_table`` gives the outcome distribution of each point.
+columns ``point`` and one per knob (its coordinate) follow the ids of every row. A
+knob's column is its key where the coordinate is the key's value (``set``,
+``values``), and ``KEY (scale)`` or ``KEY (add)`` where it is a factor of, or an
+amount added to, the scenario's value (``Knob.column``). ``design_table`` gives the
+outcome distribution of each point; ``for_people`` rounds it for ``points.csv`` and
+``format_points`` prints it (the Parquet results and ``summary.json`` keep every
+digit).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,8 +46,9 @@ from scipy.stats import qmc
 from sim.batch.chunks import CHUNK_SIZE, ChunkTask, chunk_tasks
 from sim.errors import InputError
 from sim.scenario.spec import Scenario
-from sim.stats.summary import QUANTILES
+from sim.stats.summary import QUANTILES, percent
 from sim.studies.design import ExperimentFile, point_scenarios, read_experiment, read_toml
+from sim.studies.labels import coordinate_label
 
 DESIGNS = ("grid", "latin_hypercube")
 SETTINGS = ("scenario", "design", "points", "replicates", "seed", "chunk_size")
@@ -64,8 +71,8 @@ class Sweep:
         width = max(4, len(str(len(self.points) - 1)))
         tasks = []
         for p, (point, scenario) in enumerate(zip(self.points, self.scenarios, strict=True)):
-            labels = (("point", p), *((k.key, c) for k, c in zip(self.experiment.knobs, point,
-                                                                  strict=True)))
+            labels = (("point", p), *((k.column, c) for k, c in zip(self.experiment.knobs,
+                                                                     point, strict=True)))
             tasks += chunk_tasks(scenario, self.replicates, self.seed, self.chunk_size,
                                  labels, prefix=f"point-{p:0{width}d}")
         return tasks
@@ -82,8 +89,9 @@ def integer_setting(experiment: ExperimentFile, section: str, name: str, low: in
     return value
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Read a sweep file and build the scenario of each design point."""
+def load_sweep(path: str | Path, settings: Mapping[str, Any] | None = None) -> Sweep:
+    """Read a sweep file and build the scenario of each design point (``settings``:
+    keys of the scenario changed first, as by ``--set``)."""
     path = Path(path)
     content = read_toml(path)
     table = content[1].get("sweep")
@@ -113,7 +121,7 @@ def load_sweep(path: str | Path) -> Sweep:
         seed=seed,
         chunk_size=integer_setting(experiment, "sweep", "chunk_size", 1, CHUNK_SIZE),
         points=tuple(points),
-        scenarios=tuple(point_scenarios(experiment, points, "knobs")),
+        scenarios=tuple(point_scenarios(experiment, points, "knobs", settings)),
     )
 
 
@@ -139,3 +147,23 @@ def design_table(labels: list[tuple[tuple[str, Any], ...]], summaries: list[dict
     ``distribution_row``."""
     return pd.DataFrame([dict(label) | distribution_row(summary)
                          for label, summary in zip(labels, summaries, strict=True)])
+
+
+def format_points(table: pd.DataFrame, knobs: list[str], columns: list[str]) -> str:
+    """The per-point table as people read it: each knob's coordinate (``×0.5`` for a
+    scale knob, ``+0.1`` for an add knob), rounds with thousands separators, event
+    probabilities in percent (as ``negsim run`` prints them), quantiles in whole
+    units; ``-`` where a quantile is undefined."""
+    def cell(column: str, value) -> str:
+        if column in knobs:
+            return coordinate_label(column, value)
+        if pd.isna(value):
+            return "-"
+        if column.endswith(".p"):
+            return percent(value)
+        return f"{value:,.0f}"
+
+    shown = pd.DataFrame({column: [cell(column, v) for v in table[column]]
+                          for column in ("point", *knobs, *columns) if column in table})
+    shown["point"] = table["point"].astype(str)
+    return shown.to_string(index=False)

@@ -15,13 +15,12 @@ knobs of a sweep.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from sim.scenario.load import load_scenario
-from sim.scenario.overrides import with_values
+# --set and a lever's move are scenario changes (sim.scenario.overrides); re-exported
+# for the teaching tools that use them beside the levers
+from sim.scenario.overrides import drawn_keys, parse_setting, scenario_with  # noqa: F401
 from sim.scenario.spec import Range, Scenario
 
 
@@ -89,13 +88,6 @@ def _as_value(value: Range) -> float | list[float]:
     return value.low if value.fixed else [value.low, value.high]
 
 
-def drawn_keys(scenario: Scenario) -> frozenset[str]:
-    """Keys whose file value is not what a round uses: drawn from the posterior, or
-    shifted after drawing."""
-    posterior = scenario.posterior.keys if scenario.posterior is not None else ()
-    return frozenset(posterior) | {s.key for s in scenario.shifts}
-
-
 def levers(scenario: Scenario) -> tuple[Lever, ...]:
     """Every lever of a scenario, party by party, then the mediator's.
 
@@ -140,58 +132,3 @@ def levers(scenario: Scenario) -> tuple[Lever, ...]:
               lever("mediator.credibility", f"{name} (mediator): credibility",
                     scenario.mediator.credibility, 1)]
     return tuple(found)
-
-
-def parse_setting(text: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` -> ``(key, value)``; the value is read as TOML (``0.5``,
-    ``[0.2, 0.4]``, ``"nash"``), as it would be written in a scenario file."""
-    key, sep, value = text.partition("=")
-    key, value = key.strip(), value.strip()
-    allowed = ("must be KEY=VALUE with a dotted scenario key and a TOML value, e.g. "
-               "parties.russia.patience=90 or mediator.pressure=[0.2, 0.4]")
-    if not sep or not key or not value:
-        raise ValueError(f"--set {text!r}: {allowed}")
-    try:
-        parsed = tomllib.loads(f"value = {value}")["value"]
-    except tomllib.TOMLDecodeError:
-        raise ValueError(f"--set {text!r}: {value!r} is not a TOML value; {allowed}") from None
-    return key, parsed
-
-
-def scenario_with(path: str | Path, settings: dict[str, Any],
-                  moves: dict[str, float] | None = None,
-                  as_filed: Scenario | None = None) -> Scenario:
-    """The scenario file with some keys set to values and some drawn keys moved by a
-    number, validated like a file.
-
-    A setting of a drawn key (see ``drawn_keys``) becomes the shift ``scale = 0, add =
-    value``, so every replicate takes exactly that value, as a setting of any other
-    key does; a move adds to its shift. ``moves`` may name drawn keys only.
-    ``as_filed`` is the file's scenario if already loaded (it is read otherwise)."""
-    moves = moves or {}
-    if not settings and not moves:
-        return as_filed or load_scenario(path)
-    scenario = as_filed or load_scenario(path)
-    drawn = drawn_keys(scenario)
-    shifts = {s.key: {"key": s.key, "scale": s.scale, "add": s.add, "why": s.why}
-              for s in scenario.shifts}
-    values = {}
-    for key, value in settings.items():
-        if key not in drawn:
-            values[key] = value
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            shifts[key] = {"key": key, "scale": 0.0, "add": float(value),
-                           "why": "set from the command line"}
-        else:
-            raise ValueError(f"--set {key}: this scenario draws it (from its posterior, or "
-                             f"shifts it), so it can only be set to a number, got {value!r}")
-    for key, delta in moves.items():
-        if key not in drawn:
-            raise ValueError(f"{key} is not drawn by this scenario: set its value instead")
-        old = shifts.get(key, {"key": key, "scale": 1.0, "add": 0.0})
-        shifts[key] = old | {"add": old["add"] + delta, "why": "moved by a what-if lever"}
-    if [s.key for s in scenario.shifts] != list(shifts) or any(
-            shifts[s.key]["add"] != s.add or shifts[s.key]["scale"] != s.scale
-            for s in scenario.shifts):
-        values["shift"] = list(shifts.values())
-    return with_values(path, values)

@@ -4,9 +4,12 @@
 are the contract between them:
 
 Sweep table — one row per design point (``points.csv`` of ``negsim sweep``):
-    ``<knob>``                 the knob's value at that point, one column per knob,
-                               named by its scenario key (the x axis; a second knob
-                               may split the lines)
+    ``<knob>``                 the knob's coordinate at that point, one column per
+                               knob, named by its scenario key — ``KEY (scale)`` or
+                               ``KEY (add)`` where the coordinate is a factor of, or
+                               an amount added to, the scenario's value
+                               (``studies.design.Knob.column``; the x axis; a second
+                               knob may split the lines)
     ``runs``                   simulated rounds at that point
     ``<event>.p``              probability of an event of ``summary.EVENTS`` (e.g.
                                ``ceasefire_any.p``); events off the agenda are absent
@@ -18,6 +21,9 @@ Sensitivity table — one row per (outcome, parameter) (``sobol.csv`` of
     ``S1``, ``S1_ci95``         first-order Sobol index and the half-width of its 95%
                                 interval (SALib's ``S1_conf``)
     ``ST``, ``ST_ci95``         total-order index and its half-width
+    ``resolved``                optional: whether both are resolved
+                                (``studies.sensitivity.resolved``); a title line
+                                counts the rows that are not
     ``output``, ``S1_conf``, ``ST_conf`` are accepted for ``outcome``, ``S1_ci95``,
     ``ST_ci95``. Rows without indices (NaN: an outcome that does not vary over the
     design) are named in the panel instead of drawn.
@@ -31,6 +37,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.studies.labels import axis_label, coordinate_label
 from sim.viz.style import (
     HATCHES,
     PALETTE,
@@ -63,6 +70,14 @@ def output_label(name: str, labels: Mapping[str, str]) -> str:
     return f"{labels[column]}: {quantile}" if column in labels else name
 
 
+def _series_label(column: str, value) -> str:
+    """``parties.russia.patience ×0.5`` for a scale knob, ``KEY +0.1`` for an add knob,
+    ``KEY = 0.3`` for a value."""
+    shown = coordinate_label(column, value)
+    key = column.rsplit(" (", 1)[0] if column.endswith((" (scale)", " (add)")) else column
+    return f"{key} {shown}" if key != column else f"{key} = {shown}"
+
+
 def sweep_figure(frame: pd.DataFrame, knob: str, scenario_name: str,
                  by: str | None = None, events: list[str] | None = None,
                  connect: bool = True, labels: Mapping[str, str] | None = None) -> Figure:
@@ -92,7 +107,7 @@ def sweep_figure(frame: pd.DataFrame, knob: str, scenario_name: str,
                 low = 100 * group[f"{name}.ci95_low"].to_numpy(dtype=float)
                 high = 100 * group[f"{name}.ci95_high"].to_numpy(dtype=float)
                 style = series_style(k)
-                label = None if by is None else f"{by} = {value:g}"
+                label = None if by is None else _series_label(by, value)
                 if not connect:
                     ax.errorbar(x, p, yerr=[p - low, high - p], fmt=style["marker"],
                                 color=style["color"], markersize=4, capsize=2, label=label)
@@ -107,7 +122,7 @@ def sweep_figure(frame: pd.DataFrame, knob: str, scenario_name: str,
         for ax in axes.flat[len(events):]:
             ax.set_visible(False)
         for ax in axes[-1]:
-            ax.set_xlabel(knob)
+            ax.set_xlabel(axis_label(knob))
         for ax in axes[:, 0]:
             ax.set_ylabel("share of rounds")
         if by is not None:
@@ -115,7 +130,7 @@ def sweep_figure(frame: pd.DataFrame, knob: str, scenario_name: str,
                           loc="outside lower center", ncols=min(len(groups), 4))
         points, runs = len(frame), int(frame["runs"].sum())
         figure.suptitle(f"{scenario_name}: {runs:,} simulated rounds ({points} design points)"
-                        f"\nOutcome against {knob} (band: 95% interval)")
+                        f"\nOutcome against {axis_label(knob)} (band: 95% interval)")
     return figure
 
 
@@ -159,6 +174,13 @@ def sensitivity_figure(frame: pd.DataFrame, scenario_name: str, runs: int,
                    if h[0]][:1]
         if handles:
             figure.legend(*handles[0], loc="outside lower center", ncols=2)
-        figure.suptitle(f"{scenario_name}: {runs:,} simulated rounds\n"
-                        "Sensitivity of outcomes to the parameters (Sobol indices)")
+        title = (f"{scenario_name}: {runs:,} simulated rounds\n"
+                 "Sensitivity of outcomes to the parameters (Sobol indices)")
+        if "resolved" in frame.columns:
+            flags = frame["resolved"].dropna().astype(bool)
+            if not flags.all():
+                title += (f"\n{int((~flags).sum())} of {len(flags)} rows not resolved "
+                          "(an interval wider than ±0.1, or outside [0, 1]): do not rank "
+                          "by them")
+        figure.suptitle(title)
     return figure
