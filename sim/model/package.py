@@ -118,7 +118,8 @@ def compromise(target_x: np.ndarray, corner_x: np.ndarray, own: np.ndarray,
     """The revised text: ``target + lam (corner - target)`` on the lattice, with ``lam``
     the least that brings every side short of its stated demand up to it (by the
     mediator's reckoning of their utilities) and no more than keeps the others at
-    theirs (``own``: each side's believed mean utility of the target, ``(n, P)``;
+    theirs — once at least one side can live with the target (before that, the target
+    itself) (``own``: each side's believed mean utility of the target, ``(n, P)``;
     ``demand``: what each says it needs, less the tolerance). Along the segment each
     side's utility is linear (between its red line and ideal), so each bound is one
     division."""
@@ -136,5 +137,8 @@ def compromise(target_x: np.ndarray, corner_x: np.ndarray, own: np.ndarray,
         allowed = np.where((own >= demand) & (slope < -EPS), (own - demand) / -slope, np.inf)
     lam = np.minimum(np.max(needed, axis=1), np.min(allowed, axis=1))
     lam = np.clip(np.nan_to_num(lam, posinf=1.0), 0.0, 1.0)
+    # where every side still wants more than the target gives it, the target is the
+    # balanced text: it stands until someone can live with it
+    lam = np.where((own < demand).all(axis=1), 0.0, lam)
     moved = t + lam[:, None] * (c - t)
     return np.where(mask, np.round(moved / step) * step, np.nan)
