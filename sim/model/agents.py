@@ -16,6 +16,7 @@ import mesa
 import numpy as np
 
 from sim.model import package, rules
+from sim.model.beliefs import learn
 from sim.scenario.spec import ProposalRule
 
 
@@ -121,6 +122,8 @@ class Delegation(mesa.Agent):
         self.walkout_threshold = setup.walkout_threshold[:, party]
         self.linkage = tuple((issue, requires, at_least)
                              for p, issue, requires, at_least in setup.linkage if p == party)
+        self.compound = setup.compound  # (I,): linkage reads these by their level
+        self.level = setup.level  # (R, I)
         self.frustration = np.zeros(n)
         # beliefs about the others' red lines, relative to the truth in span shares
         self.belief_lo = setup.party_lo[:, party].copy()  # (R, P, I)
@@ -167,41 +170,52 @@ class Delegation(mesa.Agent):
         return yes & self.linkage_met(view)
 
     # -- the package --------------------------------------------------------------------
-    def package_aspiration(self, view: RoundView) -> np.ndarray:
+    # The package methods work on the replicates in session (``rows``): a chunk's
+    # finished replicates cost nothing.
+    def package_aspiration(self, view: RoundView, rows: np.ndarray) -> np.ndarray:
         """The package utility it holds out for: from 1 down to its reservation."""
-        return rules.utility_aspiration(self.reserve, self.conceded(view))
+        elapsed = view.since_opening[rows] / self.horizon[rows] * (1.0 + view.pressure[rows])
+        fraction = rules.concession_fraction(elapsed, self.concession[rows])
+        return rules.utility_aspiration(self.reserve[rows], fraction)
 
-    def package_value(self, text: np.ndarray, open_: np.ndarray) -> np.ndarray:
+    def package_value(self, text: np.ndarray, open_: np.ndarray, rows: np.ndarray
+                      ) -> np.ndarray:
         """Its utility of a package: the weighted mean over the issues in it."""
-        return rules.mean_utility(text, self.ideal, self.red_line, self.wants, self.weight,
-                                  open_)
+        return rules.mean_utility(text, self.ideal[rows], self.red_line[rows], self.wants,
+                                  self.weight[rows], open_)
 
-    def respond_package(self, view: RoundView, text: np.ndarray, aspiration: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
+    def respond_package(self, view: RoundView, rows: np.ndarray, text: np.ndarray,
+                        open_: np.ndarray, aspiration: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Accept a package inside every red line that beats its BATNA and clears its
-        aspiration within the mediator's credibility; and what it tells the mediator it
-        needs (its aspiration, overstated by its bluff)."""
-        open_ = view.open_ & ~np.isnan(text)
-        inside = np.all(~open_ | rules.acceptable(np.nan_to_num(text), self.red_line,
-                                                  self.wants, self.span), axis=1)
-        value = self.package_value(text, open_)
+        aspiration within the mediator's credibility; what it tells the mediator it
+        needs (its aspiration, overstated by its bluff); and the issues on which the
+        text is past its red line (it says so: a red line is not bargained)."""
+        objection = open_ & ~rules.acceptable(np.nan_to_num(text), self.red_line[rows],
+                                              self.wants, self.span)
+        inside = ~objection.any(axis=1)
+        value = self.package_value(text, open_, rows)
+        reserve = self.reserve[rows]
         with np.errstate(invalid="ignore"):
-            yes = (inside & (value >= self.reserve - 1e-9)
-                   & (value >= aspiration - self.credibility - 1e-9) & open_.any(axis=1))
-        yes &= self.package_linkage_met(view, text)
-        demand = np.minimum(aspiration + self.bluff, 1.0)
-        return yes, demand
+            yes = (inside & (value >= reserve - 1e-9)
+                   & (value >= aspiration - self.credibility[rows] - 1e-9))
+        yes &= self.package_linkage_met(view, rows, text, open_)
+        demand = np.minimum(aspiration + self.bluff[rows], 1.0)
+        return yes, demand, objection
 
-    def package_linkage_met(self, view: RoundView, text: np.ndarray) -> np.ndarray:
+    def package_linkage_met(self, view: RoundView, rows: np.ndarray, text: np.ndarray,
+                            open_: np.ndarray) -> np.ndarray:
         """Its linkages in a package: an issue tied to another is taken only where that
-        one is agreed already, or in the same package, far enough."""
-        met = np.ones(text.shape[0], dtype=bool)
+        one is agreed already, or in the same package, far enough (a compound issue by
+        the level put)."""
+        met = np.ones(rows.size, dtype=bool)
         for issue, requires, at_least in self.linkage:
-            in_text = view.open_[:, issue]
+            offered = (self.level[rows, requires] if self.compound[requires]
+                       else text[:, requires])
             with np.errstate(invalid="ignore"):
-                before = view.agreed[:, requires] >= at_least
-                now = view.open_[:, requires] & (text[:, requires] >= at_least)
-            met &= ~in_text | before | now
+                before = view.agreed[rows, requires] >= at_least
+                now = open_[:, requires] & (offered >= at_least)
+            met &= ~open_[:, issue] | before | now
         return met
 
     # -- learning -----------------------------------------------------------------------
@@ -277,7 +291,8 @@ class Mediator(mesa.Agent):
         self.setup = setup
         self.order = setup.order  # (R, I)
         self.wants = setup.wants  # (P, I): each side's direction is public
-        self.believed = believed  # red_line (R, P, I), zone_lo/hi, nash (R, I), reserve
+        # its own copies: what it learns during the round is written into them
+        self.believed = {key: np.array(value) for key, value in believed.items()}
         self.columns = ItemColumns(
             zone_lo=believed["zone_lo"],
             zone_hi=believed["zone_hi"],
@@ -291,6 +306,7 @@ class Mediator(mesa.Agent):
         self.exploration_minutes = setup.exploration_minutes
         self.item_minutes = setup.item_minutes
         self.target = np.full((n, n_issues), np.nan)  # the package target text
+        self.target_value = np.full((n, len(setup.party_names)), np.nan)
 
     # -- item by item -------------------------------------------------------------------
     def item_at(self, position: np.ndarray) -> np.ndarray:
@@ -351,8 +367,8 @@ class Mediator(mesa.Agent):
 
     # -- the package --------------------------------------------------------------------
     def draft(self, rows: np.ndarray, open_: np.ndarray) -> None:
-        """Its target text for the package now open in ``rows``
-        (``package.target`` on its beliefs)."""
+        """Its target text for the package now open in ``rows`` (``package.target`` on
+        its beliefs), and what each side gets from it by its reckoning."""
         if not rows.size:
             return
         b, s = self.believed, self.setup
@@ -360,20 +376,41 @@ class Mediator(mesa.Agent):
             b["zone_lo"][rows], b["zone_hi"][rows], s.step, s.ideal[rows], b["red_line"][rows],
             s.wants, s.weight[rows], open_[rows], b["reserve"][rows], s.power[rows],
             np.full(rows.size, s.pull), s.pull_ideal, s.pull_weight, s.span)
+        self.target_value[rows] = self._values(self.target[rows], open_[rows], rows)
 
-    def revise(self, view: RoundView, demands: np.ndarray) -> np.ndarray:
-        """This minute's text: its target, or — where a side says the target falls short
-        of what it needs — the target moved toward those sides' corner of the zone as
-        far as they need and the others allow (``package.compromise``). ``demands``
-        ``(R, P)``: what each side says it needs, on the utility scale."""
+    def _values(self, text: np.ndarray, open_: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """(r, P): each side's utility of a text, as the mediator reckons it."""
         b, s = self.believed, self.setup
-        open_ = view.open_
-        own = np.stack([rules.mean_utility(self.target, s.ideal[:, p], b["red_line"][:, p],
-                                           s.wants[p], s.weight[:, p], open_)
-                        for p in range(s.wants.shape[0])], axis=1)
-        need = demands - s.credibility[:, None]
+        return np.stack([rules.mean_utility(text, s.ideal[rows, p], b["red_line"][rows, p],
+                                            s.wants[p], s.weight[rows, p], open_)
+                         for p in range(s.wants.shape[0])], axis=1)
+
+    def hear(self, rows: np.ndarray, objections: np.ndarray, text: np.ndarray,
+             open_: np.ndarray) -> np.ndarray:
+        """Objections ``(r, P, I)`` that the text ``(r, I)`` is past a side's red line:
+        its beliefs truncated there (``beliefs.learn``) and the text drafted anew where
+        they changed. Returns the replicates redrafted."""
+        at, party, issue = np.nonzero(objections)
+        if not at.size:
+            return at
+        replicates = rows[at]
+        learn(self.setup, self.believed, replicates, party, issue, text[at, issue])
+        redrafted = np.unique(replicates)
+        self.draft(redrafted, open_)
+        return redrafted
+
+    def revise(self, rows: np.ndarray, open_: np.ndarray, demands: np.ndarray) -> np.ndarray:
+        """This minute's text for ``rows``: its target, or — where a side says the target
+        falls short of what it needs and another can live with it — the target moved
+        toward the short sides' corner of the zone as far as they need and the others
+        allow (``package.compromise``). ``demands`` ``(r, P)``: what each side says it
+        needs, on the utility scale; ``open_`` ``(r, I)``."""
+        b, s = self.believed, self.setup
+        own = self.target_value[rows]
+        need = demands - s.credibility[rows, None]
         push = np.where(np.isnan(own), 0.0, np.maximum(need - own, 0.0))
-        corner = package.corner(b["zone_lo"], b["zone_hi"], s.step, s.wants, s.weight,
-                                s.span, push)
-        return package.compromise(self.target, corner, np.nan_to_num(own, nan=1.0), need,
-                                  open_, s.step, s.ideal, b["red_line"], s.wants, s.weight)
+        corner = package.corner(b["zone_lo"][rows], b["zone_hi"][rows], s.step, s.wants,
+                                s.weight[rows], s.span, push)
+        return package.compromise(self.target[rows], corner, np.nan_to_num(own, nan=1.0),
+                                  need, open_, s.step, s.ideal[rows], b["red_line"][rows],
+                                  s.wants, s.weight[rows])

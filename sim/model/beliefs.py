@@ -23,6 +23,7 @@ import numpy as np
 
 from sim.model import package, rules
 from sim.model.parameters import RoundSetup
+from sim.scenario.spec import Protocol
 
 
 def after_caucuses(setup: RoundSetup) -> tuple[np.ndarray, ...]:
@@ -41,38 +42,73 @@ def after_caucuses(setup: RoundSetup) -> tuple[np.ndarray, ...]:
 
 def believed(setup: RoundSetup, bonus: np.ndarray, shift: np.ndarray) -> dict:
     """The mediator's working picture after its caucuses, given the levers spent
-    (``bonus`` added to agreements, ``shift`` to BATNAs, ``(n, P)``): each side's red
-    lines (middle of its belief), its reservation, the zones of agreement (each side's
-    limit: the point its reservation requires on the item) and the Nash point of each
-    item (item-by-item rounds)."""
+    (``bonus`` added to agreements, ``shift`` to BATNAs, ``(n, P)``): its belief
+    intervals, each side's red lines (middle of its belief), its reservation, the zones
+    of agreement (each side's limit: the point its reservation requires on the item)
+    and the Nash point of each item (item-by-item rounds)."""
     if setup.informed:
-        red = setup.red_line
-        batna = setup.batna
+        lo = hi = np.zeros(setup.red_line.shape)
+        b_lo = b_hi = np.zeros(setup.batna.shape)
     else:
         lo, hi, b_lo, b_hi = after_caucuses(setup)
-        red = setup.red_line + setup.span * 0.5 * (lo + hi)
-        batna = np.clip(setup.batna + 0.5 * (b_lo + b_hi), 0.0, 0.95)
-    reserve = rules.reservation(batna + shift, bonus)
-    plain = setup.informed and not reserve.any() and not setup.pull
+    picture = {"lo": lo, "hi": hi, "b_lo": b_lo, "b_hi": b_hi, "bonus": bonus,
+               "shift": shift}
+    plain = (setup.informed and not rules.reservation(setup.batna + shift, bonus).any()
+             and not setup.pull)
     if plain:  # what realise found: the same zones and Nash points, computed once
-        zone_lo, zone_hi, nash = setup.zone_lo, setup.zone_hi, setup.nash
+        picture |= {"red_line": setup.red_line, "batna": setup.batna,
+                    "reserve": np.zeros(setup.batna.shape), "zone_lo": setup.zone_lo,
+                    "zone_hi": setup.zone_hi, "nash": setup.nash}
+        return picture
+    return picture | reckon(setup, picture, np.arange(setup.replicates))
+
+
+def reckon(setup: RoundSetup, picture: dict, rows: np.ndarray) -> dict:
+    """For ``rows``: the red lines, BATNAs, reservations, zones and Nash points the
+    mediator's beliefs (``picture``'s intervals and levers) imply."""
+    red = setup.red_line[rows] + setup.span * 0.5 * (picture["lo"][rows] + picture["hi"][rows])
+    batna = np.clip(setup.batna[rows] + 0.5 * (picture["b_lo"][rows] + picture["b_hi"][rows]),
+                    0.0, 0.95)
+    reserve = rules.reservation(batna + picture["shift"][rows], picture["bonus"][rows])
+    limit = rules.batna_red_line(setup.ideal[rows], red, reserve[:, :, None])
+    zone_lo, zone_hi = _zones(setup, limit, rows)
+    if setup.protocol is Protocol.PACKAGE:  # no item-by-item targets: the package's own
+        nash = np.full(zone_lo.shape, np.nan)
     else:
-        limit = rules.batna_red_line(setup.ideal, red, reserve[:, :, None])
-        zone_lo, zone_hi = _zones(setup, limit)
         nash = np.stack([rules.nash_point(
-            setup.ideal[:, :, i], limit[:, :, i], setup.wants[:, i], setup.power,
+            setup.ideal[rows, :, i], limit[:, :, i], setup.wants[:, i], setup.power[rows],
             zone_lo[:, i], zone_hi[:, i], setup.step[i], pull=setup.pull * setup.pull_weight[i],
             pull_ideal=setup.pull_ideal[i], pull_span=setup.span[i])
             for i in range(len(setup.issues))], axis=1)
-    return {"red_line": red, "reserve": reserve, "zone_lo": zone_lo, "zone_hi": zone_hi,
-            "nash": nash, "batna": batna}
+    return {"red_line": red, "batna": batna, "reserve": reserve, "zone_lo": zone_lo,
+            "zone_hi": zone_hi, "nash": nash}
 
 
-def _zones(setup: RoundSetup, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def learn(setup: RoundSetup, picture: dict, rows: np.ndarray, party: np.ndarray,
+          issue: np.ndarray, text: np.ndarray) -> None:
+    """A side objects that a text is past its red line on an issue: its red line lies on
+    the near side of the text there (Bayes: the belief truncated at the text), and the
+    picture of those replicates is reckoned anew (in place: ``picture``'s arrays are the
+    mediator's own)."""
+    bound = (text - setup.red_line[rows, party, issue]) / setup.span[issue]
+    wants = setup.wants[party, issue]
+    lo, hi = picture["lo"][rows, party, issue], picture["hi"][rows, party, issue]
+    new_lo = np.where(wants > 0, bound + 1e-9, -np.inf)  # wants more: red line above it
+    new_hi = np.where(wants < 0, bound - 1e-9, np.inf)
+    picture["lo"][rows, party, issue], picture["hi"][rows, party, issue] = rules.narrowed(
+        lo, hi, new_lo, new_hi)
+    changed = np.unique(rows)
+    for key, value in reckon(setup, picture, changed).items():
+        picture[key][changed] = value
+
+
+def _zones(setup: RoundSetup, limit: np.ndarray, rows: np.ndarray | None = None
+           ) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = rules.zone_of_agreement(np.moveaxis(limit, 2, 1), setup.wants.T, setup.minimum,
                                      setup.maximum)
     k_lo, k_hi = rules.lattice_bounds(lo, hi, setup.step)
-    closed = setup.compound[None, :] & (setup.level == 0)
+    level = setup.level if rows is None else setup.level[rows]
+    closed = setup.compound[None, :] & (level == 0)
     return k_lo, np.where(closed, k_lo - 1, k_hi)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.rules import EPS, lattice_argmax, utility
+from sim.model.rules import EPS, lattice_argmax, mean_utility, utility
 
 #: Below this gain the Nash objective continues linearly (concave and smooth), so that
 #: the ascent is pushed toward packages every side gains from even where none does yet.
@@ -32,15 +32,22 @@ FLOOR = 1e-6
 #: Lattice points examined per issue in one coordinate step (wider zones are thinned).
 GRID = 64
 
-#: Sweeps of coordinate ascent over the issues.
-SWEEPS = 3
+#: Most sweeps of coordinate ascent over the issues (a replicate stops once a sweep
+#: changes nothing).
+SWEEPS = 4
 
 
 def _log_gain(gain: np.ndarray) -> np.ndarray:
     """``log(gain)``, continued linearly below ``FLOOR`` (value and slope match)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(gain >= FLOOR, np.log(np.maximum(gain, FLOOR)),
-                        np.log(FLOOR) + (gain - FLOOR) / FLOOR)
+    return np.log(np.maximum(gain, FLOOR)) + np.minimum(gain - FLOOR, 0.0) / FLOOR
+
+
+def _sum_last(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=-1)`` for a short last axis, as a loop of additions (faster)."""
+    total = a[..., 0].copy()
+    for k in range(1, a.shape[-1]):
+        total += a[..., k]
+    return total
 
 
 def issue_gains(x: np.ndarray, ideal: np.ndarray, red_line: np.ndarray, wants: np.ndarray,
@@ -78,27 +85,40 @@ def target(k_lo: np.ndarray, k_hi: np.ndarray, step: np.ndarray, ideal: np.ndarr
     weight = np.where(usable[:, None, :], weight, 0.0)
     gains = np.where(usable[:, None, :], issue_gains(np.nan_to_num(x), ideal, red_line, wants,
                                                      weight, res), 0.0)  # (n, P, I)
+    total = _sum_last(gains)  # (n, P): each side's gain over the text, kept up to date
+    moving = np.ones(n, dtype=bool)  # replicates whose last sweep changed a coordinate
     for _ in range(SWEEPS):
+        changed = np.zeros(n, dtype=bool)
         for i in range(n_issues):
-            rows = np.flatnonzero(usable[:, i])
+            # an issue whose zone is one lattice point has nothing to choose
+            rows = np.flatnonzero(usable[:, i] & moving & (k_hi[:, i] > k_lo[:, i]))
             if not rows.size:
                 continue
-            rest = gains[rows].sum(axis=-1) - gains[rows, :, i]  # (r, P)
+            rest = total[rows] - gains[rows, :, i]  # (r, P)
+            sides = [(ideal[rows, p, i, None], red_line[rows, p, i, None], wants[p, i],
+                      weight[rows, p, i, None], reserve[rows, p, None], power[rows, p, None],
+                      rest[:, p, None]) for p in range(wants.shape[0])]
 
-            def score_of(cand: np.ndarray, rows=rows, i=i, rest=rest) -> np.ndarray:
-                u = utility(cand[:, :, None], ideal[rows, None, :, i],
-                            red_line[rows, None, :, i], wants[None, None, :, i])  # (r, G, P)
-                g_i = weight[rows, None, :, i] * (u - reserve[rows, None, :])
-                score = (power[rows, None, :] * _log_gain(rest[:, None, :] + g_i)).sum(-1)
+            def score_of(cand: np.ndarray, rows=rows, i=i, sides=sides) -> np.ndarray:
+                score = 0.0  # a loop over the (few) sides: numpy sums a short axis slowly
+                for ideal_p, red_p, wants_p, w_p, res_p, power_p, rest_p in sides:
+                    g = w_p * (utility(cand, ideal_p, red_p, wants_p) - res_p)
+                    score = score + power_p * _log_gain(rest_p + g)
                 if pull_weight[i] > 0:
                     score = score - (pull[rows, None] * pull_weight[i]
                                      * np.abs(cand - pull_ideal[i]) / span[i])
                 return score
 
             chosen = lattice_argmax(score_of, k_lo[rows, i], k_hi[rows, i], step[i], GRID)
+            changed[rows] |= chosen != x[rows, i]
             x[rows, i] = chosen
             u = utility(chosen[:, None], ideal[rows, :, i], red_line[rows, :, i], wants[:, i])
-            gains[rows, :, i] = weight[rows, :, i] * (u - reserve[rows])
+            new = weight[rows, :, i] * (u - reserve[rows])
+            total[rows] += new - gains[rows, :, i]
+            gains[rows, :, i] = new
+        moving = changed  # a sweep that changes nothing has reached a fixed point
+        if not moving.any():
+            break
     return x
 
 
@@ -107,7 +127,9 @@ def corner(k_lo: np.ndarray, k_hi: np.ndarray, step: np.ndarray, wants: np.ndarr
     """The end of each issue's zone that the sides pushing (``push`` ``(n, P)``,
     non-negative weights) favour together: per issue, the bound in the direction of
     ``sum_p push_p w_pi wants_pi / span_pi`` (the gradient of their weighted gains)."""
-    direction = (push[:, :, None] * weight * wants[None] / span).sum(axis=1)  # (n, I)
+    direction = push[:, 0, None] * weight[:, 0] * wants[0] / span  # (n, I)
+    for p in range(1, push.shape[1]):
+        direction += push[:, p, None] * weight[:, p] * wants[p] / span
     return np.where(direction >= 0, k_hi, k_lo) * step
 
 
@@ -126,11 +148,9 @@ def compromise(target_x: np.ndarray, corner_x: np.ndarray, own: np.ndarray,
     mask = open_ & ~np.isnan(target_x)
     t = np.nan_to_num(target_x)
     c = np.where(mask, corner_x, t)
-    total = np.where(mask[:, None, :], weight, 0.0).sum(axis=-1)
+    at_corner = np.stack([mean_utility(c, ideal[:, p], red_line[:, p], wants[p], weight[:, p],
+                                       mask) for p in range(wants.shape[0])], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        at_corner = (np.where(mask[:, None, :], weight * utility(c[:, None, :], ideal,
-                                                                 red_line, wants), 0.0)
-                     .sum(axis=-1) / total)  # (n, P)
         slope = at_corner - own  # utility change from target to corner
         needed = np.where(own < demand,
                           np.where(slope > EPS, (demand - own) / slope, np.inf), 0.0)

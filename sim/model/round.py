@@ -113,6 +113,7 @@ class NegotiationRound(mesa.Model):
         self.item_version = np.zeros(n, dtype=np.int64)
         self.item_start = np.zeros(n, dtype=np.int64)  # of the item, or the package's form
         self.open_ = np.zeros((n, n_issues), dtype=bool)  # the package text's issues
+        self.package_pressure = np.zeros(n)  # the mediator's mean pressure over them
         self.text = np.full((n, n_issues), np.nan)
         self.demands = np.full((n, len(setup.party_names)), np.nan)
         self.status = np.zeros((n, n_issues), dtype=np.int8)
@@ -157,6 +158,7 @@ class NegotiationRound(mesa.Model):
             rows = np.flatnonzero(opens)
             self.open_[rows] = True
             self._drop_blocked(rows)
+            self._press(rows)
             self.mediator.draft(rows, self.open_)
             self.text[rows] = self.mediator.target[rows]
         else:
@@ -167,10 +169,7 @@ class NegotiationRound(mesa.Model):
         setup, mediator = self.setup, self.mediator
         cell = self._row_start + self.item
         if self.package_round:
-            pressure = np.where(self.open_, mediator.pressure, np.nan)
-            with np.errstate(invalid="ignore"):
-                pressure = np.nan_to_num(np.nanmean(np.where(self.open_.any(axis=1)[:, None],
-                                                             pressure, 0.0), axis=1))
+            pressure = self.package_pressure
         else:
             pressure = mediator.pressure_at(cell)
         return RoundView(
@@ -225,42 +224,65 @@ class NegotiationRound(mesa.Model):
     # -- the package ----------------------------------------------------------------------
     def _package_talks(self, view: RoundView):
         """A minute on the package: the mediator's (revised) text, the answers and what
-        each side says it still needs."""
+        each side says it still needs (computed on the replicates in session only)."""
         setup, mediator, delegations = self.setup, self.mediator, self.delegations
-        session = view.session
-        revise = session & ~np.isnan(self.demands).any(axis=1)
+        n, n_parties = self.demands.shape
+        rows = np.flatnonzero(view.session & self.open_.any(axis=1))
+        open_ = self.open_[rows]
+        revise = ~np.isnan(self.demands[rows]).any(axis=1)
         if setup.format is Format.PROXIMITY:  # a revised text takes a shuttle to carry
-            revise &= (view.minutes_on_item % setup.shuttle_minutes) == 0
+            revise &= (view.minutes_on_item[rows] % setup.shuttle_minutes) == 0
         if revise.any():
-            revised = mediator.revise(view, np.nan_to_num(self.demands, nan=0.0))
-            self.text[revise] = revised[revise]
-        text = np.where(view.open_, self.text, np.nan)
-        aspirations = [d.package_aspiration(view) for d in delegations]
-        answered = [d.respond_package(view, text, a) for d, a in zip(delegations, aspirations,
-                                                                     strict=True)]
-        answers = [yes for yes, _ in answered]
-        self.demands = np.where(session[:, None], np.stack([need for _, need in answered],
-                                                            axis=1), self.demands)
-        agreed = session & view.open_.any(axis=1) & np.logical_and.reduce(answers)
+            moved = rows[revise]
+            self.text[moved] = mediator.revise(moved, open_[revise], self.demands[moved])
+        text = np.where(open_, self.text[rows], np.nan)
+        drafted = open_ & ~np.isnan(text)  # an open issue it sees no zone on has no text
+        aspirations = [d.package_aspiration(view, rows) for d in delegations]
+        answered = [d.respond_package(view, rows, text, drafted, a)
+                    for d, a in zip(delegations, aspirations, strict=True)]
+        self.demands[rows] = np.stack([need for _, need, _ in answered], axis=1)
+        answers = np.zeros((n, n_parties), dtype=bool)
+        answers[rows] = np.stack([yes for yes, _, _ in answered], axis=1)
+        if not setup.informed:  # a red line said to be crossed: the mediator learns
+            objections = np.stack([o for _, _, o in answered], axis=1)
+            redrafted = mediator.hear(rows, objections, text, self.open_)
+            if redrafted.size:
+                self.text[redrafted] = mediator.target[redrafted]
+                self.demands[redrafted] = np.nan
+        agreed = np.zeros(n, dtype=bool)
+        agreed[rows] = np.logical_and.reduce(answers[rows], axis=1) & drafted.any(axis=1)
         if self.weighing and not setup.informed:
-            self._learn_texts(view, text, answers)
-        self._pending = (text, aspirations, answers, self._package_status(view, agreed))
-        open_ = view.open_
-        salience = [np.where(open_, setup.salience[:, d.party], 0.0).sum(axis=1)
-                    / np.maximum(open_.sum(axis=1), 1) for d in delegations]
-        accepting = [session & a for a in answers]
+            self._learn_texts(rows, text, answers[rows])
+        full_text = np.full(self.text.shape, np.nan)
+        full_text[rows] = text
+        self._pending = (full_text, aspirations, answers, rows,
+                         self._package_status(view, agreed, full_text))
+        salience = [np.zeros(n) for _ in delegations]
+        for d in delegations:
+            salience[d.party][rows] = (np.where(open_, setup.salience[rows, d.party], 0.0)
+                                       .sum(axis=1) / np.maximum(open_.sum(axis=1), 1))
+        accepting = [answers[:, p] for p in range(n_parties)]
         return agreed, accepting, salience
 
-    def _learn_texts(self, view: RoundView, text: np.ndarray, answers: list) -> None:
+    def _learn_texts(self, rows: np.ndarray, text: np.ndarray, answers: np.ndarray) -> None:
         """A side that accepts a text shows its red lines admit every value in it."""
         if self.setup.format is Format.PROXIMITY:
             return
-        for q, yes in enumerate(answers):
-            rows, issues = np.nonzero(view.open_ & yes[:, None])
+        for q in range(answers.shape[1]):
+            at, issues = np.nonzero(~np.isnan(text) & answers[:, q, None])
+            replicates = rows[at]
             for d in self.delegations:
                 if d.party != q:
-                    d.observe(q, issues, text[rows, issues], rows,
-                              self.setup.red_line[rows, q, issues], self.setup.wants[q, issues])
+                    d.observe(q, issues, text[at, issues], replicates,
+                              self.setup.red_line[replicates, q, issues],
+                              self.setup.wants[q, issues])
+
+    def _press(self, rows: np.ndarray) -> None:
+        """The mediator's pressure on a package: the mean of its pressure on the open
+        issues (its own items pushed twice as hard)."""
+        open_ = self.open_[rows]
+        self.package_pressure[rows] = (np.where(open_, self.mediator.pressure[rows], 0.0)
+                                       .sum(axis=1) / np.maximum(open_.sum(axis=1), 1))
 
     def _drop_blocked(self, rows: np.ndarray) -> None:
         """Park, at once, package issues a side has tied to a compound issue whose level
@@ -272,14 +294,17 @@ class NegotiationRound(mesa.Model):
                 self.open_[blocked, issue] = False
                 self.status[blocked, issue] = ItemStatus.PARKED
 
-    def _package_status(self, view: RoundView, agreed: np.ndarray) -> np.ndarray:
-        """(R, I) issues closed this minute: the package's issues agreed; issues the
-        mediator sees no zone on, parked after exploration; after ``item_minutes``
-        without agreement, the hardest open issue (the narrowest zone) parked."""
+    def _package_status(self, view: RoundView, agreed: np.ndarray, text: np.ndarray
+                        ) -> np.ndarray:
+        """(R, I) issues closed this minute: the package's issues agreed (those it had
+        no text on, parked with it); issues the mediator sees no zone on, parked after
+        exploration; after ``item_minutes`` without agreement, the hardest open issue
+        (the narrowest zone) parked."""
         setup, believed = self.setup, self.mediator.believed
         status = np.zeros(self.status.shape, dtype=np.int8)
         open_ = view.open_
-        status[agreed[:, None] & open_] = ItemStatus.AGREED
+        status[agreed[:, None] & open_ & ~np.isnan(text)] = ItemStatus.AGREED
+        status[agreed[:, None] & open_ & np.isnan(text)] = ItemStatus.PARKED
         spent = view.minutes_on_item + 1
         no_zone = believed["zone_lo"] > believed["zone_hi"]
         explored = (spent >= setup.exploration_minutes) & ~agreed
@@ -292,6 +317,12 @@ class NegotiationRound(mesa.Model):
             hardest = np.argmin(width, axis=1)
             rows = np.flatnonzero(stuck & still.any(axis=1))
             status[rows, hardest[rows]] = ItemStatus.PARKED
+        # an issue tied to one now parked (or parked before) can no longer be agreed
+        for _, issue, requires, _ in setup.linkage:
+            gone = ((status[:, requires] == ItemStatus.PARKED)
+                    | (self.status[:, requires] == ItemStatus.PARKED))
+            cascade = open_[:, issue] & gone & (status[:, issue] == ItemStatus.PENDING)
+            status[cascade, issue] = ItemStatus.PARKED
         return status
 
     # -- leaving --------------------------------------------------------------------------
@@ -348,7 +379,7 @@ class NegotiationRound(mesa.Model):
         if self.record:
             self._remember(t, walked)
         if self.package_round:
-            text, status = self._pending[0], self._pending[3].copy()
+            text, status = self._pending[0], self._pending[4].copy()
             status[walked] = ItemStatus.PENDING
             rows, issues = np.nonzero(status != ItemStatus.PENDING)
             self.status[rows, issues] = status[rows, issues]
@@ -365,10 +396,15 @@ class NegotiationRound(mesa.Model):
             done = changed & ~self.open_.any(axis=1)
             if done.any():
                 self._finish(done, float(t + 1) + setup.closing_minutes)
-            redraft = np.flatnonzero(changed & ~done)
+            rest = changed & ~done
+            self.item_start[rest] = t + 1
+            self.item_version[rest] += 1
+            self._press(np.flatnonzero(rest))
+            # the target changes only where an issue it drafted left the text (an issue it
+            # saw no zone on was never in the Nash objective)
+            drafted = (status != ItemStatus.PENDING) & ~np.isnan(self.mediator.target)
+            redraft = np.flatnonzero(rest & drafted.any(axis=1))
             if redraft.size:
-                self.item_start[redraft] = t + 1
-                self.item_version[redraft] += 1
                 self.demands[redraft] = np.nan
                 self.mediator.draft(redraft, self.open_)
                 self.text[redraft] = self.mediator.target[redraft]
@@ -416,9 +452,13 @@ class NegotiationRound(mesa.Model):
                   "reason": int(self.walk_reason[0]) if walker.size else WalkReason.NONE,
                   "stay": stay, "parts": parts}
         if self.package_round:
-            text, aspirations, answers, _ = self._pending
-            values = tuple(float(d.package_value(text, self.open_ & ~np.isnan(text))[0])
-                           for d in self.delegations)
+            text, aspirations, answers, rows, _ = self._pending
+            at = int(np.flatnonzero(rows == 0)[0])  # replicate 0 is in session
+            zero = np.array([0])
+            values = tuple(float(d.package_value(text[:1], self.open_[:1] & ~np.isnan(
+                text[:1]), zero)[0]) for d in self.delegations)
+            aspirations = [a[at:at + 1] for a in aspirations]
+            answers = [answers[:, p] for p in range(answers.shape[1])]
             self.history.append(MinuteRecord(
                 item=None, aspirations=tuple(float(a[0]) for a in aspirations), offers=(),
                 zone=None, proposal=None, accepted=tuple(bool(a[0]) for a in answers),

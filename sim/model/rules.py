@@ -325,11 +325,15 @@ def mean_utility(x: np.ndarray, ideal: np.ndarray, red_line: np.ndarray, wants: 
     over the issues in the package (``mask``) — additive utility across issues
     (Raiffa 1982, ch. 10: the additive value model of multi-issue negotiation). Arrays
     over ``(..., issues)``; NaN where the package is empty."""
-    u = np.where(mask, utility(np.nan_to_num(x), ideal, red_line, wants), 0.0)
+    u = utility(np.nan_to_num(x), ideal, red_line, wants)
     w = np.where(mask, weight, 0.0)
-    total = w.sum(axis=-1)
+    # a loop over the (few) issues: numpy reduces slowly over a short last axis
+    total, weighted = w[..., 0].copy(), w[..., 0] * u[..., 0]
+    for i in range(1, w.shape[-1]):
+        total += w[..., i]
+        weighted += w[..., i] * u[..., i]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (u * w).sum(axis=-1) / total
+        return weighted / total
 
 
 def utility_aspiration(reservation_utility: np.ndarray, fraction: np.ndarray) -> np.ndarray:
