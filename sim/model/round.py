@@ -31,12 +31,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import mesa
 import numpy as np
 
 from sim.model import rules
 from sim.model.agents import Delegation, ItemStatus, Mediator, RoundView
 from sim.model.beliefs import spend_levers
+from sim.model.mesa_core import mesa
 from sim.model.outcomes import outcome_dtypes
 from sim.model.parameters import RoundSetup
 from sim.scenario.spec import Format, Protocol
