@@ -88,10 +88,14 @@ class MinuteRecord:
 class NegotiationRound(mesa.Model):
     """A mediated round between delegations, for ``setup.replicates`` replicates."""
 
-    def __init__(self, setup: RoundSetup, record: bool = False) -> None:
+    def __init__(self, setup: RoundSetup, record: bool = False, compiled: bool = False) -> None:
         # Everything random was drawn in ``realise``; the model takes no generator, and
         # Mesa's own is seeded with a constant so that nothing depends on entropy.
         super().__init__(rng=0)
+        if record and compiled:
+            raise ValueError("a recorded round (record=True) runs on the numpy engine")
+        #: ``run`` with the compiled kernel (``sim.model.compiled``): the same outcomes
+        self.compiled = compiled
         self.setup = setup
         n, n_issues = setup.replicates, len(setup.issues)
         self.package_round = setup.protocol is Protocol.PACKAGE
@@ -484,7 +488,13 @@ class NegotiationRound(mesa.Model):
             status=ItemStatus(int(status[0])), **common))
 
     def run(self) -> NegotiationRound:
-        """Run every replicate to its end."""
+        """Run every replicate to its end (the compiled engine runs them one after the
+        other, each to its end; the numpy engine steps all of them a minute at a time)."""
+        if self.compiled and self.running:
+            # imported here: numba's start-up is paid only by the runs that use it
+            from sim.model.compiled import run_compiled
+            run_compiled(self)
+            return self
         while self.running:
             self.step()
         return self
