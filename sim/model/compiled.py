@@ -63,11 +63,13 @@ def cached_on_disk() -> bool:
 
 
 def _floats(a) -> np.ndarray:
-    return np.ascontiguousarray(a, dtype=np.float64)
+    """``a`` as the kernels take it: C-contiguous float64, writeable (numba types a
+    read-only array apart, and would compile the kernel again for it)."""
+    return np.require(a, np.float64, ("C", "W"))
 
 
 def _ints(a) -> np.ndarray:
-    return np.ascontiguousarray(a, dtype=np.int64)
+    return np.require(a, np.int64, ("C", "W"))
 
 
 def run_compiled(model) -> None:
@@ -82,7 +84,7 @@ def run_compiled(model) -> None:
     shared = Shared(
         wants=_floats(setup.wants), step=_floats(setup.step), minimum=_floats(setup.minimum),
         maximum=_floats(setup.maximum), span=_floats(setup.span),
-        compound=np.ascontiguousarray(setup.compound, dtype=np.bool_),
+        compound=np.require(setup.compound, np.bool_, ("C", "W")),
         pull=float(setup.pull), pull_ideal=_floats(setup.pull_ideal),
         pull_weight=_floats(setup.pull_weight),
         link=_ints(np.array([link[:3] for link in links]).reshape(len(links), 3)),

@@ -127,9 +127,23 @@ def row_sum(a) -> float:
 
 
 @kernel
+def power(base: float, exponent: float) -> float:
+    """``base ** exponent``, without the call where the answer is exact whatever the
+    library: a base of 0 or 1 (the clock before the talks and past the horizon), an
+    exponent of 0 or 1. (Both libraries return these exactly.)"""
+    if base == 1.0 or exponent == 0.0:
+        return 1.0
+    if exponent == 1.0:
+        return base
+    if base == 0.0 and exponent > 0.0:
+        return 0.0
+    return base ** exponent
+
+
+@kernel
 def concession_fraction(elapsed_share: float, concession: float) -> float:
     """``rules.concession_fraction``: Faratin's ``(t / T) ** (1 / beta)``."""
-    return clip(elapsed_share, 0.0, 1.0) ** (1.0 / concession)
+    return power(clip(elapsed_share, 0.0, 1.0), 1.0 / concession)
 
 
 @kernel
@@ -205,7 +219,7 @@ def minutes_to_accept(value: float, reservation: float, beta: float, speed: floa
     """``rules.minutes_to_accept``."""
     span = maximum(1.0 - reservation, EPS)
     fraction = clip((1.0 - value) / span, 0.0, 1.0)
-    needed = fraction ** beta
+    needed = power(fraction, beta)
     return maximum(needed - elapsed_share, 0.0) / maximum(speed, EPS)
 
 
@@ -214,7 +228,7 @@ def staying_value(p_deal: float, value: float, reservation: float,
                   discount_per_hour: float, minutes: float) -> float:
     """``rules.staying_value``."""
     later = p_deal * value + (1.0 - p_deal) * reservation
-    return later * (1.0 - clip(discount_per_hour, 0.0, 1.0)) ** (minutes / 60.0)
+    return later * power(1.0 - clip(discount_per_hour, 0.0, 1.0), minutes / 60.0)
 
 
 # ------------------------------------------------------------------- lattice search
