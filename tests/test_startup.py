@@ -1,0 +1,50 @@
+"""What a command loads before it works: Mesa's core without its spaces and networks,
+no matplotlib for a run without figures, and the engine compiled once per machine, said
+on screen (numba's disk cache)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
+
+
+def python(code: str, **env) -> str:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, check=True, env=None if not env else env)
+    return done.stdout
+
+
+def test_the_model_loads_mesa_s_core_only_and_the_rest_on_demand():
+    out = json.loads(python(
+        "import json, sys\n"
+        "import sim.model.round\n"
+        "before = sorted(m for m in ('networkx', 'scipy.spatial', 'mesa.discrete_space',"
+        " 'mesa.batchrunner', 'matplotlib') if m in sys.modules)\n"
+        "import mesa\n"
+        "core = [mesa.Model is sim.model.round.NegotiationRound.__mro__[1]]\n"
+        "from mesa import DataCollector, batch_run\n"  # the rest of Mesa, when asked for
+        "import mesa.experimental\n"
+        "print(json.dumps({'before': before, 'core': core, 'after': 'networkx' in sys.modules,"
+        " 'devs': hasattr(mesa.experimental, 'devs'), 'name': DataCollector.__name__}))"))
+    assert out == {"before": [], "core": [True], "after": True, "devs": True,
+                   "name": "DataCollector"}
+
+
+def test_mesa_imported_first_is_used_as_it_is():
+    out = python("import mesa, sys\nimport sim.model.round\n"
+                 "print(hasattr(mesa, 'DataCollector'), 'networkx' in sys.modules)")
+    assert out.split() == ["True", "True"]
+
+
+def test_a_run_without_figures_does_not_load_matplotlib(tmp_path):
+    out = python(
+        "import sys\nfrom sim.cli import main\n"
+        f"code = main(['run', {str(JUNE)!r}, '--runs', '3', '--workers', '1', '--no-plots', "
+        f"'--out', {str(tmp_path / 'out')!r}])\n"
+        "print('RESULT', code, 'matplotlib' in sys.modules, 'networkx' in sys.modules)")
+    assert out.splitlines()[-1] == "RESULT 0 False False"
