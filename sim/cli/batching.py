@@ -5,10 +5,11 @@ for sweep and sensitivity, their command line and the start of their run."""
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.batch.chunks import ChunkResourceError, ChunkTask
+from sim.batch.chunks import ChunkResourceError, ChunkTask, compile_engine, engine_compiled
 from sim.batch.executors import ExecutorError, make_executor
 from sim.batch.executors.base import WorkerLost
 from sim.batch.runner import Group, run_tasks
@@ -32,12 +33,22 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
                         "a kill) instead of refusing to touch it")
 
 
+def prepare_engine(tasks: Sequence[ChunkTask]) -> None:
+    """Compile the engine before the first chunk where it was never compiled on this
+    machine, saying so (it takes about a minute, once): the pool's workers then load it
+    from numba's disk cache instead of each compiling it."""
+    if len(tasks) and not engine_compiled():
+        print("compiling the engine (once)...", file=sys.stderr, flush=True)
+        compile_engine(tasks[0].scenario)
+
+
 def run_batch(args: argparse.Namespace, out: Path, manifest: dict,
-              tasks: Sequence[ChunkTask]) -> dict[Group, Tally]:
+              tasks: Sequence[ChunkTask], grouped: bool = False) -> dict[Group, Tally]:
     """Check the folder, start the executor, then, holding the folder's lock, check
-    what it holds and run the tasks into it. Nothing is written before the folder and
-    the executor are known to be usable; a batch that stops (a lost worker, a
-    resource error, a file that cannot be written) keeps what finished."""
+    what it holds and run the tasks into it (``grouped``: small chunks as one model:
+    ``runner.run_tasks``). Nothing is written before the folder and the executor are
+    known to be usable; a batch that stops (a lost worker, a resource error, a file
+    that cannot be written) keeps what finished."""
     if args.workers and args.scheduler:
         raise UsageError("--workers and --scheduler exclude each other: the cluster's "
                          "workers are the scheduler's")
@@ -48,9 +59,11 @@ def run_batch(args: argparse.Namespace, out: Path, manifest: dict,
     except (FolderError, ExecutorError) as error:
         raise UsageError(str(error)) from None
     try:
+        if not args.scheduler:  # a cluster's workers compile on their own machines
+            prepare_engine(tasks)
         with folder.locked():
             folder.prepare(manifest, args.resume)
-            return run_tasks(tasks, folder, executor, manifest["runs"])
+            return run_tasks(tasks, folder, executor, manifest["runs"], grouped)
     except FolderError as error:
         raise UsageError(str(error)) from None
     except WriteError as error:
@@ -81,7 +94,8 @@ def run_experiment(args: argparse.Namespace, kind: str, study, settings: dict
                    ) -> tuple[Path, dict[Group, Tally]]:
     """Run every design point of a sweep or sensitivity study (``kind``), its
     scenario changed by ``settings`` (``--set``), into its folder: the folder and the
-    tally of each point, in design order."""
+    tally of each point, in design order. Small points run together, as one model
+    each group (``sim.batch.grouped``)."""
     path = getattr(args, kind)
     out = Path(args.out) if args.out else default_folder(Path(path).stem, settings=settings)
     tasks = study.tasks()
@@ -90,4 +104,4 @@ def run_experiment(args: argparse.Namespace, kind: str, study, settings: dict
                              study.replicates * len(study.scenarios), study.chunk_size,
                              len(tasks), experiment_sha256=study.experiment.sha256) | {
         "settings": settings}
-    return out, run_batch(args, out, manifest, tasks)
+    return out, run_batch(args, out, manifest, tasks, grouped=True)
