@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sim.cli import batching, main
+
 ROOT = Path(__file__).resolve().parents[1]
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
 
@@ -48,3 +50,24 @@ def test_a_run_without_figures_does_not_load_matplotlib(tmp_path):
         f"'--out', {str(tmp_path / 'out')!r}])\n"
         "print('RESULT', code, 'matplotlib' in sys.modules, 'networkx' in sys.modules)")
     assert out.splitlines()[-1] == "RESULT 0 False False"
+
+
+def test_the_first_batch_compiles_the_engine_once_and_says_so(tmp_path, monkeypatch, capsys):
+    """Where numba's cache has no machine code, the command compiles it before any chunk
+    (the pool's workers then load it) and says so once; where it has, it says nothing."""
+    compiled = []
+    monkeypatch.setattr(batching, "engine_compiled", lambda: bool(compiled))
+    monkeypatch.setattr(batching, "compile_engine", lambda scenario: compiled.append(scenario))
+    for k in range(2):
+        assert main(["run", str(JUNE), "--runs", "2", "--workers", "1", "--no-plots",
+                     "--out", str(tmp_path / str(k))]) == 0
+    err = capsys.readouterr().err
+    assert err.count("compiling the engine (once)...") == 1 and len(compiled) == 1
+
+
+def test_the_engine_s_machine_code_is_cached_on_disk():
+    out = python("from sim.batch.chunks import run_chunk, engine_compiled\n"
+                 "from sim.scenario.load import load_scenario\n"
+                 f"run_chunk(load_scenario({str(JUNE)!r}), 0, 0, 0, 2)\n"
+                 "print(engine_compiled())")
+    assert out.split()[-1] == "True"
