@@ -71,3 +71,11 @@ def test_the_engine_s_machine_code_is_cached_on_disk():
                  f"run_chunk(load_scenario({str(JUNE)!r}), 0, 0, 0, 2)\n"
                  "print(engine_compiled())")
     assert out.split()[-1] == "True"
+
+
+def test_a_worker_keeps_freed_memory_for_its_next_chunk_where_glibc_allows():
+    import platform
+
+    from sim.batch.memory import keep_freed_memory
+
+    assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.batch.executors import InProcess, LocalPool
+from sim.batch.memory import keep_freed_memory
 from sim.model import compiled as compiled_engine
 from sim.model.outcomes import ROUND_DTYPES, outcome_dtypes
 from sim.model.parameters import RoundSetup, realise
@@ -281,6 +282,7 @@ def compute_chunk(task: ChunkTask) -> ChunkOutcome:
     """What a worker does with a chunk: run it, failures isolated, and encode it. A
     resource error raises ``ChunkResourceError`` (a message that pickles, for the
     pool and Dask), never failure rows."""
+    keep_freed_memory()
     try:
         frame, failures = run_chunk_safely(task.scenario, task.seed, task.chunk, task.first,
                                            task.count)

@@ -32,6 +32,7 @@ from sim.batch.chunks import (
     labelled,
     outcome_frame,
 )
+from sim.batch.memory import keep_freed_memory
 from sim.model.parameters import SHARED_ARRAYS, RoundSetup, realise
 from sim.model.round import NegotiationRound
 from sim.stats.summary import Measures
@@ -90,6 +91,7 @@ def shared_key(setup: RoundSetup) -> tuple:
 
 def compute_group(group: ChunkGroup) -> tuple[ChunkOutcome, ...]:
     """Each chunk of the group as ``compute_chunk`` gives it, computed as few models."""
+    keep_freed_memory()
     try:
         setups = [realise(t.scenario, t.count, chunk_rng(t.seed, t.chunk), compiled=True)
                   for t in group.tasks]
