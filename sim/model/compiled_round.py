@@ -27,7 +27,6 @@ from sim.model.compiled_rules import (
     acceptable,
     ceil_index,
     clip,
-    concession_fraction,
     floor_index,
     inlined,
     kernel,
@@ -36,6 +35,7 @@ from sim.model.compiled_rules import (
     minimum,
     minutes_to_accept,
     nan_to_num,
+    power,
     round_toward_ideal,
     row_sum,
     staying_value,
@@ -54,6 +54,7 @@ SAME, CHANGED, ENDED = 0, 1, 2
 Scratch = namedtuple("Scratch", [
     # by party
     "aspiration", "offers", "answers", "salience", "deciding", "frustrated", "need",
+    "inverse", "linked",
     "needed", "allowed", "total", "rest", "column_ideal", "column_red", "column_wants",
     # by issue
     "text", "status", "drafted", "values", "weights", "chances", "utilities", "expected",
@@ -68,9 +69,9 @@ def scratch(parties: int, issues: int) -> Scratch:
     """The kernel's working arrays for one replicate (reused by every replicate)."""
     by_party = {name: np.empty(parties) for name in (
         "aspiration", "offers", "salience", "need", "needed", "allowed", "total", "rest",
-        "column_ideal", "column_red", "column_wants")}
+        "column_ideal", "column_red", "column_wants", "inverse")}
     by_party |= {name: np.empty(parties, np.bool_) for name in (
-        "answers", "deciding", "frustrated")}
+        "answers", "deciding", "frustrated", "linked")}
     by_issue = {name: np.empty(issues) for name in (
         "text", "values", "weights", "chances", "utilities", "expected", "corner", "flat")}
     by_issue |= {name: np.empty(issues, np.bool_) for name in (
@@ -169,8 +170,9 @@ def _item_minute(r, t, item, minutes_on_item, since, pressure, sh, rp, pic, bel,
     asp, offers, answers, salience = sc.aspiration, sc.offers, sc.answers, sc.salience
     step, scale = sh.step[item], sh.span[item]
     for p in range(parties):
-        fraction = concession_fraction(since / rp.horizon[r, p] * (1.0 + pressure),
-                                       rp.concession[r, p])
+        # concession_fraction, with 1 / concession computed once a replicate
+        fraction = power(clip(since / rp.horizon[r, p] * (1.0 + pressure), 0.0, 1.0),
+                         sc.inverse[p])
         ideal, limit = rp.ideal[r, p, item], rp.limit[r, p, item]
         asp[p] = ideal + (limit - ideal) * clip(fraction, 0.0, 1.0)
         wants = sh.wants[p, item]
@@ -210,14 +212,16 @@ def _item_minute(r, t, item, minutes_on_item, since, pressure, sh, rp, pic, bel,
     if not (believed or crossed):
         proposal = NAN
     zone_open = believed or crossed
+    linked = sc.linked
     for p in range(parties):
-        zone_open = zone_open and _linkage_met(r, p, item, sh, st)
+        linked[p] = _linkage_met(r, p, item, sh, st)
+        zone_open = zone_open and linked[p]
     agreed = zone_open
     for p in range(parties):
         wants = sh.wants[p, item]
         inside = acceptable(proposal, rp.limit[r, p, item], wants, scale)
         good = wants * (proposal - asp[p]) >= -rp.tolerance[r, p, item] - EPS * scale
-        answers[p] = inside and good and _linkage_met(r, p, item, sh, st)
+        answers[p] = inside and good and linked[p]
         agreed = agreed and answers[p]
     spent = minutes_on_item + 1
     status = PENDING
@@ -273,8 +277,8 @@ def _package_minute(r, t, minutes_on_item, since, pressure, sh, rp, pic, bel, st
     agreed = any_drafted
     objected = False
     for p in range(parties):
-        fraction = concession_fraction(since / rp.horizon[r, p] * (1.0 + pressure),
-                                       rp.concession[r, p])
+        fraction = power(clip(since / rp.horizon[r, p] * (1.0 + pressure), 0.0, 1.0),
+                         sc.inverse[p])
         reserve = rp.reserve[r, p]
         aspiration = reserve + (1.0 - reserve) * (1.0 - clip(fraction, 0.0, 1.0))
         inside = True
@@ -476,6 +480,8 @@ def _advance_package(r, t, walked, sh, rp, pic, st, sc) -> int:
 def _run_one(r, sh, rp, pic, bel, st, sc) -> int:
     """Replicate ``r`` from its opening to its end; returns the minute it ended."""
     issues = sh.wants.shape[1]
+    for p in range(sh.wants.shape[0]):
+        sc.inverse[p] = 1.0 / rp.concession[r, p]
     start = rp.plenary_start[r]
     t = 0 if start <= 0 else (sh.max_minutes if start != start else int(np.ceil(start)))
     position, item, item_start = 0, 0, t
