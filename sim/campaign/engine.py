@@ -176,8 +176,8 @@ class _World:
         if not rows.size:
             return None
         setup = realise(self.c.round_scenario, rows.size, self.rng,
-                        values=self._round_values(rows))
-        out = pd.DataFrame(NegotiationRound(setup).run().outcomes())
+                        values=self._round_values(rows), compiled=True)
+        out = pd.DataFrame(NegotiationRound(setup, compiled=True).run().outcomes())
         k = self.rounds[rows]
         dated = k < MAX_ROUNDS
         self.round_days[rows[dated], k[dated]] = day
