@@ -335,3 +335,27 @@ def test_an_event_not_represented_names_its_sources(tmp_path):
     with pytest.raises(InputError) as caught:
         load_track_record(path)
     assert caught.value.key == "not_represented[0].why" and "'SA7'" in caught.value.message
+
+
+def test_the_analysts_summary_matches_the_record(record):
+    """calibration/track-record.md states the record's counts, its rounds (date, format)
+    and the rhythm of meetings: each claim is checked against the file."""
+    text = (CALIBRATION / "track-record.md").read_text()
+    facts = sum(len(r.facts) for r in record.rounds)
+    assert (f"**{len(record.rounds)} rounds represented**, with {facts} facts between them; "
+            f"{len(record.not_represented)} events not represented") in text
+    assert f"{len(record.meetings)} meetings of the two sides up to the cut-off" in text
+    rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| a")]
+    assert [(row[0][2:].split()[0], row[1][:10], row[2]) for row in rows] == [
+        (r.key, r.date.isoformat(), r.format) for r in record.rounds]
+    events = [line.split(" | ")[0][2:].split()[0] for line in text.splitlines()
+              if line.startswith("| A")]
+    assert events == [item.event for item in record.not_represented]
+    meetings = record.meetings
+    gaps = [(b.date - a.end).days for a, b in zip(meetings, meetings[1:], strict=False)]
+    long_gaps = [g for g in gaps if g > 30]
+    assert long_gaps == [106, 970, 52]
+    assert "fall into four bursts" in text and len(long_gaps) + 1 == 4
+    assert all(f"{g} days" in text for g in long_gaps)
+    short = ", ".join(str(g) for g in gaps[:6])
+    assert f"| {short} |" in text  # the first burst's gaps
