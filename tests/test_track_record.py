@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from sim.batch.chunks import run_scenario
-from sim.calibration.evidence import (
+from sim.calibration.evidence import observable
+from sim.calibration.track_record import (
     FORMATS,
     cited_sources,
     load_sources,
     load_track_record,
-    observable,
 )
 from sim.errors import InputError
 from sim.scenario.load import load_scenario, read_scenario_data
