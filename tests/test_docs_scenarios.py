@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import numpy as np
 import pytest
 from test_scenario_fuzz import dumps
 
+from sim.batch.results import load_results
 from sim.cli import main
 from sim.model.parameters import realise
 from sim.model.round import NegotiationRound
@@ -473,3 +475,25 @@ def test_the_walkthrough_run_prints_what_the_document_shows(tmp_path, capsys):
     [shown] = [b for b in blocks("", walkthrough) if b.startswith("River basin")]
     printed = _run(argv, tmp_path, capsys)
     assert printed.startswith(shown)
+
+
+def test_walkout_party_compares_with_a_name_and_constants_alone_are_refused(tmp_path, capsys):
+    """As the document says: ``walkout_party == 'Upland'`` counts the rounds Upland left
+    (it raised on evaluation before: a constant's presence came back as a plain bool);
+    a condition that reads no outcome (``true``, ``1 > 2``) would be one value for the
+    whole batch (it was counted as 1 or 0 rounds), and is refused."""
+    variant = tmp_path / "variant.toml"
+    variant.write_text(f'extends = "{RIVER}"\n[events]\n'
+                       "upland_left = \"walkout_party == 'Upland'\"\n"
+                       "lowland_left = \"walkout and walkout_party != 'Upland'\"\n"
+                       "not_upland = \"walkout_party != 'Upland'\"\n", encoding="utf-8")
+    _run(["run", str(variant), "--runs", "400", "--no-plots"], tmp_path, capsys)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    frame = load_results(tmp_path / "out")
+    events = summary["events"]
+    by_party = frame["walkout_party"].value_counts()
+    assert events["upland_left"]["count"] == by_party.get("Upland", 0)
+    assert events["lowland_left"]["count"] == events["not_upland"]["count"] == by_party.get(
+        "Lowland", 0) > 0
+    for when in ("true", "1 > 2", "false or 1 == 1"):
+        assert "reads no outcome of the round" in _event_error(when)
