@@ -497,3 +497,18 @@ def test_walkout_party_compares_with_a_name_and_constants_alone_are_refused(tmp_
         "Lowland", 0) > 0
     for when in ("true", "1 > 2", "false or 1 == 1"):
         assert "reads no outcome of the round" in _event_error(when)
+
+
+def test_the_names_an_issue_cannot_take_are_the_loaders():
+    sentence = re.search(r"and none of (.*?)\. An issue need", FLAT).group(1)
+    documented = set(re.findall(r"`(\w+)`", sentence))
+    refused = set()
+    for name in documented | {"water_2", "Water", "_x", "lambda_", "agreed"}:
+        data, text = read_scenario_data(RIVER)
+        data["issues"][name] = {"kind": "yes_no"}
+        try:
+            build_scenario(data, RIVER, text)
+        except ScenarioError as error:
+            assert error.key == f"issues.{name}" and "cannot name an issue" in error.message
+            refused.add(name)
+    assert refused == documented
