@@ -25,6 +25,7 @@ import pytest
 from test_scenario_fuzz import dumps
 
 from sim.batch.results import load_results
+from sim.batch.chunks import run_scenario
 from sim.cli import main
 from sim.model.parameters import realise
 from sim.model.round import NegotiationRound
@@ -36,6 +37,7 @@ from sim.scenario.load import (
     parse_scenario,
     read_scenario_data,
 )
+from sim.scenario.overrides import with_values
 from sim.scenario.spec import IssueKind, Scenario, ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -512,3 +514,74 @@ def test_the_names_an_issue_cannot_take_are_the_loaders():
             assert error.key == f"issues.{name}" and "cannot name an issue" in error.message
             refused.add(name)
     assert refused == documented
+
+
+# ------------------------------------------------------------------ the bargaining model
+def test_the_bargaining_model_s_tables_are_the_loaders():
+    """[information], [mediator.stakes.ISSUE] and [[mediator.levers]]: the document's
+    keys are exactly the loader's; and the new keys of [round], [mediator] and
+    [parties.NAME] are in their tables (checked with the rest above)."""
+    [documented] = key_tables("`[information]`")
+    assert documented == probe(RIVER, ("information",))
+    [documented] = key_tables("`[[mediator.levers]]`")
+    assert documented == probe(RIVER, ("mediator", "levers"), array=True)
+    data, text = read_scenario_data(RIVER)
+    data["mediator"]["stakes"] = {"water": {"ideal": 500, "zz_probe": 1}}
+    with pytest.raises(ScenarioError) as caught:
+        build_scenario(data, RIVER, text)
+    [documented] = key_tables("`[mediator.stakes.ISSUE]`")
+    assert documented == caught.value.message.split("Allowed: ", 1)[1].split(", ")
+    for section, keys in (("`[round]`", ["protocol"]),
+                          ("`[mediator]`", ["informed", "format", "caucuses", "bias"]),
+                          ("`[parties.NAME]`", ["batna", "discount_per_hour", "bluff"])):
+        for key in keys:
+            assert row(section, key)
+
+
+PACKAGE_CASE = ROOT / "scenarios" / "classroom-package.toml"
+
+
+def test_the_package_worked_by_hand_is_the_engine_s():
+    """"A package worked by hand": the Nash point over the lattice by brute force, the
+    minutes of the package and of the same round item by item, and what the document
+    says of each."""
+    section = " ".join(SECTIONS["A package worked by hand"].split())
+    grid = np.arange(0, 101, 5.0)
+    products = {(f, b): ((3 * f + b) / 400) * ((100 - f + 3 * (100 - b)) / 400)
+                for f in grid for b in grid}
+    best = max(products, key=products.get)
+    assert best == (100.0, 0.0) and products[best] == 0.75 * 0.75
+    package = run_scenario(load_scenario(PACKAGE_CASE), 1, 0).iloc[0]
+    assert (package["fishing_value"], package["border_value"]) == best
+    assert package["fishing_minute"] == package["border_minute"] == 26
+    assert package["duration_minutes"] == 31
+    model = NegotiationRound(realise(load_scenario(PACKAGE_CASE), 1,
+                                     np.random.default_rng(0)), record=True).run()
+    first = next(r for r in model.history if all(r.accepted))
+    assert first.minute == 25 and first.values == (0.75, 0.75)
+    assert model.history[0].minute == 10 and "opens at minute 10" in section
+    assert not any(any(r.accepted) for r in model.history[:-1])
+    sequential = run_scenario(with_values(PACKAGE_CASE, {"round.protocol": "sequential"}),
+                              1, 0).iloc[0]
+    assert (sequential["fishing_value"], sequential["border_value"]) == (50, 50)
+    assert (sequential["fishing_minute"], sequential["border_minute"],
+            sequential["duration_minutes"]) == (41, 42, 47)
+    for claim in ("each side gets **0.75**", "fishing 100, border 0", "**minute 25**",
+                  "`fishing_minute = 26`", "**31 minutes**", "`fishing_minute = 41`",
+                  "`border_minute = 42`", "**47 minutes**", "Each side gets 0.5"):
+        assert claim in section, claim
+
+
+def test_the_river_basin_with_public_information_is_what_the_document_says(tmp_path,
+                                                                             capsys):
+    printed = _run(["run", str(RIVER), "--runs", "2000", "--seed", "1", "--no-plots",
+                    "--set", "information.private=false"], tmp_path, capsys)
+    lines = {re.split(r"\s{2,}", line)[0]: line.split() for line in printed.splitlines()}
+    assert lines["a joint commission with powers"][-4] == "32.6%"
+    assert lines["a water allocation agreed"][-4] == "74.2%"
+    walkthrough = " ".join(SECTIONS["Your own case: the river basin, step by step"].split())
+    assert ("a commission with powers in 32.6% of rounds, and water agreed in 74.2% "
+            "instead of 45.4%") in walkthrough
+    assert "a water allocation agreed 45.4%" in " ".join(
+        next(b for b in blocks("", SECTIONS["Your own case: the river basin, step by step"])
+             if b.startswith("River basin")).split())
