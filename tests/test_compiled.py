@@ -34,6 +34,8 @@ from sim.scenario.overrides import with_values
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted(p for p in (ROOT / "scenarios").glob("*.toml")
                    if not p.name.startswith("campaign-"))
+#: the as-of scenarios of the track record (each a past round on one base of priors)
+TRACK = sorted((ROOT / "scenarios" / "track").glob("*.toml"))
 
 
 def both_engines(setup):
@@ -79,6 +81,12 @@ def test_every_scenario_file_gives_the_same_outcomes(path):
     assert frame["duration_minutes"].notna().all()
 
 
+@pytest.mark.parametrize("path", TRACK, ids=lambda p: p.stem)
+def test_every_track_record_scenario_gives_the_same_outcomes(path):
+    frame = assert_same(realise(load_scenario(path), 400, chunk_rng(5, 0)))
+    assert frame["duration_minutes"].notna().all()
+
+
 @pytest.mark.parametrize("protocol", ["package", "sequential"])
 @pytest.mark.parametrize("private", [False, True])
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
@@ -98,7 +106,7 @@ def test_every_scenario_under_both_protocols_and_informations(path, protocol, pr
 
 
 # ------------------------------------------------------------------ the bargaining cases
-def logroll_text(protocol: str, private: bool) -> str:
+def logroll_text(protocol: str, private: bool, item_minutes: int = 1440) -> str:
     a = """
 [parties.a.issues.fish]
 wants = "more"
@@ -115,7 +123,14 @@ salience = 1
         "ideal = 100", "IDEAL").replace("red_line = 0", "red_line = 100").replace(
         "IDEAL", "ideal = 0").replace("salience = 3", "SAL").replace(
         "salience = 1", "salience = 3").replace("SAL", "salience = 1")
-    return two_sides(protocol, LOGROLL_ISSUES, a, b, private=private)
+    return two_sides(protocol, LOGROLL_ISSUES, a, b, private=private,
+                     item_minutes=item_minutes)
+
+
+def logroll_cut_text(protocol: str, private: bool) -> str:
+    """The logroll with 7 minutes an issue: a package parks its hardest issue after 14
+    (item_minutes for each issue of the text), then the last after 7 more."""
+    return logroll_text(protocol, private, item_minutes=7)
 
 
 def pie_text(protocol: str, private: bool) -> str:
@@ -145,8 +160,8 @@ def lever_text(protocol: str, private: bool) -> str:
 
 @pytest.mark.parametrize("protocol", ["package", "sequential"])
 @pytest.mark.parametrize("private", [False, True])
-@pytest.mark.parametrize("case", [logroll_text, pie_text, private_text, batna_text,
-                                  lever_text], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("case", [logroll_text, logroll_cut_text, pie_text, private_text,
+                                  batna_text, lever_text], ids=lambda f: f.__name__)
 def test_the_bargaining_cases_give_the_same_outcomes(case, protocol, private):
     scenario = parse_scenario(case(protocol, private), "case.toml")
     assert_same(realise(scenario, 400, chunk_rng(0, 0)))

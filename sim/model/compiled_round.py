@@ -326,14 +326,16 @@ def _package_minute(r, t, minutes_on_item, since, pressure, sh, rp, pic, bel, st
     spent = minutes_on_item + 1
     explored = spent >= sh.exploration_minutes and not agreed
     any_still = False
+    count = 0  # the text's issues: item_minutes each before the hardest is parked
     for i in range(issues):
+        count += open_[i]
         status[i] = PENDING
         if agreed and open_[i]:
             status[i] = AGREED if text[i] == text[i] else PARKED
         if open_[i] and pic.zone_lo[r, i] > pic.zone_hi[r, i] and explored:
             status[i] = PARKED
         any_still = any_still or (open_[i] and status[i] == PENDING)
-    if not agreed and spent >= sh.item_minutes and any_still:  # stuck: park the hardest
+    if not agreed and spent >= sh.item_minutes * count and any_still:  # stuck: park the hardest
         hardest, narrowest = 0, INF
         for i in range(issues):
             width = INF
@@ -348,9 +350,6 @@ def _package_minute(r, t, minutes_on_item, since, pressure, sh, rp, pic, bel, st
         if open_[issue] and gone and status[issue] == PENDING:
             status[issue] = PARKED
     values = sc.values
-    count = 0
-    for i in range(issues):
-        count += open_[i]
     for p in range(parties):
         for i in range(issues):
             values[i] = rp.salience[r, p, i] if open_[i] else 0.0
