@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from sim.batch.chunks import CHUNK_SIZE, chunk_tasks
-from sim.batch.storage import RESULTS, SUMMARY, ResultsFolder, make_manifest
+from sim.batch.storage import INPUTS, RESULTS, SUMMARY, ResultsFolder, make_manifest
 from sim.cli.batching import add_batch_options, run_batch
 from sim.cli.common import integer_at_least
 from sim.report.output import FIGURES_FOLDER, write_run_figures
@@ -35,9 +35,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
-    tasks = chunk_tasks(scenario, args.runs, args.seed, args.chunk_size)
+    tasks = chunk_tasks(scenario, args.runs, args.seed, args.chunk_size, inputs=args.inputs)
     manifest = make_manifest("run", scenario, str(args.scenario), args.seed, args.runs,
-                             args.chunk_size, len(tasks))
+                             args.chunk_size, len(tasks), inputs=args.inputs)
     tally = run_batch(args, out, manifest, tasks)[()]
     summary = tally.summary(scenario.round.name, args.seed)
     summary |= {"scenario_file": str(args.scenario), "scenario_sha256": scenario.sha256,
@@ -49,7 +49,9 @@ def main(args: argparse.Namespace) -> int:
         print(f"\n{failed:,} rounds raised an error and are left out above: see "
               f"{out / 'failures'}")
     plural = "s" if len(tasks) > 1 else ""
-    print(f"\nwrote {out / RESULTS} ({len(tasks):,} Parquet part{plural}), {out / SUMMARY}")
+    inputs = f", {out / INPUTS} (the parameters drawn for each round)" if args.inputs else ""
+    print(f"\nwrote {out / RESULTS} ({len(tasks):,} Parquet part{plural}){inputs}, "
+          f"{out / SUMMARY}")
     if not args.no_plots:
         figures = write_run_figures(out, scenario)
         print(f"wrote {len(figures)} figures (PNG and SVG) in {out / FIGURES_FOLDER}")
