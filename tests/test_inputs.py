@@ -13,15 +13,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 import sim.batch.chunks
-from sim.batch.chunks import chunk_bounds, chunk_rng
+from sim.batch.chunks import chunk_bounds, chunk_rng, chunk_tasks, compute_chunk
 from sim.cli import main
 from sim.model.parameters import realise
 from sim.model.round import NegotiationRound
 from sim.scenario.load import load_scenario
+from sim.studies.sensitivity import load_sensitivity
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"  # parameters from a posterior
@@ -265,6 +267,56 @@ def test_a_sweep_keys_its_inputs_by_point_and_run_id(tmp_path):
                  "--workers", "1", "--no-inputs"]) == 0
     assert not (bare / "inputs").exists()
     assert files_of(bare / "results") == files_of(out / "results")
+
+
+STUDY = f"""
+[sensitivity]
+scenario = "{JUNE}"
+base_samples = 2
+replicates = 100
+chunk_size = 100
+seed = 4
+resamples = 20
+outcomes = ["walkout"]
+
+[[parameters]]
+key = "parties.ukraine.patience"
+scale = [0.5, 1.5]
+
+[[parameters]]
+key = "mediator.credibility"
+set = [0.0, 0.6]
+"""
+
+
+def test_a_sensitivity_analysis_keeps_each_points_inputs(tmp_path):
+    """Each design point's inputs are ``realise`` of that point's scenario (the knobs
+    applied), keyed by (point, run_id)."""
+    path = tmp_path / "study.toml"
+    path.write_text(STUDY)
+    out = tmp_path / "study"
+    assert main(["sensitivity", str(path), "--out", str(out), "--workers", "1"]) == 0
+    inputs = pd.read_parquet(out / "inputs")
+    results = pd.read_parquet(out / "results")
+    assert len(results.merge(inputs, on=["point", "run_id"], validate="one_to_one")) == 800
+    study = load_sensitivity(path)
+    for point in (0, 5):
+        setup = realise(study.scenarios[point], 100, chunk_rng(4, 0))
+        written = inputs[inputs["point"] == point].drop(columns=["run_id", "point"])
+        pd.testing.assert_frame_equal(written.reset_index(drop=True),
+                                      pd.DataFrame(dict(setup.inputs)), check_exact=True)
+
+
+def test_inputs_cost_about_eight_bytes_per_drawn_parameter_per_round():
+    """What the README says they cost: float64 draws barely compress (a full chunk of
+    the June scenario: 25 inputs, about 143 bytes a round; its results about 11)."""
+    task = chunk_tasks(load_scenario(JUNE), 16_384, 0)[0]
+    outcome = compute_chunk(task)
+    keys = len(pq.read_schema(pa.BufferReader(outcome.inputs)).names) - 1
+    per_round = len(outcome.inputs) / task.count
+    assert keys == 25
+    assert 135 <= per_round <= 150 and 5 <= per_round / keys <= 8.5
+    assert 9 <= len(outcome.results) / task.count <= 13
 
 
 # -- what inputs are for: regressions of outcomes on inputs -----------------------------------

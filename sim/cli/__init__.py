@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "target"),
     "dashboard": ("sim.cli.dashboard", "serve a browser dashboard to move parameters "
                   "and watch a round"),
+    "discover": ("sim.cli.discover", "which ranges of the drawn inputs make an event "
+                 "likely (PRIM)"),
 }
 
 
