@@ -276,9 +276,8 @@ class ResultsFolder:
         """Under the lock: check the folder again, then take in what it records.
         Every file in ``results/``, ``failures/`` and ``inputs/`` that a Parquet reader
         would read must be a part recorded there (else ``FolderError`` naming it); a
-        recorded part
-        whose file is missing was never written (or was removed to be recomputed),
-        and its chunk runs again."""
+        recorded part whose file is missing was never written (or was removed to be
+        recomputed), and its chunk runs again."""
         self._manifest = manifest
         if not self.check(manifest, resume):
             return
