@@ -329,7 +329,9 @@ class ResultsFolder:
             self._verified(self.part_path(task.part, INPUTS), record.inputs_sha256)
         if not set(measures.columns) <= set(results.columns):
             return Tally.of_failures(failures, measures)
-        return Tally.of(results[list(measures.columns)], measures, failures)
+        # draw_id too, where the batch drew from a posterior: the tally counts by draw
+        read = list(measures.columns) + (["draw_id"] if "draw_id" in results else [])
+        return Tally.of(results[read], measures, failures)
 
     def _verified(self, path: Path, expected: str) -> bytes:
         """The bytes of a part, if they are those recorded (else ``FolderError``)."""
