@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 from test_scenario_fuzz import dumps
 
-from sim.batch.results import load_results
 from sim.batch.chunks import run_scenario
+from sim.batch.results import load_results
 from sim.cli import main
 from sim.model.parameters import realise
 from sim.model.round import NegotiationRound

@@ -36,6 +36,7 @@ def test_a_group_gives_each_chunk_its_own_part_and_tally():
     for task, outcome in zip(tasks, together, strict=True):
         alone = compute_chunk(task)
         assert outcome.results == alone.results, task.part  # byte for byte
+        assert outcome.inputs is not None and outcome.inputs == alone.inputs, task.part
         assert outcome.failures is None and alone.failures is None
         # as text: a summary holds NaN (an event's spread across draws where none was
         # drawn), which equals nothing, itself included

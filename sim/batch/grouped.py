@@ -7,7 +7,7 @@ the part) than in its rounds.
 labels; ``compute_group`` realises each from its own generator (exactly the draws
 ``compute_chunk`` makes), runs them as one compiled model (``RoundSetup.concat``:
 replicates never interact, tested) and splits the outcomes back into one Parquet part
-and tally per chunk: the same files as chunk by chunk (tested). Only chunks whose
+and tally (and inputs part) per chunk: the same files as chunk by chunk (tested). Only chunks whose
 setups share everything but their per-replicate arrays (``shared_key``) run together;
 a group where a draw or the model raises runs chunk by chunk instead, where failing
 replicates are isolated.
@@ -29,6 +29,8 @@ from sim.batch.chunks import (
     compute_chunk,
     encode_part,
     error_text,
+    inputs_frame,
+    keyed,
     labelled,
     outcome_frame,
 )
@@ -113,9 +115,12 @@ def compute_group(group: ChunkGroup) -> tuple[ChunkOutcome, ...]:
         return tuple(compute_chunk(task) for task in group.tasks)
     done = []
     for task, setup, columns in zip(group.tasks, setups, outcomes, strict=True):
-        frame = outcome_frame(columns, np.arange(task.first, task.first + task.count), task.seed,
-                       task.chunk, setup.draw_id)
+        ids = np.arange(task.first, task.first + task.count, dtype=np.int64)
+        frame = outcome_frame(columns, ids, task.seed, task.chunk, setup.draw_id)
+        inputs = (encode_part(keyed(inputs_frame(setup.inputs, ids), task.labels),
+                              dictionary=False) if task.inputs else None)
         done.append(ChunkOutcome(results=encode_part(labelled(frame, task.labels)),
                                  failures=None,
-                                 tally=Tally.of(frame, Measures.of(task.scenario), None)))
+                                 tally=Tally.of(frame, Measures.of(task.scenario), None),
+                                 inputs=inputs))
     return tuple(done)
