@@ -58,7 +58,7 @@ FORMAT = "negsim-batch/2"
 
 #: Manifest keys that decide the results: a batch resumes only if all are unchanged.
 IDENTITY = ("format", "kind", "scenario_sha256", "posterior_sha256", "experiment_sha256",
-            "seed", "runs", "chunk_size", "parts", "versions")
+            "inputs", "seed", "runs", "chunk_size", "parts", "versions")
 
 #: Packages whose versions are recorded; the first two decide the numbers.
 PACKAGES = ("negsim", "numpy", "mesa", "pandas", "pyarrow")
@@ -89,8 +89,10 @@ def posterior_sha256(scenario: Scenario) -> str | None:
 
 
 def make_manifest(kind: str, scenario: Scenario, scenario_file: str, seed: int, runs: int,
-                  chunk_size: int, parts: int, experiment_sha256: str | None = None) -> dict:
-    """The manifest of a batch (``kind``: run, sweep or sensitivity)."""
+                  chunk_size: int, parts: int, experiment_sha256: str | None = None,
+                  inputs: dict | None = None) -> dict:
+    """The manifest of a batch (``kind``: run, sweep, sensitivity or campaign);
+    ``inputs``: what else decides the results (a campaign's files and horizon)."""
     return {
         "format": FORMAT,
         "kind": kind,
@@ -105,7 +107,7 @@ def make_manifest(kind: str, scenario: Scenario, scenario_file: str, seed: int, 
         "chunk_size": chunk_size,
         "parts": parts,
         "versions": versions(),
-    }
+    } | ({} if inputs is None else {"inputs": inputs})
 
 
 def sha256(data: bytes) -> str:
@@ -193,10 +195,14 @@ class ResultsFolder:
                               "to continue (or reuse) it, or choose another --out")
         earlier = self._read_manifest()
         for key in IDENTITY:
-            if earlier.get(key) != manifest.get(key):
+            was, now = earlier.get(key), manifest.get(key)
+            if was != now:
+                if isinstance(was, dict) and isinstance(now, dict):  # name the entry
+                    key, was, now = next((f"{key}.{k}", was.get(k), now.get(k)) for k in
+                                         sorted(set(was) | set(now)) if was.get(k) != now.get(k))
                 raise FolderError(
-                    f"{where}: cannot resume: {key} was {json.dumps(earlier.get(key))}, now "
-                    f"{json.dumps(manifest.get(key))}; rerun as before, or choose another "
+                    f"{where}: cannot resume: {key} was {json.dumps(was)}, now "
+                    f"{json.dumps(now)}; rerun as before, or choose another "
                     "--out (or remove the folder)")
         return True
 
@@ -291,9 +297,9 @@ class ResultsFolder:
             names.add(entry.stem)
         return names
 
-    def read_tally(self, task: ChunkTask, measures: Measures) -> Tally:
-        """The tally of a part done before, after checking it against its record: the
-        same run ids as ``task``, and the same bytes."""
+    def read_part(self, task: ChunkTask) -> tuple[bytes, bytes | None]:
+        """The bytes of a part done before and of its failures (``None``: none), checked
+        against its record: the same run ids as ``task``, and the same bytes."""
         record = self.recorded[task.part]
         if (record.first_run_id, record.runs) != (task.first, task.count):
             raise FolderError(
@@ -303,11 +309,18 @@ class ResultsFolder:
         results = self._verified(self.part_path(task.part), record.sha256)
         failures = None if record.failures_sha256 is None else self._verified(
             self.part_path(task.part, failures=True), record.failures_sha256)
+        return results, failures
+
+    def read_tally(self, task: ChunkTask, measures: Measures) -> Tally:
+        """The tally of a part done before, read (and checked) by ``read_part``."""
+        data, failure_data = self.read_part(task)
+        results = decode_part(data)
+        failures = None if failure_data is None else decode_part(failure_data)
         if not set(measures.columns) <= set(results.columns):
             return Tally.of_failures(failures, measures)
         return Tally.of(results[list(measures.columns)], measures, failures)
 
-    def _verified(self, path: Path, expected: str) -> pd.DataFrame:
+    def _verified(self, path: Path, expected: str) -> bytes:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -318,7 +331,7 @@ class ResultsFolder:
             what = "empty" if not data else f"{len(data):,} bytes"
             raise FolderError(f"{path}: is not the part the manifest recorded ({what}, "
                               f"another sha256: truncated, damaged or replaced); {RECOVER}")
-        return decode_part(data)
+        return data
 
     # -- writing -----------------------------------------------------------------------
 
