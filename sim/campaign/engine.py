@@ -141,8 +141,9 @@ class World:
                                   1.0, 24 * 60)
         return values
 
-    def meet(self, day: int) -> dict[str, np.ndarray] | None:
-        """Hold the rounds met today; their outcomes (columns of ``sim.model.outcomes``)."""
+    def meet(self, day: int) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+        """Hold the rounds met today: the campaigns that met, and their rounds' outcomes
+        (the columns of ``sim.model.outcomes``)."""
         rows = np.flatnonzero(self.scheduled == day)
         if not rows.size:
             return None
@@ -171,7 +172,7 @@ class World:
             self.scheduled[rows] = np.where(again, day + self._lead(rows.size), -1)
         self.willing[rows] = False
         self.proposed[rows] = -1
-        return out
+        return rows, out
 
     def _lead(self, size: int) -> np.ndarray:
         low, high = self.c.lead_days
@@ -196,13 +197,14 @@ def simulate_chunk(campaign: Campaign, seed: int, chunk: int, first: int, count:
                    keep_rounds: bool = False) -> tuple[pa.Table, list[pd.DataFrame]]:
     """``count`` campaigns (run ids ``first``...) from chunk ``chunk``'s generator:
     one row per campaign (``sim.campaign.rows``), and (if asked) every round's
-    outcomes, with the day it met."""
+    outcomes, with the day it met and its campaign's ``run_id``."""
     world = World(campaign, count, chunk_rng(seed, chunk))
     rounds = []
     for day in range(campaign.days):
         world.implement(day)
         held = world.meet(day)
         if held is not None and keep_rounds:
-            rounds.append(pd.DataFrame(held).assign(day=day))
+            rows, outcomes = held
+            rounds.append(pd.DataFrame(outcomes).assign(day=day, run_id=first + rows))
         world.schedule(day)
     return campaign_table(campaign, world, seed, chunk, first), rounds

@@ -24,6 +24,18 @@ from sim.scenario.spec import IssueKind, Scenario
 
 Span = tuple[float, float]  # a value (low == high) or a range drawn per campaign
 
+#: The longest horizon: ten years (a campaign's tally keeps a number per campaign and day).
+MAX_DAYS = 3653
+
+
+def check_horizon(path: str | Path, key: str, start: dt.date, until: dt.date) -> None:
+    """``until`` not before ``start``, and at most ``MAX_DAYS`` days simulated."""
+    if until < start:
+        raise InputError(path, key, f"{until} is before the campaign's start {start}")
+    if (until - start).days + 1 > MAX_DAYS:
+        raise InputError(path, key, f"{until} is more than {MAX_DAYS:,} days (ten years) "
+                         f"after the campaign's start {start}")
+
 
 @dataclass(frozen=True)
 class Campaign:
@@ -84,9 +96,7 @@ class Campaign:
         return tuple(columns)
 
     def with_until(self, until: dt.date) -> Campaign:
-        if until < self.start:
-            raise InputError(self.path, "--until", f"{until} is before the campaign's start "
-                             f"{self.start}")
+        check_horizon(self.path, "--until", self.start, until)
         return Campaign(**(self.__dict__ | {"until": until}))
 
 
@@ -188,8 +198,7 @@ def load_campaign(path: str | Path) -> Campaign:
                                                              "round"))
     start = date(path, "campaign.start", c["start"])
     until = date(path, "campaign.until", c["until"])
-    if until < start:
-        raise InputError(path, "campaign.until", f"{until} is before the start {start}")
+    check_horizon(path, "campaign.until", start, until)
     if not isinstance(c["round"], str):
         raise InputError(path, "campaign.round", "must be a path (relative to this file)")
     scenario = load_scenario(path.parent / c["round"])
