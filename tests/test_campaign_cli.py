@@ -190,3 +190,25 @@ def test_bad_campaign_input_on_the_command_line(tmp_path, extra, message):
     assert "Traceback" not in done.stderr + done.stdout
     assert message in done.stderr.strip().splitlines()[-1]  # one line (after any usage)
     assert not (tmp_path / "x").exists()
+
+
+def test_a_round_that_raises_stops_the_campaign_in_one_line(tmp_path, capsys, monkeypatch):
+    """A campaign cannot leave one round out (its later days depend on it): an error
+    of the model stops the batch with one line naming the chunk, not a traceback."""
+    import sim.campaign.engine
+
+    class Broken:
+        def __init__(self, setup):
+            pass
+
+        def run(self):
+            raise ValueError("no zone of agreement\nsecond line")
+
+    monkeypatch.setattr(sim.campaign.engine, "NegotiationRound", Broken)
+    assert main(batch(tmp_path / "c", "--workers", "1", runs=40)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [
+        "negsim: error: chunk 0 (part part-00000, campaigns 0-39) stopped: a round raised "
+        "ValueError: no zone of agreement (the model fails on this round scenario: "
+        "rerunning will not help)"]
+    assert not list((tmp_path / "c").glob("results/*.parquet"))

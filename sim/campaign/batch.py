@@ -66,15 +66,30 @@ def decode(data: bytes) -> pa.Table:
     return pq.read_table(pa.BufferReader(data))
 
 
+class CampaignRoundError(Exception):
+    """A round of a campaign raised: the batch stops, in one line (a message that
+    pickles, for the pool and Dask). Unlike a batch of rounds, a campaign cannot leave
+    one replicate out: its later days depend on every round it held."""
+
+
+def _error_text(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {text}"[:500]
+
+
 def compute_campaign_chunk(task: CampaignTask) -> CampaignOutcome:
     """Run one chunk (a named module-level function, so that it pickles). A resource
-    error stops the chunk (``ChunkResourceError``: the batch keeps what finished)."""
+    error stops the chunk (``ChunkResourceError``: the batch keeps what finished), and
+    so does an error of the model (``CampaignRoundError``)."""
     try:
         rows, _ = simulate_chunk(task.campaign, task.seed, task.chunk, task.first,
                                  task.count)
-        return CampaignOutcome(encode(rows), CampaignTally.of(rows, task.campaign))
     except RESOURCE_ERRORS as error:
-        raise ChunkResourceError(f"{task} stopped: {type(error).__name__}: {error}") from None
+        raise ChunkResourceError(f"{task} stopped: {_error_text(error)}") from None
+    except Exception as error:  # the model's: one line, not a traceback
+        raise CampaignRoundError(f"{task} stopped: a round raised {_error_text(error)}"
+                                 ) from None
+    return CampaignOutcome(encode(rows), CampaignTally.of(rows, task.campaign))
 
 
 class CampaignTasks(Sequence):

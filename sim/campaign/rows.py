@@ -17,7 +17,7 @@ walk-out) and ``trust_P`` per party (at the end).
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -25,10 +25,25 @@ import pyarrow.compute as pc
 
 from sim.campaign.spec import Campaign
 
-if TYPE_CHECKING:  # the engine builds rows; rows never need the engine
-    from sim.campaign.engine import World
-
 EPOCH = dt.date(1970, 1, 1)
+
+
+class Ended(Protocol):
+    """What a chunk's campaigns ended with (``sim.campaign.engine.World``): by
+    campaign unless said otherwise."""
+
+    n: int
+    parties: tuple[str, ...]
+    draw_id: np.ndarray
+    rounds: np.ndarray
+    held: list[tuple[int, np.ndarray]]  # (day, campaigns) of each day's rounds
+    agreed: dict[str, np.ndarray]  # by exchange issue
+    done: dict[str, np.ndarray]
+    stages: dict[str, list[tuple[int, np.ndarray, np.ndarray]]]  # (day, campaigns, amounts)
+    level: dict[str, np.ndarray]  # by compound issue
+    event_day: dict[str, np.ndarray]  # by event: first day it held, -1 where none
+    walkouts: np.ndarray
+    trust: np.ndarray  # (campaigns, parties)
 
 
 def _origin(campaign: Campaign) -> int:
@@ -62,9 +77,9 @@ def _by_campaign(events: list[tuple[int, np.ndarray, np.ndarray | None]]
     return rows[order], days[order], amounts[order]
 
 
-def campaign_table(campaign: Campaign, world: World, seed: int, chunk: int,
+def campaign_table(campaign: Campaign, world: Ended, seed: int, chunk: int,
                    first: int) -> pa.Table:
-    """The rows of a chunk's campaigns, from the state its ``World`` ended in."""
+    """The rows of a chunk's campaigns, from the state its world ended in."""
     n, origin = world.n, _origin(campaign)
     columns: dict[str, pa.Array] = {
         "run_id": pa.array(np.arange(first, first + n, dtype=np.int64)),

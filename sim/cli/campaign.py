@@ -14,11 +14,17 @@ import datetime as dt
 from pathlib import Path
 
 from sim.batch.storage import RESULTS, SUMMARY, ResultsFolder
-from sim.campaign.batch import CHUNK_SIZE, campaign_manifest, campaign_tasks, run_campaign_tasks
+from sim.campaign.batch import (
+    CHUNK_SIZE,
+    CampaignRoundError,
+    campaign_manifest,
+    campaign_tasks,
+    run_campaign_tasks,
+)
 from sim.campaign.report import format_campaign, summarise_campaign
 from sim.campaign.spec import load_campaign
 from sim.cli.batching import add_batch_options, run_batch
-from sim.cli.common import integer_at_least
+from sim.cli.common import UsageError, integer_at_least
 from sim.report.output import FIGURES_FOLDER
 from sim.viz.campaign import campaign_figures
 from sim.viz.style import FORMATS, save_figure
@@ -57,7 +63,11 @@ def main(args: argparse.Namespace) -> int:
     tasks = campaign_tasks(campaign, args.runs, args.seed, args.chunk_size)
     manifest = campaign_manifest(campaign, str(args.campaign), args.seed, args.runs,
                                  args.chunk_size, len(tasks))
-    tally = run_batch(args, out, manifest, tasks, run=run_campaign_tasks)
+    try:
+        tally = run_batch(args, out, manifest, tasks, run=run_campaign_tasks)
+    except CampaignRoundError as error:
+        raise UsageError(f"{error} (the model fails on this round scenario: rerunning "
+                         "will not help)") from None
     summary = summarise_campaign(campaign, tally, args.seed) | {"chunk_size": args.chunk_size}
     ResultsFolder(out).write_json(SUMMARY, summary)
     print(format_campaign(summary))
