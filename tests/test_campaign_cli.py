@@ -114,7 +114,7 @@ def test_resume_reuses_a_finished_batch_and_refuses_a_different_one(tmp_path, ca
     changed = batch(out, "--workers", "1", "--resume", runs=80)
     changed[changed.index("2025-07-15")] = "2025-07-20"
     assert main(changed) == 2
-    assert 'cannot resume: inputs.until was "2025-07-15", now "2025-07-20"' in \
+    assert 'cannot resume: depends_on.until was "2025-07-15", now "2025-07-20"' in \
         capsys.readouterr().err
     assert main(batch(out, "--workers", "1", "--resume", runs=120)) == 2
     assert "cannot resume: runs was 80, now 120" in capsys.readouterr().err
@@ -129,7 +129,7 @@ def test_resume_reuses_a_finished_batch_and_refuses_a_different_one(tmp_path, ca
     other = batch(out, "--workers", "1", "--resume", runs=80)
     other[1] = str(edited)
     assert main(other) == 2
-    assert "cannot resume: inputs.campaign_sha256 was" in capsys.readouterr().err
+    assert "cannot resume: depends_on.campaign_sha256 was" in capsys.readouterr().err
     assert files_of(out) == before
 
 
