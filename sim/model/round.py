@@ -270,7 +270,8 @@ class NegotiationRound(mesa.Model):
             offers[:, held] = self._stated_offer(held)
             aspirations[held] = offers[:, held].copy()
         if self.mediating and self._move is not None:  # a person drafts the text
-            proposal = self._move.text[self.item]
+            text = self._move.text
+            proposal = np.full(session.shape, np.nan) if text is None else text[self.item]
             crossed = np.zeros(proposal.shape, dtype=bool)
             zone_open = session & ~np.isnan(proposal)
         else:
