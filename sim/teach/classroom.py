@@ -67,7 +67,8 @@ class Classroom:
     def manifest(self) -> dict:
         return {"scenario": self.scenario.path, "sha256": self.scenario.sha256,
                 "round": self.scenario.round.name, "seats": self.seats, "seed": self.seed,
-                "as": self.fixed, "parties": [p.key for p in self.scenario.parties]}
+                "as": self.fixed, "parties": [p.key for p in self.scenario.parties],
+                "sides": [p.name for p in self.scenario.parties[:2]]}
 
     def start(self) -> None:
         """Make the folder and write ``class.json``."""

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from sim.viz.style import GREY, PALETTE, new_figure
 
 
-def _plane(ax, sides: list[str], frontier: np.ndarray, batnas: list[float],
+def _plane(ax, sides: list[str], frontier: np.ndarray, batnas: list[float] | None,
            cloud: np.ndarray, nash: list[float] | None) -> None:
     """What every utility plane shows: the model's cloud, the frontier, BATNAs, Nash."""
     if len(cloud):
@@ -28,9 +28,10 @@ def _plane(ax, sides: list[str], frontier: np.ndarray, batnas: list[float],
         ax.step(frontier[:, 0], frontier[:, 1], where="pre", color=PALETTE[0],
                 linestyle="-", linewidth=1.4, marker="o", markersize=3,
                 label="Pareto frontier (what they could reach)")
-    ax.axvline(batnas[0], color=GREY, linestyle="--", linewidth=1.0,
-               label=f"BATNAs ({sides[0]} {batnas[0]:.2f}, {sides[1]} {batnas[1]:.2f})")
-    ax.axhline(batnas[1], color=GREY, linestyle="--", linewidth=1.0)
+    if batnas is not None:
+        ax.axvline(batnas[0], color=GREY, linestyle="--", linewidth=1.0,
+                   label=f"BATNAs ({sides[0]} {batnas[0]:.2f}, {sides[1]} {batnas[1]:.2f})")
+        ax.axhline(batnas[1], color=GREY, linestyle="--", linewidth=1.0)
     if nash is not None:
         ax.plot([nash[0]], [nash[1]], marker="D", color=PALETTE[2], linestyle="none",
                 markersize=8, label="Nash point")
@@ -52,10 +53,12 @@ def debrief_figure(title: str, sides: list[str], frontier: np.ndarray, batnas: l
     return fig
 
 
-def class_figure(title: str, sides: list[str], frontier: np.ndarray, batnas: list[float],
-                 cloud: np.ndarray, games: dict[str, np.ndarray]) -> Figure:
+def class_figure(title: str, sides: list[str], frontier: np.ndarray,
+                 batnas: list[float] | None, cloud: np.ndarray, games: dict[str, np.ndarray]
+                 ) -> Figure:
     """A class's games (``games``: seat -> ``(k, 2)`` points) among the model's rounds,
-    each seat with its own colour and marker."""
+    each seat with its own colour and marker (games of different seeds hold different
+    parameters: no one frontier or BATNA fits them all, so pass none)."""
     fig = new_figure(7.0, 5.2)
     ax = fig.add_subplot()
     _plane(ax, sides, frontier, batnas, cloud, None)
