@@ -14,12 +14,13 @@ through ``NegotiationRound``'s seat (``PlaySeat``, a ``sim.model.round.Seat``).
 
 Turns. The round runs a minute at a time; the person is asked to move when something
 they can see has changed since their last move (a new item or package, a new text, a
-new offer from another side, another side's answer), and at least every
-``TURN_EVERY`` minutes. In between, what they last did stands: an offer stands (and,
-being an offer, any text at least as good on every issue is accepted: one does not
-refuse what one has offered), an acceptance stands for texts at least as good as the
-one accepted, a rejection refuses every text until their next move; a mediator's text
-stands. When a file's moves run out, the person holds their last offer.
+new offer from another side, another side's answer), when the talks resume after a
+caucus, and at least every ``TURN_EVERY`` minutes. In between, what they last did
+stands: an offer stands (and, being an offer, any text at least as good on every
+issue is accepted: one does not refuse what one has offered); an acceptance stands
+for texts at least as good as the one accepted; a rejection refuses every text until
+their next move; a mediator's text stands. When a file's moves run out, the person
+holds their last offer.
 
 Moves (``MOVE_FORMS``), one JSON object a line in a file:
 
@@ -230,6 +231,7 @@ class PlaySeat:
     turns: list[Turn] = field(default_factory=list)
     _seen: tuple | None = None
     _last: int = -TURN_EVERY
+    _called: int = 1 << 30  # the last minute the model asked (the first is a turn anyway)
 
     def __post_init__(self) -> None:
         self.party = self.game.role.party
@@ -239,7 +241,9 @@ class PlaySeat:
     def move(self, model: NegotiationRound) -> SeatMove:
         now = situation(model, self.party)
         t = model.minute
-        if now == self._seen and t - self._last < TURN_EVERY:
+        resumed = t > self._called + 1  # the talks resume (after a caucus)
+        self._called = t
+        if now == self._seen and t - self._last < TURN_EVERY and not resumed:
             return self._standing()
         self._seen, self._last = now, t
         if self.used >= len(self.moves):
