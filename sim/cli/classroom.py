@@ -20,7 +20,8 @@ of the same case against the model's agents, as `negsim play` does. Each finishe
 game is written to DIR: games/game-K.parquet (one row a game: seat, seed, moves,
 outcome per issue, utility, BATNA, percentile against the model's agent in the seat
 over the {COMPARISON_RUNS:,} rounds of its seed, distance to the Pareto frontier and
-to the Nash point), games/game-K.json (its debrief) and figures/game-K.png and .svg.
+to the Nash point), debriefs/game-K.json (its debrief) and figures/game-K.png and
+.svg.
 Then `negsim class-report DIR`. Ctrl-C (or SIGTERM) stops the server."""
 
 

@@ -9,7 +9,7 @@ is compared with the model's rounds of their own seed. The folder:
 - ``class.json``: the scenario (path and hash), seats, first seed, the seat fixed;
 - ``games/game-K.parquet``: one row a game (``GAME_COLUMNS`` and each issue's
   outcome), a Parquet dataset read whole with ``pandas.read_parquet(DIR / "games")``;
-- ``games/game-K.json``: the game's debrief; ``figures/game-K.png`` and ``.svg``: its
+- ``debriefs/game-K.json``: the game's debrief; ``figures/game-K.png`` and ``.svg``: its
   figure; ``clouds/game-K.parquet``: the two main sides' utilities of the model's rounds
   of its seed (the class report's cloud).
 
@@ -72,7 +72,7 @@ class Classroom:
 
     def start(self) -> None:
         """Make the folder and write ``class.json``."""
-        for folder in ("games", "figures", "clouds"):
+        for folder in ("games", "debriefs", "figures", "clouds"):
             make_folder(self.out / folder)
         write_atomically(self.out / MANIFEST, json.dumps(self.manifest(), indent=1) + "\n")
 
@@ -100,7 +100,7 @@ class Classroom:
         save_figure(figure(played, data), self.out / "figures", ticket.name)
         points = pd.DataFrame(cloud(played), columns=["side_a_utility", "side_b_utility"])
         write_atomically(self.out / "clouds" / f"{ticket.name}.parquet", _parquet(points))
-        write_atomically(self.out / "games" / f"{ticket.name}.json",
+        write_atomically(self.out / "debriefs" / f"{ticket.name}.json",
                          json.dumps(data, indent=1, allow_nan=False) + "\n")
         write_atomically(self.out / "games" / f"{ticket.name}.parquet",
                          _parquet(game_row(ticket.game, data)))

@@ -39,6 +39,7 @@ from sim.teach.play import (
     BadMove,
     Game,
     Played,
+    last_record,
     new_game,
     open_issues,
     parse_move,
@@ -155,7 +156,7 @@ def on_table(played: Played):
     text = table_text(model)
     issues = open_issues(model)
     rows = [(setup.specs[i].label, say(setup.specs[i], text[i])) for i in issues]
-    last = model.history[-1] if model.history else None
+    last = last_record(model)
     offers = []
     if last is not None and last.item is not None and not played.game.package_round:
         offers = [element("p", "Offers: " + ", ".join(
