@@ -289,3 +289,31 @@ def test_the_transcript_keeps_private_information_out(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "red line" not in out and "BATNA (" not in out
     assert "Time is up on the prisoner exchange" in out
+
+
+def test_a_counter_demand_is_heard_as_objections():
+    """River basin as Lowland: a counter-demand asking more than the text on every
+    issue truncates the mediator's belief about Lowland's red lines (beliefs.learn)
+    and the text is redrafted; holding tells it nothing."""
+    game = new_game(load_scenario(RIVER), "lowland", 3)
+    counter = replay(game, moves({"offer": {"water": 900, "border": 0.0,
+                                            "commission": 2}}, {"walk_out": True}))
+    held = replay(game, moves({"hold": True}, {"walk_out": True}))
+    before = held.model.mediator.believed["lo"][0, 1]
+    after = counter.model.mediator.believed["lo"][0, 1]
+    assert (after != before).any()
+    assert counter.model.history[1].text != counter.model.history[0].text
+
+
+def test_seats_go_round_robin_or_to_the_one_named(tmp_path):
+    from sim.teach.classroom import Classroom
+
+    scenario = load_scenario(CLASSROOM)
+    room = Classroom(scenario, tmp_path / "a", 3, 10, None)
+    room.start()
+    tickets = [room.ticket() for _ in range(4)]
+    assert [(t.seat, t.seed) for t in tickets[:3]] == [("northland", 10), ("southland", 11),
+                                                      ("northland", 12)]
+    assert tickets[3] is None
+    fixed = Classroom(scenario, tmp_path / "b", 2, 0, "Mediator")
+    assert {fixed.seat_of(k) for k in range(2)} == {"mediator"}

@@ -84,6 +84,7 @@ def test_a_delegation_plays_a_round_on_the_page_as_a_file_would(tmp_path):
         page.goto(server.url)
         page.get_by_role("button", name="Offer").wait_for(timeout=60_000)
         page.screenshot(path=str(SHOTS / "classroom-play-turn.png"))
+        first = page.locator("body").inner_text()
         page.get_by_label(re.compile("^ceasefire")).fill("0.1")
         page.get_by_label(re.compile("^pow_exchange")).fill("1000")
         page.get_by_role("button", name="Offer").click()
@@ -93,6 +94,11 @@ def test_a_delegation_plays_a_round_on_the_page_as_a_file_would(tmp_path):
         page.screenshot(path=str(SHOTS / "classroom-play-debrief.png"))
     assert traffic.refused == [] and traffic.failed == []
     assert all(is_local(url, server.port) for url in traffic.requests)
+    for shown in ("Your role: Northland", "Private: only you know this.", "Public",
+                  "What you believe of the others' red lines", "On the table", "Your move",
+                  "The round so far (latest first)", "minute 10", "Walk out"):
+        assert shown.casefold() in first.casefold(), shown
+    assert server.output().rstrip().endswith("negsim play: stopped")
     assert "Your utility 0.125 against your BATNA 0.000: percentile 100.0" in summary
     page_data = json.loads(out.read_text())
     assert page_data["outcome"] == {"ceasefire": None, "pow_exchange": 1000.0}
@@ -120,6 +126,7 @@ def test_the_mediator_plays_a_round_on_the_page(tmp_path):
         page.get_by_label(re.compile("^pow_exchange")).fill("750")
         page.get_by_role("button", name="Propose the text").click()
         page.get_by_text("pow_exchange = 750.0 is off the lattice").wait_for(timeout=30_000)
+        assert page.get_by_text("Moves made: 1").count() == 1  # the bad move changed nothing
         page.get_by_label(re.compile("^pow_exchange")).fill("700")
         page.get_by_role("button", name="Propose the text").click()
         page.get_by_text("Moves made: 2").wait_for(timeout=30_000)
