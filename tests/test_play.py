@@ -5,10 +5,11 @@ moves refused with the file's line."""
 from __future__ import annotations
 
 import json
-from itertools import product
+from itertools import pairwise, product
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_bargaining import CLOSED_A, CLOSED_B, LEVER, LOGROLL_ISSUES, ONE_ISSUE, two_sides
 
@@ -25,6 +26,7 @@ from sim.teach.play import (
     parse_move,
     read_moves,
     replay,
+    role_of,
 )
 from sim.teach.play_debrief import debrief
 
@@ -317,3 +319,153 @@ def test_seats_go_round_robin_or_to_the_one_named(tmp_path):
     assert tickets[3] is None
     fixed = Classroom(scenario, tmp_path / "b", 2, 0, "Mediator")
     assert {fixed.seat_of(k) for k in range(2)} == {"mediator"}
+
+
+# --------------------------------------------------------------------------- docs/classroom.md
+# Each test below holds a sentence of docs/classroom.md about what `play` does or shows.
+SOUTHLAND_800 = {"offer": {"ceasefire": 0.9, "pow_exchange": 800}}
+
+
+def drawn_classroom():
+    """The classroom round with Southland's exchange willingness drawn (its red line
+    anywhere from 600 to 1400), so that replicates differ."""
+    text = CLASSROOM.read_text().replace("exchange_willingness = 0.5 ",
+                                         "exchange_willingness = [0.0, 1.0] ")
+    return parse_scenario(text, CLASSROOM)
+
+
+def test_the_round_is_replicate_0_of_the_batch():
+    """"The round is replicate 0 of `negsim run SCENARIO --seed S --runs 2000`": the
+    game's round, played by the model's agents in every seat, ends as row 0 of that
+    batch, for a scenario whose replicates differ."""
+    from sim.model.round import NegotiationRound
+
+    scenario = drawn_classroom()
+    batch = run_scenario(scenario, COMPARISON_RUNS, 7)
+    assert COMPARISON_RUNS == 2000 and batch["pow_exchange_value"].nunique() > 3
+    game = new_game(scenario, "northland", 7)
+    alone = NegotiationRound(game.setup).run().outcomes()
+    for column, values in alone.items():
+        row = batch[column].iloc[0]
+        assert row == values[0] or (pd.isna(row) and pd.isna(values[0])), column
+
+
+def test_turns_come_when_something_changes_and_every_10_minutes():
+    """"you are asked to move when something you can see changes ... and at least every
+    10 minutes": as Northland holding 1,000, a turn the minute after each of Southland's
+    new offers (every 20 minutes while it concedes), and no two turns more than 10
+    minutes apart while the round runs."""
+    game = new_game(load_scenario(CLASSROOM), "northland", 0)
+    played = replay(game, moves(*NORTHLAND))
+    turns = [t.minute for t in played.seat.turns]
+    assert all(b - a <= 10 for a, b in pairwise(turns))
+    changes = [b.minute for a, b in pairwise(played.model.history)
+               if b.item == "pow_exchange" and a.offers[1] != b.offers[1]]
+    agreed = played.model.outcomes()["pow_exchange_minute"][0]
+    assert changes[-1] + 1 == agreed  # its last offer is 1,000: agreed at once
+    assert {c + 1 for c in changes[:-1]} <= set(turns)
+    assert turns[-1] >= agreed - 10  # then nothing is left to decide
+
+
+def test_an_offer_stands_and_a_text_as_good_is_accepted_until_rejected():
+    """"an offer stands, and any text at least as good for you on every issue is
+    accepted ...; Reject refuses texts until your next move": Southland offers 800
+    prisoners per side and holds: Midland's texts of 700 (fewer, as Southland wants) are
+    accepted at every minute, and 800 is agreed at minute 70. The same offer, then
+    Reject at every turn: no text is accepted and nothing is agreed."""
+    game = new_game(load_scenario(CLASSROOM), "southland", 0)
+    held = replay(game, moves(SOUTHLAND_800))
+    texts = [r for r in held.model.history if r.item == "pow_exchange" and r.proposal]
+    assert {r.proposal for r in texts} == {700.0, 800.0}
+    assert all(r.accepted[1] for r in texts)
+    assert held.model.outcomes()["pow_exchange_value"][0] == 800.0
+    with pytest.raises(BadMove, match="the round is over") as over:
+        replay(game, moves(SOUTHLAND_800, *[{"reject": True}] * 60))
+    rejecting = replay(game, moves(SOUTHLAND_800, *[{"reject": True}] * (over.value.line - 2)))
+    texts = [r for r in rejecting.model.history if r.item == "pow_exchange" and r.proposal]
+    assert texts and not any(r.accepted[1] for r in texts)
+    assert not rejecting.model.outcomes()["pow_exchange_agreed"][0]
+
+
+def test_a_mediator_s_caucus_stops_the_talks_and_narrows_its_belief():
+    """As the River Council: a caucus with Lowland; no minute of talks for the
+    scenario's caucus minutes, and the mediator's interval for Lowland's red lines is
+    narrower after it (on two of the three issues, wider on none)."""
+    scenario = load_scenario(RIVER)
+    game = new_game(scenario, "mediator", 0)
+    lowland = role_of(scenario, "lowland").party
+    before = replay(game, [], wait=True)
+    after = replay(game, moves({"caucus": "lowland"}), wait=True)
+    start, caucus = before.model.minute, scenario.mediator.caucus_minutes
+    assert after.model.minute == start + caucus
+    assert not {r.minute for r in after.model.history} & set(range(start, start + caucus))
+
+    def width(played):
+        return played.model.mediator.believed["hi"][0, lowland] - \
+            played.model.mediator.believed["lo"][0, lowland]
+    assert (width(after) <= width(before)).all() and (width(after) < width(before)).sum() >= 2
+
+
+def test_the_mediator_is_scored_by_the_mean_of_the_sides(tmp_path):
+    """"The debrief scores a mediator by the mean of the sides' utilities": 700 agreed,
+    Northland (1/3)(300/1600), Southland (1/3)(300/400); mean 0.15625; the Nash point."""
+    out = tmp_path / "mediator.json"
+    path = write_moves(tmp_path / "m.jsonl", [{"park": "ceasefire"},
+                                              {"text": {"pow_exchange": 700}}])
+    assert main(["play", str(CLASSROOM), "--as", "mediator", "--moves", str(path),
+                 "--debrief", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["point"] == pytest.approx([300 / 1600 / 3, 300 / 400 / 3])
+    assert data["utility"] == pytest.approx(np.mean(data["point"])) == 0.15625
+    assert data["outcome"]["pow_exchange"] == 700.0 and data["nash_distance"] == 0.0
+
+
+def test_the_model_s_northland_agrees_at_800_in_every_round():
+    """docs: "(the model's Northland agrees at 800 in every round)"; and the debrief
+    reveals the others' BATNAs as well as their red lines."""
+    batch = run_scenario(load_scenario(CLASSROOM), COMPARISON_RUNS, 0)
+    assert (batch["pow_exchange_value"] == 800.0).all()
+    game = new_game(load_scenario(CLASSROOM), "northland", 0)
+    data = debrief(replay(game, moves(*NORTHLAND)))
+    assert data["model"]["runs"] == 2000
+    assert data["revealed"]["Southland"]["batna"] == 0.0
+    assert set(data["revealed"]) == {"Southland"}
+
+
+def test_the_debrief_figure_shows_the_plane(tmp_path):
+    """"a figure of that plane: the frontier, the Nash point, both BATNAs, the model's
+    rounds and your outcome": the legend of the figure written beside the debrief."""
+    from sim.teach.play_debrief import figure
+
+    game = new_game(load_scenario(CLASSROOM), "northland", 0)
+    played = replay(game, moves(*NORTHLAND))
+    fig = figure(played, debrief(played))
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    for label in ("Pareto frontier", "Nash point", "BATNAs (Northland 0.00, Southland 0.00)",
+                  "the model's rounds", "your outcome (Northland)"):
+        assert any(label in shown for shown in labels), (label, labels)
+
+
+def test_play_help_lists_the_forms_and_the_default_page(capsys):
+    """"`negsim play --help` lists the forms of a delegation and of the mediator"; the
+    page's default address is http://127.0.0.1:8766/."""
+    with pytest.raises(SystemExit):
+        main(["play", "--help"])
+    shown = capsys.readouterr().out
+    for form in ('{"offer": {"ISSUE": VALUE, ...}}', '{"accept": true}', '{"reject": true}',
+                 '{"hold": true}', '{"caucus": true}', '{"walk_out": true}',
+                 '{"text": {"ISSUE": VALUE, ...}}', '{"item": "ISSUE"}', '{"park": "ISSUE"}',
+                 '{"lever": "NAME"}', '{"caucus": "PARTY"}'):
+        assert form in shown, form
+    assert "default 127.0.0.1" in shown and "default 8766" in shown
+
+
+def test_a_file_game_prints_its_transcript(tmp_path, capsys):
+    """"It prints the transcript and writes the debrief and its figure"."""
+    path = write_moves(tmp_path / "m.jsonl", NORTHLAND)
+    out = tmp_path / "northland.json"
+    assert main(["play", str(CLASSROOM), "--as", "northland", "--moves", str(path),
+                 "--debrief", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "Agreed: prisoner exchange at 1,000 prisoners per side." in shown
+    assert f"wrote {out}" in shown

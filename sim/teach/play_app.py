@@ -309,11 +309,13 @@ def Page():
     solara.Style(CSS)
     solara.Title(f"negsim play: {SCENARIO.round.name}")
     ticket = solara.use_memo(lambda: CLASS.ticket() if CLASS is not None else None, [])
-    if CLASS is not None and ticket is None:
+    full = CLASS is not None and ticket is None
+    # every hook before any early return (Solara's rules of hooks)
+    game = solara.use_memo(lambda: None if full else new_game(
+        SCENARIO, ticket.seat if ticket is not None else SEAT,
+        ticket.seed if ticket is not None else SEED), [])
+    if game is None:
         element("p", "Every seat of this class is taken: ask your teacher.",
                 classes=["play-error"])
         return
-    seat = ticket.seat if ticket is not None else SEAT
-    seed = ticket.seed if ticket is not None else SEED
-    game = solara.use_memo(lambda: new_game(SCENARIO, seat, seed), [])
     Game_(game, ticket)
