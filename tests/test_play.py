@@ -28,7 +28,7 @@ from sim.teach.play import (
     replay,
     role_of,
 )
-from sim.teach.play_debrief import debrief
+from sim.teach.play_debrief import debrief, transcript_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSROOM = ROOT / "scenarios" / "classroom-two-party.toml"
@@ -79,6 +79,9 @@ def test_walking_out_is_the_person_s_choice():
     assert played.model.walkout_party[0] == 1
     assert played.model.walk_reason[0] == WalkReason.CHOICE
     assert played.model.duration[0] == 11  # the first minute of talks, after 10 of opening
+    told = transcript_text(played)
+    assert told.count("You walk out.") == 1 and "The round ends: you walked out" in told
+    assert "Southland walks out" not in told
 
 
 def test_the_mediator_drafts_parks_and_takes_items():

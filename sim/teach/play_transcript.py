@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.agents import ItemStatus
-from sim.model.round import MinuteRecord, WalkReason
+from sim.model.round import MinuteRecord
 from sim.scenario.spec import IssueSpec
 from sim.teach.play import Move, Played
 from sim.teach.trace import Event
@@ -163,10 +163,12 @@ def transcript(played: Played) -> list[Event]:
             events.append(Event("closed", t, t, None, " ".join(closed)))
         if record.walked_out:
             flush()
-            choice = record.reason == WalkReason.CHOICE
-            events.append(Event("walkout", t, t, None, "You walk out: the round ends."
-                                if choice else f"{record.walked_out} walks out: the "
-                                "round ends; what was agreed stands."))
+            # the seat's own walk-out is its move, said above; anyone else's is news
+            yours = not role.mediating and record.walked_out == role.name
+            events.append(Event("walkout", t, t, None, "The round ends: you walked out; "
+                                "what was agreed stands." if yours else
+                                f"{record.walked_out} walks out: the round ends; what was "
+                                "agreed stands."))
     flush()
     if not model.running:
         events.append(Event("end", end, end, None, ending(played)))
