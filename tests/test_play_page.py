@@ -26,6 +26,7 @@ from browser import (
     is_local,
     needs_chromium,
 )
+from test_pages_safe import NAMES, hostile_scenario
 
 from sim.cli import main
 
@@ -58,10 +59,10 @@ def wait_up(server: Server) -> None:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
-    """The three servers of this file, started at once (each takes seconds to import
-    Solara; together they take little more than one): `play` as Northland and as the
-    mediator (each writing its debrief), and a class of two seats; stopped (SIGTERM)
-    after."""
+    """The servers of this file, started at once (each takes seconds to import Solara;
+    together they take little more than one): `play` as Northland and as the mediator
+    (each writing its debrief), a class of two seats, and `play` of a scenario with
+    hostile names (tests/test_pages_safe.py); stopped (SIGTERM) after."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
     folder = tmp_path_factory.mktemp("play-page")
@@ -71,7 +72,9 @@ def servers(tmp_path_factory):
         "mediator": start(folder / "mediator.log", "play", str(CLASSROOM), "--as",
                           "mediator", "--debrief", str(folder / "mediator.json")),
         "class": start(folder / "class.log", "class", str(CLASSROOM), "--seats", "2",
-                       "--out", str(folder / "class"))}
+                       "--out", str(folder / "class")),
+        "hostile": start(folder / "hostile.log", "play", str(hostile_scenario(folder)),
+                         "--as", "southland")}
     try:
         for server in started.values():
             wait_up(server)
@@ -249,3 +252,26 @@ def test_class_report_refuses_a_folder_that_is_not_a_class(tmp_path, capsys):
         assert main(["class-report", str(tmp_path / name)]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+
+
+@needs_chromium
+def test_names_from_the_scenario_are_shown_as_typed(servers):
+    """A scenario whose round, party and mediator names hold HTML, Markdown and Vue
+    template attacks (tests/test_pages_safe.py): on the play page, through a walk-out
+    to the debrief, every name is shown as typed; nothing runs, nothing is fetched."""
+    server = servers[1]["hostile"]
+    with chromium(port=server.port) as (page, traffic):
+        page.goto(server.url)
+        page.get_by_role("button", name="Walk out").click(timeout=60_000)
+        page.locator(".play-debrief img").wait_for(timeout=60_000)
+        text = page.evaluate("() => document.body.innerText")
+        ran = page.evaluate("() => typeof window.__x")
+        injected = page.evaluate("""() => [
+            ...document.querySelectorAll('[onerror], [onload], [onmouseover]')].length
+            + [...document.scripts].filter(s => s.text.includes('__x')).length
+            + [...document.images].filter(i => i.src.includes('203.0.113')).length""")
+    assert ran == "undefined" and injected == 0
+    assert traffic.refused == [] and traffic.failed == []
+    assert all(is_local(url, server.port) for url in traffic.requests), traffic.requests
+    for name in NAMES:
+        assert " ".join(name.split()) in " ".join(text.split()), name
