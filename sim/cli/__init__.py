@@ -49,6 +49,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "student's browser, every game written to a folder"),
     "class-report": ("sim.cli.class_report", "a class's games against the model's "
                      "distribution and each other (report.html, report.md)"),
+    "discover": ("sim.cli.discover", "which ranges of the drawn inputs make an event "
+                 "likely (PRIM)"),
 }
 
 

@@ -5,12 +5,13 @@ for sweep and sensitivity, their command line and the start of their run."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from sim.batch.chunks import ChunkResourceError, ChunkTask
+from sim.batch.chunks import ChunkResourceError
 from sim.batch.executors import ExecutorError, make_executor
-from sim.batch.executors.base import WorkerLost
+from sim.batch.executors.base import Executor, WorkerLost
 from sim.batch.runner import Group, run_tasks
 from sim.batch.storage import FolderError, ResultsFolder, make_manifest
 from sim.cli.common import UsageError, integer_at_least
@@ -20,7 +21,7 @@ from sim.stats.tally import Tally
 
 
 def add_batch_options(parser: argparse.ArgumentParser) -> None:
-    """``--workers``, ``--scheduler``, ``--resume``."""
+    """``--workers``, ``--scheduler``, ``--resume``, ``--no-inputs``."""
     parser.add_argument("--workers", type=integer_at_least("--workers", 1),
                         help="processes on this machine (default: all cores; 1 runs in "
                         "this process); results do not depend on it")
@@ -30,14 +31,18 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue the batch in the results folder (after a crash or "
                         "a kill) instead of refusing to touch it")
+    parser.add_argument("--no-inputs", dest="inputs", action="store_false",
+                        help="do not keep each round's drawn parameters in <out>/inputs "
+                        "(smaller and faster; negsim discover needs them)")
 
 
-def run_batch(args: argparse.Namespace, out: Path, manifest: dict,
-              tasks: Sequence[ChunkTask]) -> dict[Group, Tally]:
+def run_batch[R](args: argparse.Namespace, out: Path, manifest: dict, tasks: Sequence,
+                 run: Callable[[Sequence, ResultsFolder, Executor, int], R] = run_tasks) -> R:
     """Check the folder, start the executor, then, holding the folder's lock, check
-    what it holds and run the tasks into it. Nothing is written before the folder and
-    the executor are known to be usable; a batch that stops (a lost worker, a
-    resource error, a file that cannot be written) keeps what finished."""
+    what it holds and run the tasks into it (``run``: ``run_tasks``, or a campaign's
+    ``run_campaign_tasks``, whose result it returns). Nothing is written before the
+    folder and the executor are known to be usable; a batch that stops (a lost worker,
+    a resource error, a file that cannot be written) keeps what finished."""
     if args.workers and args.scheduler:
         raise UsageError("--workers and --scheduler exclude each other: the cluster's "
                          "workers are the scheduler's")
@@ -50,7 +55,7 @@ def run_batch(args: argparse.Namespace, out: Path, manifest: dict,
     try:
         with folder.locked():
             folder.prepare(manifest, args.resume)
-            return run_tasks(tasks, folder, executor, manifest["runs"])
+            return run(tasks, folder, executor, manifest["runs"])
     except FolderError as error:
         raise UsageError(str(error)) from None
     except WriteError as error:
@@ -85,9 +90,11 @@ def run_experiment(args: argparse.Namespace, kind: str, study, settings: dict
     path = getattr(args, kind)
     out = Path(args.out) if args.out else default_folder(Path(path).stem, settings=settings)
     tasks = study.tasks()
+    if not args.inputs:
+        tasks = [replace(task, inputs=False) for task in tasks]
     base = study.scenarios[0]
     manifest = make_manifest(kind, base, str(study.experiment.scenario_path), study.seed,
                              study.replicates * len(study.scenarios), study.chunk_size,
-                             len(tasks), experiment_sha256=study.experiment.sha256) | {
-        "settings": settings}
+                             len(tasks), experiment_sha256=study.experiment.sha256,
+                             inputs=args.inputs) | {"settings": settings}
     return out, run_batch(args, out, manifest, tasks)

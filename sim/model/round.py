@@ -390,8 +390,9 @@ class NegotiationRound(mesa.Model):
                         ) -> np.ndarray:
         """(R, I) issues closed this minute: the package's issues agreed (those it had
         no text on, parked with it); issues the mediator sees no zone on, parked after
-        exploration; after ``item_minutes`` without agreement, the hardest open issue
-        (the narrowest zone) parked."""
+        exploration; after ``item_minutes`` for each issue of the text without agreement
+        (the time item by item would give them), the hardest open issue (the narrowest
+        zone) parked, and the clock restarts for the smaller text."""
         setup, believed = self.setup, self.mediator.believed
         status = np.zeros(self.status.shape, dtype=np.int8)
         open_ = view.open_
@@ -400,13 +401,16 @@ class NegotiationRound(mesa.Model):
         spent = view.minutes_on_item + 1
         no_zone = believed["zone_lo"] > believed["zone_hi"]
         explored = (spent >= setup.exploration_minutes) & ~agreed
-        stuck = ~agreed & (spent >= setup.item_minutes) & view.session
         if self.mediating:  # a person decides what to set aside
-            explored = stuck = np.zeros(agreed.shape, dtype=bool)
+            explored = np.zeros(agreed.shape, dtype=bool)
             if self._move is not None and self._move.park is not None:
                 status[open_ & self._move.park[None, :] & ~agreed[:, None]] = ItemStatus.PARKED
         status[open_ & no_zone & explored[:, None]] = ItemStatus.PARKED
         still = open_ & (status == ItemStatus.PENDING)
+        # the time item by item would give the text's issues: item_minutes each
+        stuck = ~agreed & (spent >= setup.item_minutes * open_.sum(axis=1)) & view.session
+        if self.mediating:  # nor does the clock park an issue for them
+            stuck = np.zeros(agreed.shape, dtype=bool)
         if stuck.any():
             width = np.where(still, (believed["zone_hi"] - believed["zone_lo"] + 1)
                              * setup.step / setup.span, np.inf)
