@@ -10,7 +10,7 @@ import sys
 from sim.batch.chunks import CHUNK_SIZE
 from sim.cli.common import UsageError, integer_at_least
 from sim.cli.scenario_args import add_set_option, load_scenario_arg, settings_of
-from sim.teach.trace import narrate, play, render, replicate_setup, use_colour
+from sim.teach.trace import lever_names, narrate, play, render, replicate_setup, use_colour
 from sim.viz.teaching import round_figure, save
 
 DESCRIPTION = """\
@@ -55,10 +55,10 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     model = play(setup)
-    events = narrate(model, scenario.round.name)
+    events = narrate(model, scenario.round.name, lever_names(scenario))
     if args.json:
         for event in events:
-            print(json.dumps(event.to_json()))
+            print(json.dumps(event.to_json(), allow_nan=False))
     else:
         print(render(events, use_colour(sys.stdout.isatty(), dict(os.environ))))
     if args.figure:
