@@ -170,8 +170,10 @@ def _end_event(story: Story, agreed: dict[int, float]) -> Event:
         why = f"{setup.party_names[model.walkout_party[0]]} walked out"
     elif not (status != ItemStatus.PENDING).all():
         why = f"it is stopped at its limit of {setup.max_minutes} minutes"
-    else:
+    elif setup.closing_minutes > 0:
         why = f"the agenda is done, then {setup.closing_minutes:g} minutes of closing"
+    else:
+        why = "the agenda is done"
     done = []
     for i, v in agreed.items():
         spec = setup.specs[i]

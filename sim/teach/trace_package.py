@@ -150,6 +150,8 @@ def _say(story: Story, party: int, first: Answer, last: Answer, issue_of) -> str
     if bluff > 0:
         text += (f" (its demand overstates, by its bluff {utility(bluff)}, the "
                  f"{utility(last.reference)} it really holds out for)")
+    if last.tolerance <= 0:
+        return text + ", short, and it gives a mediator's text no slack."
     return text + (f", short by more than the {utility(last.tolerance)} it concedes to a "
                    "mediator's text.")
 
