@@ -4,6 +4,7 @@ three-issue lattice, and drawn by `negsim trace --frontier`."""
 
 from __future__ import annotations
 
+import dataclasses
 from itertools import product
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from test_bargaining import LOGROLL_ISSUES, two_sides
 
 from sim.cli import main
 from sim.scenario.load import load_scenario, parse_scenario
+from sim.scenario.spec import Protocol
 from sim.teach.trace import play, replicate_setup
 from sim.viz import frontier as frontier_module
 from sim.viz.frontier import (
@@ -179,3 +181,26 @@ def test_bad_frontier_options_are_one_line_and_exit_2(argv, message, tmp_path, c
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_the_readme_frontier_command_draws_it(tmp_path, monkeypatch, capsys):
+    """README: `negsim trace scenarios/river-basin.toml --run 19 --frontier frontier.png`
+    (replicate 19 agrees a package of two issues; the sequential protocol agrees none
+    of them, which the legend says)."""
+    from test_cli_conventions import ROOT, readme_command
+
+    command = readme_command("trace scenarios/river-basin.toml")
+    assert "--frontier" in command
+    (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
+    monkeypatch.chdir(tmp_path)
+    assert main(command) == 0
+    assert (tmp_path / "frontier.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "wrote frontier.png" in capsys.readouterr().out
+    river = load_scenario(RIVER)
+    items = dataclasses.replace(river, round=dataclasses.replace(
+        river.round, protocol=Protocol.SEQUENTIAL))
+    package = play(replicate_setup(river, 0, 19, 10_000))
+    sequential = play(replicate_setup(items, 0, 19, 10_000))
+    labels = legend_texts(frontier_figure(package, sequential, (0, 1)))
+    assert "package deal (minute 70)" in labels
+    assert "sequential deal: agreed 0 of these 2 issues (not a point of this plane)" in labels

@@ -130,8 +130,9 @@ DRAWN = {"north_batna": "[0.0, 0.3]", "south_batna": "[0.0, 0.3]",
          "north_bluff": "[0.0, 0.1]", "south_bluff": "[0.0, 0.1]",
          "north_fish": "[200, 600]", "north_land": "[100, 500]",
          "south_fish": "[400, 800]", "south_land": "[500, 900]"}
-#: Fixed values no lattice point, offer or text can show (the lattice steps by 10).
-FIXED = {"north_batna": "0.137", "south_batna": "0.093", "north_bluff": "0.04",
+#: Fixed values no lattice point, offer or text can show (the lattice steps by 10); North's
+#: BATNA high enough that it rejects texts for it and walks out.
+FIXED = {"north_batna": "0.337", "south_batna": "0.093", "north_bluff": "0.04",
          "south_bluff": "0.07", "north_fish": "437", "north_land": "263",
          "south_fish": "771", "south_land": "649"}
 
@@ -339,19 +340,32 @@ def numbers(value) -> list[float]:
     return []
 
 
+#: What each case of the private test must have told, so that its check has bite: a
+#: walk-out weighed against the BATNA, answers below the BATNA, objections, a deal.
+TOLD = {("package", False): {"walk:batna", "below_batna", "objects", "deal"},
+        ("package", True): {"walk:batna"},
+        ("sequential", False): {"walk:batna", "below_batna"},
+        ("sequential", True): {"walk:batna"}}
+
+
 @pytest.mark.parametrize("protocol", ["package", "sequential"])
 @pytest.mark.parametrize("informed", [False, True])
 def test_private_information_is_told_only_in_the_final_section(protocol, informed):
-    """Red lines 437, 263, 771 and 649 (off the lattice of 10), BATNAs 0.137 and 0.093,
+    """Red lines 437, 263, 771 and 649 (off the lattice of 10), BATNAs 0.337 and 0.093,
     bluffs 0.04 and 0.07: before "What each side really held" no event's text shows a
     red line, and none says a BATNA's or a bluff's value; no number in any event's
     data is a true red line, BATNA or bluff. The section shows them all."""
     scenario = private_scenario(protocol, informed, FIXED)
-    secrets = [437.0, 263.0, 771.0, 649.0, 0.137, 0.093, 0.04, 0.07]
-    for run, model in rounds(scenario, 12):
+    secrets = [437.0, 263.0, 771.0, 649.0, 0.337, 0.093, 0.04, 0.07]
+    told = set()
+    for run, model in rounds(scenario, 30):
         events = narrate(model, "", lever_names(scenario))
         cut = [e.kind for e in events].index("private")
         before, after = events[:cut], events[cut:]
+        for event in before:
+            told |= {a["answer"] for a in event.data.get("answers", [])}
+            told |= {f"walk:{event.data['reason']}"} if event.kind == "walkout" else set()
+            told |= {"deal"} if event.kind in ("agreed", "package_agreed") else set()
         text = " ".join(e.text for e in before)
         for red in ("437", "263", "771", "649"):
             assert not re.search(rf"\b{red}\b", text), (run, red)
@@ -361,11 +375,12 @@ def test_private_information_is_told_only_in_the_final_section(protocol, informe
             for x in numbers(event.to_json()):
                 assert all(abs(x - s) > 1e-9 for s in secrets), (run, event.kind, x)
         section = " ".join(e.text for e in after)
-        for shown in ("437", "263", "771", "649", "BATNA 0.14", "BATNA 0.09", "0.04", "0.07"):
+        for shown in ("437", "263", "771", "649", "BATNA 0.34", "BATNA 0.09", "0.04", "0.07"):
             assert shown in section, (run, shown)
         rendered = render(events)
         assert "WHAT EACH SIDE REALLY HELD" in rendered
         assert rendered.index("WHAT EACH SIDE REALLY HELD") > rendered.index("The round ends")
+    assert TOLD[protocol, informed] <= told, told
 
 
 # --------------------------------------------------------------------------- the opening
