@@ -131,7 +131,8 @@ def _round_event(story: Story, title: str) -> Event:
     discount = [float(d) for d in setup.discount[0]]
     if any(discount):
         lines.append("A deal loses value as talks go on: " + ", ".join(
-            f"{n} {percent(d)} an hour" for n, d in zip(names, discount, strict=True))
+            f"{n} {percent(d)} an hour" if d > 0 else f"{n} nothing"
+            for n, d in zip(names, discount, strict=True))
             + " (the cost of delay: the more patient side gets more).")
     data = {"parties": list(names), "mediator": mediator, "order": order,
             "protocol": setup.protocol.value, "format": setup.format.value,
@@ -151,8 +152,8 @@ def _round_event(story: Story, title: str) -> Event:
                          + ".")
         if any(bluff):
             lines.append("Stated positions overstate by a bluff: " + ", ".join(
-                f"{n} {b}" for n, b in zip(names, utilities(bluff), strict=True))
-                + " (a share of each scale).")
+                f"{n} {b}" for n, b, x in zip(names, utilities(bluff), bluff, strict=True)
+                if x > 0) + " (a share of each scale).")
     lines.append(f"{mediator}'s pressure {pressure:.2f} makes the clock run "
                  f"{100 * pressure:.0f}% faster for both." if pressure > 0 else
                  f"{mediator} applies no pressure.")

@@ -279,7 +279,7 @@ def walkout_event(story: Story, beliefs: Beliefs, record: MinuteRecord,
         text = (f"{name} walks out: staying was worth {utility(stay)} to it ({chance}, {wait}), "
                 "less than its BATNA now")
         text += (" (its value is told in the last section)." if story.private else
-                 f", {_batna(story, party)}.")
+                 f", {_batna(story, party, named=False)}.")
         believed = _believed(story, beliefs, record, party, open_issues)
         if believed[0]:
             text += " " + believed[0]
@@ -298,21 +298,28 @@ def walkout_event(story: Story, beliefs: Beliefs, record: MinuteRecord,
     return Event("walkout", record.minute, record.minute, record.item, text, data)
 
 
-def _batna(story: Story, party: int) -> str:
-    """'its BATNA 0.15' (and what a lever did to it)."""
+def _batna(story: Story, party: int, named: bool = True) -> str:
+    """'its BATNA 0.15' ('0.15' unnamed), and what a lever did to it."""
     setup = story.setup
     batna, reserve = float(setup.batna[0, party]), float(story.reserve[party])
     if abs(batna - reserve) < 1e-12:
-        return f"its BATNA {utility(batna)}"
+        return f"its BATNA {utility(batna)}" if named else utility(batna)
     return f"{utility(reserve)} (its BATNA {utility(batna)}, with what the levers changed)"
 
 
 def _believed(story: Story, beliefs: Beliefs, record: MinuteRecord, party: int,
               issues: list[int]) -> tuple[str, dict]:
     """What the side leaving believed of the others' red lines on the open issues where
-    it was unsure of a zone."""
+    it was unsure of a zone (with public information: where it knew there was none)."""
     setup = story.setup
     parts, data = [], {}
+    if not story.private:
+        none = [i for i in issues if beliefs.zone_chance(record.minute, party, i) < 1e-9]
+        if not none:
+            return "", {}
+        labels = listing([setup.specs[i].label for i in none])
+        return (f"The others' red lines leave it no zone on the {labels}.",
+                {setup.issues[i]: 0.0 for i in none})
     for issue in issues:
         chance = beliefs.zone_chance(record.minute, party, issue)
         if chance > 1 - 1e-9:
