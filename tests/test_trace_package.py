@@ -428,8 +428,9 @@ def test_a_lever_that_opens_a_zone_is_told(protocol):
     assert told[0] == []
     (event,) = told[1]
     assert event.data["zone_now"] and event.data["levers"][0]["utility"] == 0.3
-    assert ("spends what it holds (budget 1): security guarantee (worth 0.30 to a in any "
-            "agreement, at a cost of 1): a zone now exists, as it reckons") in event.text
+    assert ("M reckons that the sides' BATNAs close what their red lines leave open. It "
+            "offers a the security guarantee (worth 0.30 to it in any agreement; it costs 1 "
+            "of a budget of 1): a zone now exists, as it reckons.") in event.text
 
 
 # --------------------------------------------------------------------------- the command
@@ -446,3 +447,27 @@ def test_json_on_private_package_rounds_is_json(tmp_path, capsys):
 
 def reject(constant: str):
     raise ValueError(f"{constant} is not JSON")
+
+
+def test_the_round_figure_draws_each_issue_s_package_text(tmp_path, capsys):
+    """`trace --figure` on a package round: a panel per issue that was in the text,
+    its line the text's value minute by minute (MinuteRecord.text), the red lines
+    dashed, and the package's issues over time."""
+    from sim.viz.teaching import issues_reached, round_figure
+
+    model = play(replicate_setup(load_scenario(RIVER), 0, 19, 10_000))
+    fig = round_figure(model, "River")
+    reached = issues_reached(model)
+    assert len(fig.axes) == len(reached) + 1
+    for ax, item in zip(fig.axes, reached, strict=False):
+        name = model.setup.issues[item]
+        (line,) = [ln for ln in ax.get_lines() if ln.get_label().endswith("package text")]
+        told = [r.text[item] for r in model.history if name in r.open_issues]
+        np.testing.assert_array_equal(line.get_ydata(), told)
+        reds = [ln for ln in ax.get_lines() if ln.get_label().endswith("red line")]
+        assert sorted(ln.get_ydata()[0] for ln in reds) == sorted(
+            model.setup.red_line[0, :, item])
+    assert fig.axes[-1].get_title() == "the package's issues over time"
+    png = tmp_path / "round.png"
+    assert main(["trace", str(RIVER), "--run", "19", "--figure", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -226,22 +226,23 @@ def lever_event(story: Story) -> Event | None:
     spent, data = [], []
     for k in used:
         party, worth, shift, cost = setup.levers[k]
-        effect = []
+        name, effect = story.lever_name(k), []
         if worth:
-            effect.append(f"worth {utility(worth)} to {names[party]} in any agreement")
+            effect.append(f"worth {utility(worth)} to it in any agreement")
         if shift:
-            effect.append(f"moving {names[party]}'s BATNA by {utility(shift)}")
-        spent.append(f"{story.lever_name(k)} ({listing(effect) or 'no effect'}, at a cost "
-                     f"of {cost:g})")
-        data.append({"lever": story.lever_name(k), "party": names[party], "utility": worth,
+            effect.append(f"its BATNA {'rises' if shift > 0 else 'falls'} by "
+                          f"{utility(abs(shift))}")
+        spent.append(f"{'offers' if worth >= 0 and shift >= 0 else 'turns on'} "
+                     f"{names[party]} the {name} ({listing(effect) or 'no effect'}; it costs "
+                     f"{cost:g} of a budget of {setup.budget:g})")
+        data.append({"lever": name, "party": names[party], "utility": worth,
                      "batna": shift, "cost": cost})
     package = setup.protocol is Protocol.PACKAGE
     still = bool(short_of_batna(setup, story.picture, package)[0])
     after = ("as it reckons, the sides' BATNAs still close the talks" if still else
              "a zone now exists, as it reckons")
     text = (f"{story.mediator} reckons that the sides' BATNAs close what their red lines "
-            f"leave open, and spends what it holds (budget {setup.budget:g}): "
-            f"{'; '.join(spent)}: {after}.")
+            f"leave open. It {'; it '.join(spent)}: {after}.")
     minute = int(model.plenary_start[0])
     return Event("lever", minute, minute, None, text,
                  {"levers": data, "zone_now": not still})
