@@ -31,7 +31,8 @@ from sim.teach.trace import (
     replicate_setup,
 )
 from sim.teach.trace_minds import Beliefs
-from sim.teach.trace_package import Mediator
+from sim.teach.trace_parking import Mediator
+from sim.teach.wording import utility
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 RIVER = SCENARIOS / "river-basin.toml"
@@ -324,7 +325,7 @@ def test_a_public_batna_walk_out_is_told_with_its_batna():
             stay = rules.staying_value(d["p_deal"], d["value"], d["reserve"],
                                        d["discount_per_hour"], d["minutes"])
             assert stay == pytest.approx(d["stay"], abs=1e-12)
-            assert f"its BATNA {d['reserve']:.2f}" in event.text
+            assert f"less than its BATNA now, {utility(d['reserve'])}" in event.text
             return
     pytest.fail("no BATNA walk-out in 40 public rounds")
 
