@@ -138,9 +138,11 @@ FIXED = {"north_batna": "0.337", "south_batna": "0.093", "north_bluff": "0.04",
          "south_fish": "771", "south_land": "649"}
 
 
-def private_scenario(protocol: str = "package", informed: bool = False, values=None):
+def private_scenario(protocol: str = "package", informed: bool = False, values=None,
+                     item_minutes: int = 40):
     text = PRIVATE.format(protocol=protocol, informed=str(informed).lower(),
                           **(values or DRAWN))
+    text = text.replace("item_minutes = 40", f"item_minutes = {item_minutes}")
     return parse_scenario(text, f"private-{protocol}.toml")
 
 
@@ -229,13 +231,27 @@ def test_a_sequential_round_with_batnas_and_bluffs_states_the_model_s_reasons():
 def test_every_issue_leaves_the_package_for_the_engine_s_reason(tmp_path):
     """The parked events name a reason of ``_package_status`` for every parked issue,
     and the agreed and parked issues are the model's; reasons seen across the cases:
-    no zone, the hardest after item_minutes, linkage at the opening, parked with the
-    package."""
-    reasons = set()
-    for scenario in (private_scenario(), leaders_package(tmp_path), load_scenario(RIVER)):
+    no zone, the hardest after item_minutes for each issue of the text (told with its
+    numbers, the text's first minutes that reach it), linkage at the opening, parked
+    with the package."""
+    reasons, hardest = set(), []
+    # 15 minutes an issue: texts of two issues reach their 30 minutes within the round
+    for scenario in (private_scenario(item_minutes=15), leaders_package(tmp_path),
+                     load_scenario(RIVER)):
         for _, model in rounds(scenario, 30):
             events = narrate(model)
             parked = {e.item: e.data["reason"] for e in events if e.kind == "parked"}
+            each = model.setup.item_minutes
+            for e in (e for e in events if e.kind == "parked"
+                      and e.data["reason"] == "hardest"):
+                spent, n = e.data["minutes_on_package"], e.data["issues_in_text"]
+                record = next(r for r in model.history if r.minute == e.minute)
+                assert n == len(record.open_issues)
+                assert spent >= each * n
+                assert f"after {spent} minutes without agreement" in e.text
+                if n > 1:
+                    assert f"{each} minutes for each of its {n} issues" in e.text
+                hardest.append((spent, each, n))
             status = model.status[0]
             issues = model.setup.issues
             assert set(parked) == {issues[i] for i in range(len(issues))
@@ -247,6 +263,8 @@ def test_every_issue_leaves_the_package_for_the_engine_s_reason(tmp_path):
                 [{issues[i] for i in range(len(issues)) if status[i] == ItemStatus.AGREED}]
                 if (status == ItemStatus.AGREED).any() else [])
     assert {"no_zone", "hardest", "blocked", "with_package"} <= reasons
+    # the rule's bite: a text of several issues parked its hardest at item_minutes each
+    assert any(spent == each * n and n > 1 for spent, each, n in hardest), hardest
 
 
 def test_the_replays_end_where_the_engine_ends():
@@ -356,7 +374,8 @@ def test_private_information_is_told_only_in_the_final_section(protocol, informe
     bluffs 0.04 and 0.07: before "What each side really held" no event's text shows a
     red line, and none says a BATNA's or a bluff's value; no number in any event's
     data is a true red line, BATNA or bluff. The section shows them all."""
-    scenario = private_scenario(protocol, informed, FIXED)
+    # 20 minutes an issue: a package text parks its hardest issue soon enough for a deal
+    scenario = private_scenario(protocol, informed, FIXED, item_minutes=20)
     secrets = [437.0, 263.0, 771.0, 649.0, 0.337, 0.093, 0.04, 0.07]
     told = set()
     for run, model in rounds(scenario, 30):

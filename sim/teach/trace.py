@@ -25,7 +25,9 @@ beside ``kind``, ``minute``, ``until``, ``item`` and ``text``):
   ``package_text`` (a stretch with the same text: each side's answer and reason; what
   the mediator learns from an objection, and what the sides learn), ``parked`` (an
   issue leaving the package, with its ``reason``: no_zone, hardest, linkage, blocked,
-  with_package), ``package_agreed`` (the package, each side's utility of it);
+  with_package; ``minutes_on_package`` on a text of ``issues_in_text`` issues: the
+  hardest is parked after ``item_minutes`` for each), ``package_agreed`` (the
+  package, each side's utility of it);
 - ``walkout``: a side leaving, with its ``reason`` (batna: ``stay``, ``p_deal``,
   ``value``, ``minutes``, ``discount_per_hour``; frustration: ``frustration``,
   ``threshold``);

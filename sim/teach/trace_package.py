@@ -279,10 +279,9 @@ def package_events(story: Story, beliefs: Beliefs) -> tuple[list[Event], dict[in
     events = [opened_event(story, history[0])]
     blocked = [c for c in closed if c.reason == "blocked"]
     for c in blocked:
-        events.append(parked_event(story, c, 0))
+        events.append(parked_event(story, c))
     agreed: dict[int, float] = {}
     stretch: _Stretch | None = None
-    start = history[0].minute
     previous: MinuteRecord | None = None
 
     def flush():
@@ -316,9 +315,7 @@ def package_events(story: Story, beliefs: Beliefs) -> tuple[list[Event], dict[in
             flush()
         for c in here:
             if c.status == ItemStatus.PARKED:
-                events.append(parked_event(story, c, record.minute - start + 1))
-        if here:
-            start = record.minute + 1
+                events.append(parked_event(story, c))
         if record.walked_out:
             events.append(walkout_event(story, beliefs, record,
                                         [setup.issues.index(n) for n in record.open_issues]))

@@ -5,11 +5,12 @@ A side objects where the package text is past its red line on an issue; an uninf
 mediator then truncates its belief at the text and reckons its zones anew
 (``Mediator.hear``, ``sim.model.beliefs.learn``). ``NegotiationRound._package_status``
 parks, in this order: the open issues without text when the rest is agreed; issues with
-no zone as the mediator sees it, once explored; after ``item_minutes`` without
-agreement, the hardest open issue (the narrowest zone as it sees it); and issues tied
-to one parked. Issues a side ties to a compound issue at a level the mediator cannot
-put are parked before the first text (``_drop_blocked``). ``closures`` tells each of
-these from the record and the replayed picture.
+no zone as the mediator sees it, once explored; after ``item_minutes`` for each issue of
+the text without agreement (the time item by item would give them; the clock restarts
+whenever an issue leaves the text), the hardest open issue (the narrowest zone as it sees
+it); and issues tied to one parked. Issues a side ties to a compound issue at a level
+the mediator cannot put are parked before the first text (``_drop_blocked``).
+``closures`` tells each of these from the record and the replayed picture.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def drafted(story: Story, record: MinuteRecord) -> np.ndarray:
 @dataclass(frozen=True)
 class Closure:
     """An issue leaving the package in minute ``minute``: agreed, or parked for
-    ``reason`` (with_package, no_zone, hardest, linkage, blocked)."""
+    ``reason`` (with_package, no_zone, hardest, linkage, blocked), after ``spent``
+    minutes on a text of ``issues`` open issues (0 and 0 before the first text)."""
 
     issue: int
     minute: int
@@ -89,6 +91,8 @@ class Closure:
     reason: str = ""
     party: int = -1  # whose linkage
     requires: int = -1  # the issue it is tied to
+    spent: int = 0
+    issues: int = 0
 
 
 def closures(story: Story, mediator: Mediator) -> list[Closure]:
@@ -111,22 +115,26 @@ def closures(story: Story, mediator: Mediator) -> list[Closure]:
             continue
         parked_now: list[int] = []
         spent = record.minute - start + 1
+        shape = {"spent": spent, "issues": int(open_.sum())}
         agreed_now = any(status[i] == ItemStatus.AGREED for i in leaving)
         zone_lo, zone_hi = mediator.zones(record.minute)
         text = np.array(record.text, dtype=float)
         for i in leaving:
             if status[i] == ItemStatus.AGREED:
-                done.append(Closure(int(i), record.minute, ItemStatus.AGREED))
+                done.append(Closure(int(i), record.minute, ItemStatus.AGREED, **shape))
             elif agreed_now and np.isnan(text[i]):
-                done.append(Closure(int(i), record.minute, ItemStatus.PARKED, "with_package"))
+                done.append(Closure(int(i), record.minute, ItemStatus.PARKED, "with_package",
+                                    **shape))
                 parked_now.append(int(i))
             elif zone_lo[i] > zone_hi[i] and spent >= setup.exploration_minutes:
-                done.append(Closure(int(i), record.minute, ItemStatus.PARKED, "no_zone"))
+                done.append(Closure(int(i), record.minute, ItemStatus.PARKED, "no_zone",
+                                    **shape))
                 parked_now.append(int(i))
         still = [i for i in np.flatnonzero(open_) if zone_lo[i] <= zone_hi[i]
                  or spent < setup.exploration_minutes]
         hardest = None
-        if not agreed_now and spent >= setup.item_minutes and still:
+        # the time item by item would give the text's issues: item_minutes each
+        if not agreed_now and spent >= setup.item_minutes * shape["issues"] and still:
             width = [(zone_hi[i] - zone_lo[i] + 1) * setup.step[i] / setup.span[i]
                      for i in still]
             hardest = int(still[int(np.argmin(width))])
@@ -134,7 +142,8 @@ def closures(story: Story, mediator: Mediator) -> list[Closure]:
             if status[i] != ItemStatus.PARKED or i in parked_now:
                 continue
             if i == hardest:
-                done.append(Closure(int(i), record.minute, ItemStatus.PARKED, "hardest"))
+                done.append(Closure(int(i), record.minute, ItemStatus.PARKED, "hardest",
+                                    **shape))
                 parked_now.append(int(i))
         gone = {c.issue for c in done if c.status == ItemStatus.PARKED}
         for i in leaving:
@@ -144,7 +153,7 @@ def closures(story: Story, mediator: Mediator) -> list[Closure]:
                         if issue == i and r in gone), None)
             reason = "linkage" if tie else "parked"
             done.append(Closure(int(i), record.minute, ItemStatus.PARKED, reason,
-                                *(tie or (-1, -1))))
+                                *(tie or (-1, -1)), **shape))
         start = record.minute + 1
     return done
 
@@ -164,8 +173,10 @@ def _blocked(story: Story, issue: int, minute: int) -> Closure:
     return Closure(issue, minute, ItemStatus.PARKED, "blocked")
 
 
-def parked_event(story: Story, closure: Closure, spent: int) -> Event:
+def parked_event(story: Story, closure: Closure) -> Event:
+    """'The mediator parks the land: ...', with the engine's reason in words."""
     setup, mediator = story.setup, story.mediator
+    spent, n = closure.spent, closure.issues
     spec = setup.specs[closure.issue]
     seen = "" if not story.private else " as it sees it"
     if closure.reason == "with_package":
@@ -173,8 +184,12 @@ def parked_event(story: Story, closure: Closure, spent: int) -> Event:
     elif closure.reason == "no_zone":
         why = f"no zone of agreement{seen} after {spent} minutes of exploration"
     elif closure.reason == "hardest":
-        why = (f"after {spent} minutes without agreement it sets aside the hardest open "
-               f"issue (the narrowest zone{seen}) so that the rest can be agreed")
+        each = setup.item_minutes
+        allowed = (f"{each} minutes for each of its {n} issues, the time item by item "
+                   "would give them" if n > 1 else f"the {each} minutes an issue is given")
+        why = (f"after {spent} minutes without agreement on the text ({allowed}) it sets "
+               + (f"aside the hardest open issue (the narrowest zone{seen}) so that the "
+                  "rest can be agreed" if n > 1 else "aside its last open issue"))
     elif closure.reason in ("linkage", "blocked"):
         who = setup.party_names[closure.party] if closure.party >= 0 else "a side"
         needed = setup.specs[closure.requires] if closure.requires >= 0 else None
@@ -185,4 +200,5 @@ def parked_event(story: Story, closure: Closure, spent: int) -> Event:
         why = "it is set aside"
     return Event("parked", closure.minute, closure.minute, spec.name,
                  f"{mediator} parks the {spec.label}: {why}.",
-                 {"reason": closure.reason, "minutes_on_package": spent})
+                 {"reason": closure.reason, "minutes_on_package": spent,
+                  "issues_in_text": n})
