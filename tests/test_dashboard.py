@@ -172,8 +172,10 @@ def test_round_r_is_trace_s_round_r_and_run_s_row_r(seed, run, moved, capsys):
     for column, values in model.round.outcomes().items():
         assert row[column] == values[0] or (pd.isna(row[column]) and pd.isna(values[0])), \
             column
-    assert model.distribution == summarise(batch.iloc[:500].reset_index(drop=True),
-                                           model.case, seed)
+    # as JSON: an event no round can reach has a NaN spread across draws (NaN != NaN)
+    expected = summarise(batch.iloc[:500].reset_index(drop=True), model.case, seed)
+    assert json.dumps(model.distribution, sort_keys=True) == json.dumps(expected,
+                                                                        sort_keys=True)
 
 
 def test_dashboard_command_rejects_a_broken_scenario(tmp_path, capsys):
