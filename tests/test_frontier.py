@@ -155,6 +155,20 @@ def test_the_figure_names_what_it_draws(monkeypatch):
                labels)
 
 
+def test_a_long_title_fits_the_figure():
+    """The classroom package's issue labels are long: the title wraps inside the
+    figure instead of running off both sides."""
+    scenario = load_scenario(SCENARIOS / "classroom-package.toml")
+    twin = dataclasses.replace(scenario, round=dataclasses.replace(
+        scenario.round, protocol=Protocol.SEQUENTIAL))
+    package, sequential = (play(replicate_setup(s, 0, 0, 1)) for s in (scenario, twin))
+    fig = frontier_figure(package, sequential, (0, 1), scenario.round.name)
+    fig.canvas.draw()
+    box, title = fig.bbox, fig._suptitle.get_window_extent()
+    assert "\n" in fig.get_suptitle()
+    assert box.x0 <= title.x0 and title.x1 <= box.x1, (title, box)
+
+
 def test_trace_draws_the_frontier(tmp_path, capsys):
     """On a package scenario, and on a sequential one (the package protocol is then run
     on the same replicate); --sides by name or key, in either order."""

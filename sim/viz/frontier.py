@@ -20,6 +20,7 @@ deal for the same replicate: the comparison of issue 12's logrolling test.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -39,6 +40,8 @@ LIMIT = 2_000_000
 SWEEP = 1001
 #: Largest lattice drawn point by point beneath the frontier (the achievable set).
 DRAWN = 40_000
+#: Characters of a title line at 11 points across the 7.2-inch figure.
+TITLE_WIDTH = 80
 TOLERANCE = 1e-12
 
 
@@ -218,8 +221,10 @@ def frontier_figure(package_round: NegotiationRound, sequential_round: Negotiati
         left = [setup.specs[i].label for i in range(len(setup.issues)) if i not in issues]
         what = "the package agreed" if (model.status[0] == ItemStatus.AGREED).any() else \
             "the open issues"
-        fig.suptitle((f"{title}\n" if title else "") + f"Pareto frontier of {what}: {labels}"
-                     + (f"\n(not in the plane: {', '.join(left)})" if left else ""),
+        lines = ([title] if title else []) + [f"Pareto frontier of {what}: {labels}"] + (
+            [f"(not in the plane: {', '.join(left)})"] if left else [])
+        # issue labels come from the scenario: wrapped to the figure's width
+        fig.suptitle("\n".join(textwrap.fill(line, TITLE_WIDTH) for line in lines),
                      fontsize=11)
     return fig
 
