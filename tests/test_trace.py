@@ -23,7 +23,7 @@ from sim.teach.trace import (
     replicate_setup,
     use_colour,
 )
-from sim.teach.wording import amount, amounts, figures, pair, show
+from sim.teach.wording import amount, amounts, figures, pair, show, the
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 CLASSROOM = SCENARIOS / "classroom-two-party.toml"
@@ -231,6 +231,16 @@ def test_numbers_that_differ_never_read_the_same():
     exchange = load_scenario(JUNE).issue("pow_exchange")
     assert show(exchange, 2006.37) == "2,006" and show(exchange, 800, unit=True) == \
         "800 prisoners per side"
+
+
+def test_a_possessive_label_takes_no_article():
+    """Labels come from the scenario: 'the fishing quota', but never 'the Eastland's
+    share of the fishing quota' (classroom-package's first issue)."""
+    assert the("fishing quota") == "the fishing quota"
+    assert the("Eastland's share of the fishing quota") == "Eastland's share of the fishing quota"
+    scenario = load_scenario(SCENARIOS / "classroom-package.toml")
+    flat = " ".join(render(narrate(play(replicate_setup(scenario, 0, 0, 1)))).split())
+    assert "Eastland's share" in flat and "the Eastland's" not in flat
 
 
 ROUND_FILES = sorted(p for p in SCENARIOS.glob("*.toml") if not p.name.startswith("campaign"))

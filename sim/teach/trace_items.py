@@ -33,6 +33,7 @@ from sim.teach.wording import (
     pair,
     show,
     shown,
+    the,
     utility,
 )
 
@@ -97,8 +98,8 @@ def say_answer(story: Story, party: int, item: int, record: MinuteRecord, a: Ans
         return f"{name} accepts."
     if a.code == "linkage":
         needed = setup.specs[setup.issues.index(a.requires)]
-        return (f"{name} will not agree the {issue.label} before the "
-                f"{needed.label} is agreed {requirement(needed, a.at_least)} (linkage).")
+        return (f"{name} will not agree {the(issue.label)} before "
+                f"{the(needed.label)} is agreed {requirement(needed, a.at_least)} (linkage).")
     text = show(issue, proposal)
     side = "below" if wants > 0 else "above"
     if a.code == "outside_red_line":
@@ -197,7 +198,7 @@ def zone_text(setup, item: int, red: np.ndarray, k_lo: int, k_hi: int,
 def item_event(story: Story, item: int, minute: int, agreed: dict[int, float]) -> Event:
     setup, picture, mediator = story.setup, story.picture, story.mediator
     issue = setup.specs[item]
-    lines = [f"{mediator} opens the {issue.label}."]
+    lines = [f"{mediator} opens {the(issue.label)}."]
     data: dict = {}
     scale = issue.scale
     what = f"the {scale.label} attached" + (f" ({scale.unit})" if scale.unit else "")
@@ -208,7 +209,7 @@ def item_event(story: Story, item: int, minute: int, agreed: dict[int, float]) -
             lines.append(f"It puts {level_phrase(issue, level)} to the parties; they "
                          f"bargain over {what}.")
         else:
-            lines.append(f"No level of the {issue.label} leaves a zone on {what}.")
+            lines.append(f"No level of {the(issue.label)} leaves a zone on {what}.")
     k_lo, k_hi = int(picture["zone_lo"][0, item]), int(picture["zone_hi"][0, item])
     if story.private:
         lines.append(_reckoned_zone(story, item, k_lo, k_hi))
@@ -240,7 +241,7 @@ def item_event(story: Story, item: int, minute: int, agreed: dict[int, float]) -
         link = unmet_linkage(setup, party, item, agreed)
         if link is not None:
             needed = setup.specs[link[0]]
-            lines.append(f"{setup.party_names[party]} ties it to the {needed.label} "
+            lines.append(f"{setup.party_names[party]} ties it to {the(needed.label)} "
                          f"({requirement(needed, link[1])}), not yet agreed.")
     return Event("item", minute, minute, issue.name, " ".join(lines), data)
 
@@ -365,10 +366,10 @@ def closed_event(story: Story, item: int, record: MinuteRecord, start: int,
             seen = " as it sees it" if story.private else ""
             why = f"no zone of agreement{seen} after {spent} minutes of exploration"
         return Event("parked", record.minute, record.minute, issue.name,
-                     f"{mediator} parks the {issue.label}: {why} (a deadlock).",
+                     f"{mediator} parks {the(issue.label)}: {why} (a deadlock).",
                      {"minutes_on_item": spent})
     return Event("timed_out", record.minute, record.minute, issue.name,
-                 f"Time is up on the {issue.label} after {spent} minutes without "
+                 f"Time is up on {the(issue.label)} after {spent} minutes without "
                  f"agreement; {mediator} moves on.", {"minutes_on_item": spent})
 
 

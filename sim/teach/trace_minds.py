@@ -35,6 +35,7 @@ from sim.teach.wording import (
     pair,
     percent,
     show,
+    the,
     utilities,
     utility,
 )
@@ -154,8 +155,8 @@ def learnt(story: Story, beliefs: Beliefs, before: int, after: int,
                         and hi0[observer, party, issue] == hi1[observer, party, issue]):
                     continue
                 where = beliefs.phrase(after, observer, party, issue)
-                parts.append(f"{name} now believes {other}'s red line on the "
-                             f"{setup.specs[issue].label} lies {where}")
+                parts.append(f"{name} now believes {other}'s red line on "
+                             f"{the(setup.specs[issue].label)} lies {where}")
                 data.setdefault(name, {}).setdefault(other, {})[setup.issues[issue]] = \
                     list(beliefs.interval(after, observer, party, issue))
     if not parts:
@@ -206,7 +207,7 @@ def reckoning(story: Story) -> tuple[str, dict]:
         else:
             zone, sees = None, "no zone"
         data["reckoned_zones"][spec.name] = zone
-        parts.append(f"on the {spec.label}, {listing(sides)}: {sees}")
+        parts.append(f"on {the(spec.label)}, {listing(sides)}: {sees}")
     batnas = [float(b) for b in picture["batna"][0]]
     data["reckoned_batna"] = dict(zip(names, batnas, strict=True))
     text = (f"What it then reckons: {'; '.join(parts)}. Their BATNAs, as it reckons them: "
@@ -319,7 +320,7 @@ def _believed(story: Story, beliefs: Beliefs, record: MinuteRecord, party: int,
         if not none:
             return "", {}
         labels = listing([setup.specs[i].label for i in none])
-        return (f"The others' red lines leave it no zone on the {labels}.",
+        return (f"The others' red lines leave it no zone on {the(labels)}.",
                 {setup.issues[i]: 0.0 for i in none})
     for issue in issues:
         chance = beliefs.zone_chance(record.minute, party, issue)
@@ -328,7 +329,7 @@ def _believed(story: Story, beliefs: Beliefs, record: MinuteRecord, party: int,
         minute = record.minute
         others = [f"{setup.party_names[q]}'s red line {beliefs.phrase(minute, party, q, issue)}"
                   for q in range(len(setup.party_names)) if q != party]
-        parts.append(f"on the {setup.specs[issue].label} it believed {listing(others)} "
+        parts.append(f"on {the(setup.specs[issue].label)} it believed {listing(others)} "
                      f"(a zone {percent(chance)} likely)")
         data[setup.issues[issue]] = chance
     if not parts:
@@ -366,7 +367,7 @@ def held_events(story: Story, beliefs: Beliefs, walkout: MinuteRecord | None,
                     lo, hi = beliefs.interval(last, q, p, i)
                     data["believed_by"].setdefault(other, {})[spec.name] = [lo, hi]
                     others.append(f"{other} believed {beliefs.phrase(last, q, p, i)}")
-            told = f"on the {spec.label} {limit_words(spec, red, wants)}"
+            told = f"on {the(spec.label)} {limit_words(spec, red, wants)}"
             if not setup.informed:
                 told += (f" ({story.mediator} reckoned "
                          f"{limit_words(spec, reckoned, wants, about=True)}")
@@ -424,7 +425,7 @@ def _mediator_held(story: Story, minute: int) -> Event:
         seen = _zone(spec, picture["zone_lo"][0, i], picture["zone_hi"][0, i], setup.step[i])
         data["zones"][spec.name] = true[1]
         data["reckoned_zones"][spec.name] = seen[1]
-        parts.append(f"the {spec.label} {seen[0]} (by the true red lines: {true[0]})")
+        parts.append(f"{the(spec.label)} {seen[0]} (by the true red lines: {true[0]})")
     who = ("knew every red line" if setup.informed else
            "saw these zones when the talks opened, after its caucuses")
     text = f"{story.mediator} {who}: " + "; ".join(parts) + "."

@@ -32,7 +32,15 @@ from sim.teach.trace_parking import (
     objected,
     parked_event,
 )
-from sim.teach.wording import figures, limit_words, listing, shown, utilities, utility
+from sim.teach.wording import (
+    figures,
+    limit_words,
+    listing,
+    shown,
+    the,
+    utilities,
+    utility,
+)
 
 
 # --------------------------------------------------------------------------- answers
@@ -85,11 +93,11 @@ def _say(story: Story, party: int, first: Answer, last: Answer, issue_of) -> str
     if last.code == "accepts":
         return f"{name} accepts: the text gives it {value}."
     if last.code == "objects":
-        return (f"{name} objects: the text is past its red line on the "
-                f"{listing([issue_of(i).label for i in last.issues])}.")
+        return (f"{name} objects: the text is past its red line on "
+                f"{the(listing([issue_of(i).label for i in last.issues]))}.")
     if last.code == "linkage":
         needed = issue_of(last.requires)
-        return (f"{name} will not take a package with it before the {needed.label} is "
+        return (f"{name} will not take a package with it before {the(needed.label)} is "
                 f"agreed {requirement(needed, last.at_least)} (linkage).")
     if last.code == "below_batna":
         batna = "its BATNA" if story.private else f"its BATNA {utility(last.reference)}"
@@ -132,7 +140,7 @@ def _text_words(story: Story, first: MinuteRecord, last: MinuteRecord) -> str:
             parts.append(f"{spec.label} {values}{unit}")
     words = ", ".join(parts) if parts else "nothing"
     if none:
-        words += f"; none on the {listing(none)} (no zone as it sees it)"
+        words += f"; none on {the(listing(none))} (no zone as it sees it)"
     return words
 
 
@@ -179,7 +187,7 @@ def text_event(story: Story, beliefs: Beliefs, mediator: Mediator, s: _Stretch) 
         for p, i, text in heard:
             spec, wants = setup.specs[i], setup.wants[p, i]
             reckoned = mediator.reckoned(s.last.minute, p, i)
-            now.append(f"{names[p]}'s red line on the {spec.label} "
+            now.append(f"{names[p]}'s red line on {the(spec.label)} "
                        f"{'above' if wants > 0 else 'below'} {shown(spec, [text])[0]} "
                        f"({limit_words(spec, reckoned, wants, about=True)})")
         lines.append(f"{story.mediator} takes the objection as evidence — it now reckons "
@@ -221,7 +229,7 @@ def opened_event(story: Story, record: MinuteRecord) -> Event:
     the red lines leave on each."""
     setup, mediator = story.setup, story.mediator
     labels = [setup.specs[setup.issues.index(n)].label for n in record.open_issues]
-    lines = [f"{mediator} puts one text on the table over the {listing(labels)}, and "
+    lines = [f"{mediator} puts one text on the table over {the(listing(labels))}, and "
              "revises it as the sides answer (a single negotiating text): it aims for the "
              "Nash point of the sides' gains over the whole package, as it reckons them, "
              "so that a side can give on what it cares less about to gain on what it "
@@ -233,7 +241,7 @@ def opened_event(story: Story, record: MinuteRecord) -> Event:
             i = setup.issues.index(name)
             text, zone = zone_text(setup, i, setup.red_line[0, :, i],
                                    int(setup.zone_lo[0, i]), int(setup.zone_hi[0, i]),
-                                   f"On the {setup.specs[i].label}")
+                                   f"On {the(setup.specs[i].label)}")
             lines.append(text)
             zones[name] = zone["zone"]
         data["zones"] = zones

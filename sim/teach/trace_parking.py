@@ -24,6 +24,7 @@ from sim.model.agents import ItemStatus
 from sim.model.beliefs import learn
 from sim.model.round import MinuteRecord
 from sim.teach.story import Event, Story
+from sim.teach.wording import the
 
 
 # --------------------------------------------------------------------------- the mediator
@@ -193,12 +194,12 @@ def parked_event(story: Story, closure: Closure) -> Event:
     elif closure.reason in ("linkage", "blocked"):
         who = setup.party_names[closure.party] if closure.party >= 0 else "a side"
         needed = setup.specs[closure.requires] if closure.requires >= 0 else None
-        why = (f"{who} ties it to the {needed.label}, which "
+        why = (f"{who} ties it to {the(needed.label)}, which "
                + ("is parked" if closure.reason == "linkage" else
                   "no level it can put would meet") if needed else "a linkage closes it")
     else:
         why = "it is set aside"
     return Event("parked", closure.minute, closure.minute, spec.name,
-                 f"{mediator} parks the {spec.label}: {why}.",
+                 f"{mediator} parks {the(spec.label)}: {why}.",
                  {"reason": closure.reason, "minutes_on_package": spent,
                   "issues_in_text": n})

@@ -141,6 +141,13 @@ def _small(value: float, decimals: int, separators: bool = False) -> str:
     return _plain(value, places, separators)
 
 
+def the(label: str) -> str:
+    """'the fishing quota', but 'Eastland's share of the quota': a scenario's label
+    that opens with a possessive takes no article."""
+    first = label.split(" ", 1)[0]
+    return label if first.endswith(("'s", "\u2019s")) else f"the {label}"
+
+
 def utility(value: float) -> str:
     """A utility (0 at the red lines, 1 at the ideals) or a probability-free share:
     two decimals."""
