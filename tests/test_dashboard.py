@@ -399,6 +399,9 @@ def test_the_page_fits_a_projector(istanbul_server, tmp_path):
             step(page, 1, n)
             if page.locator(".negsim-items img").count() >= 2:
                 break
+        # every chart decoded before it is measured (a loaded machine lags behind)
+        page.wait_for_function("() => [...document.querySelectorAll('.negsim-main img')]"
+                               ".every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
         page.screenshot(path=str(tmp_path / "projector.png"))
         layout = page.evaluate("""() => {
             const box = e => { const r = e.getBoundingClientRect();
