@@ -198,8 +198,8 @@ def test_bad_frontier_options_are_one_line_and_exit_2(argv, message, tmp_path, c
 
 
 def test_the_readme_frontier_command_draws_it(tmp_path, monkeypatch, capsys):
-    """README: `negsim trace scenarios/river-basin.toml --run 19 --frontier frontier.png`
-    (replicate 19 agrees a package of two issues; the sequential protocol agrees none
+    """README: `negsim trace scenarios/river-basin.toml --run 9 --frontier frontier.png`
+    (replicate 9 agrees all three issues in one package; the sequential protocol agrees none
     of them, which the legend says)."""
     from test_cli_conventions import ROOT, readme_command
 
@@ -213,8 +213,8 @@ def test_the_readme_frontier_command_draws_it(tmp_path, monkeypatch, capsys):
     river = load_scenario(RIVER)
     items = dataclasses.replace(river, round=dataclasses.replace(
         river.round, protocol=Protocol.SEQUENTIAL))
-    package = play(replicate_setup(river, 0, 19, 10_000))
-    sequential = play(replicate_setup(items, 0, 19, 10_000))
+    package = play(replicate_setup(river, 0, 9, 10_000))
+    sequential = play(replicate_setup(items, 0, 9, 10_000))
     labels = legend_texts(frontier_figure(package, sequential, (0, 1)))
-    assert "package deal (minute 70)" in labels
-    assert "sequential deal: agreed 0 of these 2 issues (not a point of this plane)" in labels
+    assert "package deal (minute 89)" in labels
+    assert "sequential deal: agreed 0 of these 3 issues (not a point of this plane)" in labels

@@ -388,7 +388,9 @@ def test_private_information_is_told_only_in_the_final_section(protocol, informe
             told |= {"deal"} if event.kind in ("agreed", "package_agreed") else set()
         text = " ".join(e.text for e in before)
         for red in ("437", "263", "771", "649"):
-            assert not re.search(rf"\b{red}\b", text), (run, red)
+            # the mediator's reckoning ("about 771") may round to a true red line by
+            # chance; its data is checked below to differ from the truth
+            assert not re.search(rf"(?<!about )\b{red}\b", text), (run, red)
         assert not re.search(r"BATNAs?:? (of )?\d", text), run
         assert not re.search(r"bluff \d", text), run
         for event in before:
