@@ -132,11 +132,18 @@ class Prior:
         return sample.mean(axis=0), sample.std(axis=0)
 
 
-def load_calibration_scenario(path: Path) -> Scenario:
-    """A round's scenario as calibration replays it: without its ``[posterior]``
-    (the calibration supplies those parameters; the file may not exist yet)."""
+def calibration_scenario_data(path: Path) -> tuple[dict, str]:
+    """A round's scenario file as data (``read_scenario_data``) without its
+    ``[posterior]`` (the calibration supplies those parameters; the file may not exist
+    yet), and the text it came from."""
     data, sources = read_scenario_data(path)
     data.pop("posterior", None)
+    return data, sources
+
+
+def load_calibration_scenario(path: Path) -> Scenario:
+    """A round's scenario as calibration replays it (``calibration_scenario_data``)."""
+    data, sources = calibration_scenario_data(path)
     return build_scenario(data, path, sources)
 
 
