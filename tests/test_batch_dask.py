@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 from distributed import Client
+from distributed.comm.core import CommClosedError
 from distributed.security import Security
 
 from sim.cli import main
@@ -153,10 +154,22 @@ def start_batch(out: Path, address: str, env: dict | None = None) -> subprocess.
 def kill_workers(address: str, how_many: int | None = None, security=None) -> None:
     """SIGKILL ``how_many`` of the cluster's workers (all by default); their nannies
     start them again."""
-    with Client(address, timeout=10, set_as_default=False, security=security) as client:
-        pids = list(client.run(os.getpid).values())
+    for attempt in range(5):  # a worker restarting as we ask closes its comm: ask again
+        try:
+            with Client(address, timeout=10, set_as_default=False,
+                        security=security) as client:
+                client.wait_for_workers(1, timeout=60)
+                pids = list(client.run(os.getpid).values())
+            break
+        except (OSError, CommClosedError):
+            if attempt == 4:
+                raise
+            time.sleep(1)
     for pid in pids[:how_many]:
-        os.kill(pid, signal.SIGKILL)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:  # it died on its own meanwhile
+            pass
 
 
 def test_all_workers_killed_mid_batch_changes_nothing(tmp_path, cluster, serial):

@@ -91,6 +91,16 @@ def test_event_probabilities(june, tmp_path):
     expected = sorted(round(e["p"], 9) for e in june.summary["events"].values()
                       if e["on_agenda"])
     assert drawn == expected
+    # June draws from the posterior: each event's band spans its range across draws
+    assert "across posterior draws" in ax.get_xlabel()
+    bands = {c.get_gid().split(":")[1]: c for c in ax.collections
+             if (c.get_gid() or "").startswith("across-draws:")}
+    assert set(bands) == {n for n, e in june.summary["events"].items() if e["on_agenda"]}
+    for name, band in bands.items():
+        ((x0, _), (x1, _)) = band.get_segments()[0]
+        event = june.summary["events"][name]
+        assert (x0, x1) == pytest.approx((100 * event["parameter_p10"],
+                                          100 * event["parameter_p90"]))
     paths = save_figure(figure, tmp_path, "events")
     assert_image_files(paths)
     assert "Probability of each outcome" in paths[1].read_text()  # SVG keeps text as text

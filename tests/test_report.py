@@ -65,10 +65,12 @@ def test_every_number_of_the_summary_is_summary_json_s(folder, summary):
     for label in [e["label"] for e in summary["events"].values()] + [
             q["label"] for q in summary["quantiles"].values()]:
         words = words.replace(label, "")
-    allowed = {"95%", "90%", whole(summary["runs"]), str(summary["seed"])}
+    allowed = {"95%", "90%", whole(summary["runs"]), str(summary["seed"]), "10", "90"}
     for event in summary["events"].values():
         allowed |= {percent(event["p"]), percent(event["ci95"][1]), whole(event["count"]),
                     percent(event["ci95"][0])[:-1]}  # "12.3" of "12.3–13.7%"
+        if event["parameter_p10"] is not None:  # June draws from a posterior
+            allowed |= {percent(event["parameter_p90"]), percent(event["parameter_p10"])[:-1]}
     for q in summary["quantiles"].values():
         allowed |= {whole(v) for k, v in q.items() if v is not None and k != "label"}
     allowed |= {whole(n) for n in summary["walkout_by_party"].values()}
@@ -85,9 +87,10 @@ def test_every_number_of_the_summary_is_summary_json_s(folder, summary):
             for line in text.splitlines() if line.startswith("| ")}
     for event in summary["events"].values():
         label = event["label"]
-        expected = ([label, percent(event["p"]), percent_interval(*event["ci95"]),
+        across = percent_interval(event["parameter_p10"], event["parameter_p90"])
+        expected = ([label, percent(event["p"]), percent_interval(*event["ci95"]), across,
                      whole(event["count"])] if event["on_agenda"] else
-                    [label, "", "not on the agenda", ""])
+                    [label, "", "not on the agenda", "", ""])
         assert rows[label] == expected
     for q in summary["quantiles"].values():
         label = q["label"]

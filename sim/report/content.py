@@ -75,17 +75,29 @@ def summary_blocks(summary: dict) -> list[Block]:
         blocks.append(Paragraph(f"{whole(failed)} rounds raised an error in the model and "
                                 "are left out of every number here."))
     blocks.append(Paragraph(text["caveat"], note=True))
+    drawn = any(e.get("parameter_p10") is not None for e in summary["events"].values())
     events = []
     for event in summary["events"].values():
         label = event["label"]
+        across = (percent_interval(event["parameter_p10"], event["parameter_p90"])
+                  if event.get("parameter_p10") is not None else "")
         if event["on_agenda"] and event["p"] is not None:
             events.append((label, percent(event["p"]), percent_interval(*event["ci95"]),
-                           whole(event["count"])))
+                           *((across,) if drawn else ()), whole(event["count"])))
         else:
-            events.append((label, "", "not on the agenda", ""))
+            events.append((label, "", "not on the agenda", *(("",) if drawn else ()), ""))
+    header = ("event", "probability", "95% interval",
+              *(("across posterior draws, 10-90%",) if drawn else ()), "rounds")
     blocks += [Heading(3, "Outcomes"),
-               Table(("event", "probability", "95% interval", "rounds"), tuple(events),
-                     numeric=(1, 2, 3))]
+               Table(header, tuple(events), numeric=tuple(range(1, len(header))))]
+    if drawn:
+        blocks.append(Paragraph(
+            "Two kinds of uncertainty: the 95% interval is how sure the simulated "
+            "probability is given the parameters' distribution (more rounds narrow it); "
+            "the range across posterior draws is how much the probability itself varies "
+            "over the parameter values the calibration left open (the 10th to 90th "
+            "percentile of per-draw probabilities, binomial noise taken out: more rounds "
+            "do not narrow it, only more evidence would).", note=True))
     quantities = []
     for q in summary["quantiles"].values():
         quantities.append((q["label"], whole(q["n"]), *(

@@ -1,9 +1,11 @@
 """Confidence intervals for Monte Carlo proportions: Wilson's for one, Newcombe's hybrid
-score interval for the difference of two, independent or paired."""
+score interval for the difference of two, independent or paired; and the spread of a
+probability across parameter draws (``parameter_interval``)."""
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
 
@@ -65,3 +67,41 @@ def wilson_interval(successes: np.ndarray, n: np.ndarray, z: float = Z95):
     # the interval holds p exactly, also where rounding at p = 0 or 1 would cut it off
     return np.clip(np.minimum(centre - half, p), 0.0, 1.0), np.clip(np.maximum(centre + half, p),
                                                                      0.0, 1.0)
+
+
+def parameter_interval(hits: np.ndarray, runs: np.ndarray,
+                       quantiles: tuple[float, float] = (0.1, 0.9)
+                       ) -> tuple[float, float] | None:
+    """How much an event's probability varies across parameter draws: the
+    ``quantiles`` of the distribution of per-draw probabilities, estimated from the
+    rounds of each draw (``hits[j]`` of ``runs[j]`` rounds of draw ``j``).
+
+    Per-draw shares from a few rounds each mix the draws' spread with binomial noise;
+    the noise is taken out with the ANOVA estimator of the intraclass correlation for
+    binary data (Fleiss 1981, ch. 13): ``rho = (MSB - MSW) / (MSB + (n0 - 1) MSW)``, the
+    between-draw variance being ``rho p (1 - p)`` as in the beta-binomial model
+    (Williams 1975), whose beta distribution of per-draw probabilities (matched to that
+    mean and variance) gives the quantiles. ``None`` with fewer than two draws of at
+    least one round."""
+    runs = np.asarray(runs, dtype=float)
+    hits = np.asarray(hits, dtype=float)
+    used = runs > 0
+    runs, hits = runs[used], hits[used]
+    groups, total = runs.size, runs.sum()
+    if groups < 2 or total <= groups:
+        return None
+    p = hits.sum() / total
+    if p <= 0.0 or p >= 1.0:
+        return (float(p), float(p))
+    share = hits / runs
+    between = float((runs * (share - p) ** 2).sum() / (groups - 1))
+    within = float((runs * share * (1 - share)).sum() / (total - groups))
+    n0 = (total - (runs**2).sum() / total) / (groups - 1)
+    denominator = between + (n0 - 1) * within
+    rho = (between - within) / denominator if denominator > 0 else 0.0
+    if rho <= 0.0:
+        return (float(p), float(p))
+    concentration = (1 - rho) / rho  # alpha + beta of the matched beta distribution
+    a, b = p * concentration, (1 - p) * concentration
+    low, high = stats.beta.ppf(quantiles, a, b)
+    return (float(low), float(high))

@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim.scenario.events import columns_read, evaluate
 from sim.scenario.spec import EventSpec, IssueKind, Scenario
-from sim.stats.intervals import wilson_interval
+from sim.stats.intervals import parameter_interval, wilson_interval
 
 QUANTILES = {"p05": 0.05, "p10": 0.10, "p50": 0.50, "p90": 0.90, "p95": 0.95}
 
@@ -94,19 +94,46 @@ def quantity_values(values: np.ndarray) -> np.ndarray:
     return values[~np.isnan(values)]
 
 
-def event_entry(event: EventSpec, count: int, runs: int, on_agenda: bool) -> dict:
-    """An event's line of ``summary.json``."""
+def draws_of(results: pd.DataFrame | dict) -> np.ndarray:
+    """Each replicate's posterior draw (``draw_id``; -1 where it was drawn from the
+    scenario's ranges, and for all of a table without the column)."""
+    if "draw_id" in results:
+        return np.asarray(results["draw_id"], dtype=np.int64)
+    return np.full(len(next(iter(results.values())) if isinstance(results, dict)
+                       else results), -1, dtype=np.int64)
+
+
+def event_entry(event: EventSpec, count: int, runs: int, on_agenda: bool,
+                parameter_range: tuple[float, float] | None = None) -> dict:
+    """An event's line of ``summary.json``. ``ci95`` is the Monte Carlo interval of the
+    probability (how sure the number is, given the parameters' distribution);
+    ``parameter_p10``/``parameter_p90`` how much the probability itself varies across
+    the posterior's draws (how sure one can be, given what the calibration left open:
+    ``sim.stats.intervals.parameter_interval``), null without a posterior."""
     lo, hi = wilson_interval(count, runs) if runs else (0.0, 1.0)
+    low, high = parameter_range if parameter_range is not None else (None, None)
     return {"label": event.label, "when": event.when,
             "p": count / runs if runs else None, "ci95": [float(lo), float(hi)],
+            "parameter_p10": low, "parameter_p90": high,
             "count": count, "on_agenda": on_agenda}
+
+
+def parameter_range(hits: np.ndarray, draws: np.ndarray) -> tuple[float, float] | None:
+    """``parameter_interval`` of an event over a table's rounds grouped by draw."""
+    drawn = draws >= 0
+    if not drawn.any():
+        return None
+    runs = np.bincount(draws[drawn])
+    return parameter_interval(np.bincount(draws[drawn & hits], minlength=runs.size), runs)
 
 
 def summarise(results: pd.DataFrame, scenario: Scenario, seed: int) -> dict:
     """The ``summary.json`` structure of a results table of ``scenario``."""
     measures = Measures.of(scenario)
     runs = len(results)
-    events = {name: event_entry(event, int(hits.sum()), runs, measures.on_agenda(event))
+    draws = draws_of(results)
+    events = {name: event_entry(event, int(hits.sum()), runs, measures.on_agenda(event),
+                                parameter_range(hits, draws))
               for (name, hits), event in zip(event_columns(results, measures).items(),
                                              measures.events, strict=True)}
     quantiles = {}
@@ -138,12 +165,18 @@ def format_table(summary: dict) -> str:
              f"seed {summary['seed']}", ""]
     events, quantiles = summary["events"], summary["quantiles"]
     width = max(len(e["label"]) for e in [*events.values(), *quantiles.values()])
-    lines.append(f"{'event':<{width}}  {'p':>6}  95% interval")
+    # the spread across posterior draws, where the batch drew from a posterior
+    drawn = any(e.get("parameter_p10") is not None for e in events.values())
+    spread = "  across draws, 10-90%" if drawn else ""
+    lines.append(f"{'event':<{width}}  {'p':>6}  {'95% interval':<17}{spread}".rstrip())
     for e in events.values():
         lo, hi = e["ci95"]
         p = "-" if e["p"] is None else percent(e["p"])
         interval = f"{percent(lo)} - {percent(hi)}" if e["on_agenda"] else "not on the agenda"
-        lines.append(f"{e['label']:<{width}}  {p:>6}  {interval}")
+        across = ""
+        if drawn and e["on_agenda"] and e.get("parameter_p10") is not None:
+            across = f"{percent(e['parameter_p10'])} - {percent(e['parameter_p90'])}"
+        lines.append(f"{e['label']:<{width}}  {p:>6}  {interval:<17}  {across}".rstrip())
     lines.append("")
     header = "".join(f"{k:>8}" for k in QUANTILES)
     lines.append(f"{'quantity':<{width}}  {'n':>6}{header}")

@@ -22,13 +22,23 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from sim.stats.intervals import parameter_interval
 from sim.stats.summary import (
     QUANTILES,
     Measures,
+    draws_of,
     event_columns,
     event_entry,
     quantity_values,
 )
+
+
+def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two per-draw count arrays summed (the shorter one padded with zeros)."""
+    total = np.zeros(max(a.size, b.size), dtype=np.int64)
+    total[:a.size] += a
+    total[:b.size] += b
+    return total
 
 
 class ExactHistogram:
@@ -90,6 +100,9 @@ class Tally:
         self.histograms = {q.column: ExactHistogram() for q in measures.quantities}
         self.walkouts: Counter[str] = Counter()
         self.failures: Counter[str] = Counter()
+        # rounds and event hits by posterior draw (index = draw_id; empty without one)
+        self.draw_runs = np.zeros(0, dtype=np.int64)
+        self.draw_hits = {e.name: np.zeros(0, dtype=np.int64) for e in measures.events}
 
     @classmethod
     def of(cls, results: pd.DataFrame, measures: Measures,
@@ -98,8 +111,13 @@ class Tally:
         tally = cls(measures)
         columns = {name: results[name].to_numpy() for name in measures.columns}
         tally.runs = len(results)
+        draw = draws_of(results)
+        drawn = draw >= 0
+        tally.draw_runs = np.bincount(draw[drawn])
         for name, hits in event_columns(columns, measures).items():
             tally.events[name] = int(hits.sum())
+            tally.draw_hits[name] = np.bincount(draw[drawn & hits],
+                                                minlength=tally.draw_runs.size)
         for quantity in measures.quantities:
             tally.histograms[quantity.column].add(quantity_values(columns[quantity.column]))
         walked = columns["walkout"].astype(bool)
@@ -123,13 +141,24 @@ class Tally:
             histogram.merge(other.histograms[column])
         self.walkouts.update(other.walkouts)
         self.failures.update(other.failures)
+        self.draw_runs = _add(self.draw_runs, other.draw_runs)
+        for name in self.draw_hits:
+            self.draw_hits[name] = _add(self.draw_hits[name], other.draw_hits[name])
+
+    def _parameter_range(self, name: str) -> tuple[float, float] | None:
+        if not self.draw_runs.size:
+            return None
+        hits = np.zeros(self.draw_runs.size, dtype=np.int64)
+        hits[:self.draw_hits[name].size] = self.draw_hits[name]
+        return parameter_interval(hits, self.draw_runs)
 
     def summary(self, scenario_name: str, seed: int) -> dict:
         """The ``summary.json`` structure: what ``summary.summarise`` gives on the whole
         table of the rounds that ran, plus ``failures`` (rounds that raised, by error).
         With no round run (all failed) nothing is known: p unknown, interval [0, 1]."""
         measures = self.measures
-        events = {e.name: event_entry(e, self.events[e.name], self.runs, measures.on_agenda(e))
+        events = {e.name: event_entry(e, self.events[e.name], self.runs, measures.on_agenda(e),
+                                      self._parameter_range(e.name))
                   for e in measures.events}
         quantiles = {}
         for quantity in measures.quantities:

@@ -83,8 +83,9 @@ def _title(figure: Figure, runs: Sequence[RunResults], what: str) -> None:
 # ----------------------------------------------------------------------------- events
 def event_probabilities(runs: Sequence[RunResults]) -> Figure:
     """Each event's probability with its 95% Wilson interval, one row per event and
-    (given several runs) one marker per scenario; events off a round's agenda are
-    said so, not drawn as zero."""
+    (given several runs) one marker per scenario; behind it, where the batch drew from a
+    posterior, a pale band from the 10th to the 90th percentile of the probability
+    across draws; events off a round's agenda are said so, not drawn as zero."""
     names = list(dict.fromkeys(name for run in runs for name in run.summary["events"]))
     k_runs = len(runs)
     with house_style():
@@ -99,6 +100,7 @@ def event_probabilities(runs: Sequence[RunResults]) -> Figure:
                 ax.text(0.5, len(names) - 1 - row, "not on the agenda" + (
                     "" if len(off) == k_runs else " of " + "; ".join(off)), va="center",
                     ha="left", color=GREY, fontsize=8.5, style="italic")
+        drawn = False
         for k, run in enumerate(runs):
             style = series_style(k)
             rows, estimates, lows, highs = [], [], [], []
@@ -112,9 +114,17 @@ def event_probabilities(runs: Sequence[RunResults]) -> Figure:
                 estimates.append(event["p"])
                 lows.append(lo)
                 highs.append(hi)
+                if event.get("parameter_p10") is not None:
+                    # the range across posterior draws: a pale band behind the interval
+                    drawn = True
+                    ax.hlines(y, 100 * event["parameter_p10"], 100 * event["parameter_p90"],
+                              color=style["color"], alpha=0.22, linewidth=7,
+                              gid=f"across-draws:{name}")
+                    lo = min(lo, event["parameter_p10"])
+                    hi = max(hi, event["parameter_p90"])
                 right = hi < 0.8
                 ax.text(100 * hi + 1.5 if right else 100 * lo - 1.5, y,
-                        f"{percent(event['p'])} ({percent_interval(lo, hi)})",
+                        f"{percent(event['p'])} ({percent_interval(*event['ci95'])})",
                         va="center", ha="left" if right else "right", fontsize=8.5,
                         color=style["color"])
             p = 100 * np.array(estimates)
@@ -126,7 +136,9 @@ def event_probabilities(runs: Sequence[RunResults]) -> Figure:
         ax.set_ylim(-0.6, len(names) - 0.4)
         ax.set_xlim(0, 100)
         ax.xaxis.set_major_formatter(PercentFormatter())
-        ax.set_xlabel("share of simulated rounds (point: estimate; bar: 95% Wilson interval)")
+        ax.set_xlabel("share of simulated rounds (point: estimate; bar: 95% Wilson interval"
+                      + (";\npale band: 10-90% of the probability across posterior draws)" if drawn
+                         else ")"))
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
         if k_runs > 1:
