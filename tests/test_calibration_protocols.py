@@ -18,7 +18,7 @@ import pytest
 from scipy import special
 
 from sim.calibration import choice
-from sim.calibration.evidence import Fact, ObservedRound, load_observations, load_priors
+from sim.calibration.evidence import ObservedRound, load_observations, load_priors
 from sim.calibration.fit import Settings, simulate_round
 from sim.calibration.models import Model, model_of, under
 from sim.cli import main
@@ -105,11 +105,7 @@ def synthetic(rounds, prior, model: Model, truth: np.ndarray, seed: int):
     made = []
     for observed in under(rounds, model):
         row = simulate_round(observed, prior, truth, np.random.default_rng(seed)).iloc[0]
-        facts = tuple(Fact(f.column, float(np.nan_to_num(row[f.column], nan=f.missing))
-                           - (f.high - f.low) / 2,
-                           float(np.nan_to_num(row[f.column], nan=f.missing))
-                           + (f.high - f.low) / 2, f.scale, "synthetic", f.missing)
-                      for f in observed.facts)
+        facts = tuple(f.reported_as(float(row[f.column])) for f in observed.facts)
         made.append(ObservedRound(observed.name, observed.date, observed.scenario, facts))
     return tuple(made)
 

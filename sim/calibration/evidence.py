@@ -57,6 +57,16 @@ class Fact:
         x = np.where(np.isnan(x), self.missing, x)
         return (np.maximum(self.low - x, 0) + np.maximum(x - self.high, 0)) / self.scale
 
+    def reported_as(self, simulated: float) -> Fact:
+        """The fact a report of ``simulated`` would make, worded as this one is: a
+        range of the same width centred on it (a point where this is a point); a
+        round that did not agree the issue (NaN) is reported at ``missing``. Used to
+        make synthetic rounds for recovery tests and model choice."""
+        value = self.missing if np.isnan(simulated) else float(simulated)
+        half = (self.high - self.low) / 2
+        return Fact(self.column, value - half, value + half, self.scale, "synthetic",
+                    self.missing)
+
     def label(self) -> str:
         shown = f"{self.low:g}" if self.low == self.high else f"{self.low:g}-{self.high:g}"
         return f"{self.column} = {shown}"

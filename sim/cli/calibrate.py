@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.calibration import checks
-from sim.calibration.abc import Generation
+from sim.calibration.abc import Generation, StalledError
 from sim.calibration.evidence import ObservedRound, load_observations, load_priors
 from sim.calibration.fit import Settings, calibrate, write
 from sim.calibration.models import INFORMATION, Model, model_of, under
@@ -127,6 +127,15 @@ def chosen_model(args: argparse.Namespace, rounds: tuple[ObservedRound, ...]) ->
 
 
 def main(args: argparse.Namespace) -> int:
+    """The command; a fit that cannot go on (``StalledError``: facts the model cannot
+    reproduce) is one line about the observations file, exit 2, nothing written."""
+    try:
+        return fit_and_write(args)
+    except StalledError as error:
+        raise UsageError(f"{args.observations}: the fit cannot go on: {error}") from None
+
+
+def fit_and_write(args: argparse.Namespace) -> int:
     rounds, observations_hash = load_observations(args.observations)
     prior, priors_hash = load_priors(args.priors, tuple(r.scenario for r in rounds))
     out = out_folder(args)
@@ -162,7 +171,7 @@ def main(args: argparse.Namespace) -> int:
     if args.report:
         for stem, figure in made.items():
             save_figure(figure, out / "figures", stem)
-        write_atomically(out / "checks.json", lambda p: p.write_text(checks_json(result)))
+        write_atomically(out / "checks.json", checks_json(result))
         print("\nP(reported fact reproduced): posterior predictive vs prior")
         for post, base in zip(result["posterior_predictive"], result["prior_predictive"],
                               strict=True):
@@ -208,7 +217,7 @@ def compare_protocols(args: argparse.Namespace, rounds: tuple[ObservedRound, ...
         entry["posterior_sha256"] = made[f.model.key]
         entry["held_out_sha256"] = made[f"{f.model.key}-held-out"]
     save_figure(figure, out / "figures", "protocols")
-    write_atomically(out / protocols.RESULT, lambda p: p.write_text(checks_json(result)))
+    write_atomically(out / protocols.RESULT, checks_json(result))
     tolerance = result["model_choice"]["by_tolerance"][0]["tolerance"]
     print(f"{'model':<34}{'P(every fact)':>14}{'held-out log score':>20}"
           f"{f'P(model), eps {tolerance:g}':>17}   Bayes factor of the favoured")
