@@ -29,6 +29,7 @@ from sim.calibration.evidence import ObservedRound, Prior
 from sim.calibration.fit import Settings, calibrate, replayer
 from sim.calibration.models import Model, under
 from sim.report.calibration import Posterior, checks_json, compute_checks, held_out_fit
+from sim.stats.numbers import percent
 
 #: What ``--compare-protocols`` writes into its folder: the comparison, and each
 #: model's posteriors (``<model>.parquet``, ``<model>-held-out.parquet``) in a subfolder.
@@ -155,3 +156,51 @@ def summary_rows(result: dict) -> list[tuple[str, float, float, float | None, st
                      first["probability"][entry["key"]],
                      bayes_factor_text(first["bayes_factor"].get(entry["key"]))))
     return rows
+
+
+def _short(entry: dict) -> str:
+    """A model as a table's column heading: ``item by item, public``."""
+    protocol = "item by item" if entry["protocol"] == "sequential" else "one package"
+    return f"{protocol}, {entry['information']}"
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def readme_tables(result: dict) -> dict[str, str]:
+    """The tables of calibration/README.md's "Which model of the rounds", made from
+    ``protocols.json`` (``tests/test_calibration_protocols.py`` checks the README holds
+    them as made): ``facts``, each reported fact's posterior predictive probability
+    under each model, the favoured model first; ``forecast``, each model's probability
+    of every fact at once and its held-out forecast (sums of log scores, fit and
+    prior); ``choice``, at each tolerance each model's posterior probability and, in
+    brackets, the Bayes factor of that tolerance's favoured model against it."""
+    models = sorted(result["models"], key=lambda m: m["key"] != result["favoured"])
+    heads = [_short(m) for m in models]
+    rows = zip(*(m["checks"]["posterior_predictive"] for m in models), strict=True)
+    facts = [_row(["round", "fact", *heads]), _row(["---"] * (2 + len(models)))]
+    for cells in rows:
+        first = cells[0]
+        facts.append(_row([first["round"], first["fact"], *(percent(c["p"]) for c in cells)]))
+    forecast = [_row(["model", "every fact of both rounds", "forecast of the last round: "
+                      "fit on the others", "its prior"]), _row(["---"] * 4)]
+    for m in models:
+        held = m["checks"]["leave_last_round_out"]
+        forecast.append(_row([_short(m), percent(m["checks"]["posterior_predictive"][-1]["p"]),
+                              f"{held['sum_log_score_fit']:.2f}",
+                              f"{held['sum_log_score_base']:.2f}"]))
+    choice_rows = [_row(["tolerance", *heads]), _row(["---"] * (1 + len(models)))]
+    for row in result["model_choice"]["by_tolerance"]:
+        cells = []
+        for m in models:
+            p = row["probability"][m["key"]]
+            shown = "\u2014" if p is None else percent(p)
+            if m["key"] != row["favoured"] and row["favoured"] is not None:
+                shown += f" ({bayes_factor_text(row['bayes_factor'][m['key']])})"
+            elif m["key"] == row["favoured"]:
+                shown = f"**{shown}**"
+            cells.append(shown)
+        choice_rows.append(_row([f"{row['tolerance']:g}", *cells]))
+    return {"facts": "\n".join(facts), "forecast": "\n".join(forecast),
+            "choice": "\n".join(choice_rows)}
