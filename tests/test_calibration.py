@@ -222,8 +222,8 @@ scenario = "{SCENARIOS / 'istanbul-2025-06-02.toml'}"
 @pytest.mark.parametrize("body, key, message", [
     ("rounds = 3", "rounds", "needs at least one"),
     ('[[rounds.r2.observed]]\ncolumn = "pow_exchange"\nvalue = 1\nscale = 1\nsource = "x"',
-     "rounds.r2.observed[0].column", "did you mean 'pow_exchange_per_side'"),
-    ('[[rounds.r2.observed]]\ncolumn = "children_commitment"\nvalue = 5\nscale = 1\n'
+     "rounds.r2.observed[0].column", "did you mean 'pow_exchange_value'"),
+    ('[[rounds.r2.observed]]\ncolumn = "children_value"\nvalue = 5\nscale = 1\n'
      'source = "x"', "rounds.r2.observed[0].value", "can only be within [0, 2]"),
     ('[[rounds.r2.observed]]\ncolumn = "walkout"\nvalue = 0\nrange = [0, 1]\nscale = 1\n'
      'source = "x"', "rounds.r2.observed[0]", "exactly one of value"),

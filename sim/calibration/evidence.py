@@ -188,8 +188,8 @@ def _fact(path: Path, key: str, entry: Any, scenario: Scenario) -> Fact:
     columns = observable(scenario)
     if column not in columns:
         close = difflib.get_close_matches(str(column), list(columns), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise InputError(path, f"{key}.column", f"unknown outcome column {column!r}{hint}. "
+        hint = f"; did you mean '{close[0]}'? " if close else ". "
+        raise InputError(path, f"{key}.column", f"unknown outcome column {column!r}{hint}"
                          "Allowed: " + ", ".join(columns))
     if ("value" in t) == ("range" in t):
         raise InputError(path, key, "needs exactly one of value = X or range = [low, high]")
