@@ -370,3 +370,18 @@ def test_readme_tables_are_protocols_json():
     information = ("red lines known to Turkey" if best["information"] == "public"
                    else "private red lines")
     assert information in verdict.group(1), verdict.group(1)
+
+
+def test_readme_states_the_committed_verdict():
+    """README.md's calibration section: the favoured model and its smallest Bayes
+    factor (95% bound) against a package model at epsilon 0, as protocols.json has."""
+    text = (ROOT / "README.md").read_text()
+    result = committed()
+    assert result["favoured"] == "sequential-public"
+    assert "item by item, with red lines known\nto Turkey" in text
+    first = result["model_choice"]["by_tolerance"][0]
+    bound = min(bf["low"] for key, bf in first["bayes_factor"].items()
+                if key.startswith("package"))
+    found = re.search(r"by a Bayes factor of at least\s+(\d+) against either package",
+                      text)
+    assert found and int(found.group(1)) == int(bound), (found, bound)
