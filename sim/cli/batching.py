@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
-from sim.batch.chunks import ChunkResourceError, ChunkTask, compile_engine, engine_compiled
+from sim.batch.chunks import ChunkResourceError, compile_engine, engine_compiled
 from sim.batch.executors import ExecutorError, make_executor
-from sim.batch.executors.base import WorkerLost
+from sim.batch.executors.base import Executor, WorkerLost
 from sim.batch.runner import Group, run_tasks
 from sim.batch.storage import FolderError, ResultsFolder, make_manifest
 from sim.cli.common import UsageError, integer_at_least
@@ -37,22 +38,25 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
                         "(smaller and faster; negsim discover needs them)")
 
 
-def prepare_engine(tasks: Sequence[ChunkTask]) -> None:
+def prepare_engine(tasks: Sequence) -> None:
     """Compile the engine before the first chunk where it was never compiled on this
     machine, saying so (it takes about a minute, once): the pool's workers then load it
     from numba's disk cache instead of each compiling it."""
     if len(tasks) and not engine_compiled():
+        scenario = getattr(tasks[0], "scenario", None)  # a campaign's: its round's
+        if scenario is None:
+            scenario = tasks[0].campaign.round_scenario
         print("compiling the engine (once)...", file=sys.stderr, flush=True)
-        compile_engine(tasks[0].scenario)
+        compile_engine(scenario)
 
 
-def run_batch(args: argparse.Namespace, out: Path, manifest: dict,
-              tasks: Sequence[ChunkTask], grouped: bool = False) -> dict[Group, Tally]:
+def run_batch[R](args: argparse.Namespace, out: Path, manifest: dict, tasks: Sequence,
+                 run: Callable[[Sequence, ResultsFolder, Executor, int], R] = run_tasks) -> R:
     """Check the folder, start the executor, then, holding the folder's lock, check
-    what it holds and run the tasks into it (``grouped``: small chunks as one model:
-    ``runner.run_tasks``). Nothing is written before the folder and the executor are
-    known to be usable; a batch that stops (a lost worker, a resource error, a file
-    that cannot be written) keeps what finished."""
+    what it holds and run the tasks into it (``run``: ``run_tasks``, or a campaign's
+    ``run_campaign_tasks``, whose result it returns). Nothing is written before the
+    folder and the executor are known to be usable; a batch that stops (a lost worker,
+    a resource error, a file that cannot be written) keeps what finished."""
     if args.workers and args.scheduler:
         raise UsageError("--workers and --scheduler exclude each other: the cluster's "
                          "workers are the scheduler's")
@@ -67,7 +71,7 @@ def run_batch(args: argparse.Namespace, out: Path, manifest: dict,
             prepare_engine(tasks)
         with folder.locked():
             folder.prepare(manifest, args.resume)
-            return run_tasks(tasks, folder, executor, manifest["runs"], grouped)
+            return run(tasks, folder, executor, manifest["runs"])
     except FolderError as error:
         raise UsageError(str(error)) from None
     except WriteError as error:
@@ -110,4 +114,5 @@ def run_experiment(args: argparse.Namespace, kind: str, study, settings: dict
                              study.replicates * len(study.scenarios), study.chunk_size,
                              len(tasks), experiment_sha256=study.experiment.sha256,
                              inputs=args.inputs) | {"settings": settings}
-    return out, run_batch(args, out, manifest, tasks, grouped=True)
+    return out, run_batch(args, out, manifest, tasks,
+                          run=partial(run_tasks, grouped=True))
