@@ -25,7 +25,7 @@ from sim.scenario.spec import Format, ProposalRule
 
 #: What every replicate of the chunk shares (scalars and per-issue arrays).
 Shared = namedtuple("Shared", [
-    "wants", "step", "minimum", "maximum", "span", "compound", "pull", "pull_ideal",
+    "wants", "step", "minimum", "maximum", "span", "compound", "levelled", "pull", "pull_ideal",
     "pull_weight", "link", "link_at", "max_minutes", "closing_minutes",
     "exploration_minutes", "item_minutes", "shuttle_minutes", "package", "proximity",
     "informed", "split", "weighing"])
@@ -85,6 +85,7 @@ def run_compiled(model) -> None:
         wants=_floats(setup.wants), step=_floats(setup.step), minimum=_floats(setup.minimum),
         maximum=_floats(setup.maximum), span=_floats(setup.span),
         compound=np.require(setup.compound, np.bool_, ("C", "W")),
+        levelled=np.array([spec.levelled for spec in setup.specs], dtype=np.bool_),
         pull=float(setup.pull), pull_ideal=_floats(setup.pull_ideal),
         pull_weight=_floats(setup.pull_weight),
         link=_ints(np.array([link[:3] for link in links]).reshape(len(links), 3)),

@@ -186,22 +186,29 @@ def zones(limit, wants, minimum_, maximum_, step, compound, level, k_lo, k_hi) -
 
 @kernel
 def reckon(lo, hi, b_lo, b_hi, true_red, true_batna, ideal, shift, bonus, span, wants,
-           minimum_, maximum_, step, compound, level, power, package_round: bool,
+           minimum_, maximum_, step, compound, levelled, level, power, package_round: bool,
            pull: float, pull_ideal, pull_weight, red_line, batna, reserve, zone_lo, zone_hi,
            nash, limit, ks, scores, column_ideal, column_red, column_wants) -> None:
     """``beliefs.reckon`` for one replicate: the red lines, BATNAs, reservations, zones
     and (item by item) Nash points the mediator's belief intervals imply, written into
     ``red_line, batna, reserve, zone_lo, zone_hi, nash``. ``limit`` ``(P, I)`` and the
-    ``column_*`` ``(P,)``: scratch."""
+    ``column_*`` ``(P,)``: scratch. A levelled issue's red line is the level nearest
+    the belief's middle (``np.round`` is ``rint``: halves to even); in a package round
+    the zones are the red lines', item by item the BATNA limits'."""
     parties, issues = wants.shape
     for p in range(parties):
         batna[p] = clip(true_batna[p] + 0.5 * (b_lo[p] + b_hi[p]), 0.0, 0.95)
         reserve[p] = clip(batna[p] + shift[p] - bonus[p], 0.0, 1.0)
         for i in range(issues):
             red_line[p, i] = true_red[p, i] + span[i] * 0.5 * (lo[p, i] + hi[p, i])
+            if levelled[i]:
+                red_line[p, i] = np.rint(red_line[p, i] / step[i]) * step[i]
             limit[p, i] = red_line[p, i] + clip(reserve[p], 0.0, 1.0) * (
                 ideal[p, i] - red_line[p, i])
-    zones(limit, wants, minimum_, maximum_, step, compound, level, zone_lo, zone_hi)
+    if package_round:
+        zones(red_line, wants, minimum_, maximum_, step, compound, level, zone_lo, zone_hi)
+    else:
+        zones(limit, wants, minimum_, maximum_, step, compound, level, zone_lo, zone_hi)
     for i in range(issues):
         if package_round:  # no item-by-item targets: the package's own
             nash[i] = NAN

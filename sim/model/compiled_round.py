@@ -113,7 +113,7 @@ def _press(r, rp, open_, sc) -> float:
 def _reckon(r, sh, rp, pic, sc) -> None:
     reckon(pic.lo[r], pic.hi[r], pic.b_lo[r], pic.b_hi[r], rp.red_line[r], rp.batna[r],
            rp.ideal[r], rp.shift[r], rp.bonus[r], sh.span, sh.wants, sh.minimum, sh.maximum,
-           sh.step, sh.compound, rp.level[r], rp.power[r], sh.package, sh.pull,
+           sh.step, sh.compound, sh.levelled, rp.level[r], rp.power[r], sh.package, sh.pull,
            sh.pull_ideal, sh.pull_weight, pic.red_line[r], pic.batna[r], pic.reserve[r],
            pic.zone_lo[r], pic.zone_hi[r], pic.nash[r], sc.limit, sc.ks, sc.scores,
            sc.column_ideal, sc.column_red, sc.column_wants)

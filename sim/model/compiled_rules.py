@@ -148,9 +148,13 @@ def concession_fraction(elapsed_share: float, concession: float) -> float:
 
 @kernel
 def utility(x: float, ideal: float, red_line: float, wants: float) -> float:
-    """``rules.utility``: 0 at the red line, 1 at the ideal, satiated past it."""
-    span = maximum(abs(ideal - red_line), EPS)
-    return minimum(wants * (x - red_line) / span, 1.0)
+    """``rules.utility``: 0 at the red line, 1 at the ideal, satiated past it; where the
+    red line is the ideal, 1 on its acceptable side and -1 past it."""
+    gap = abs(ideal - red_line)
+    side = wants * (x - red_line)
+    if gap > EPS:
+        return minimum(side / maximum(gap, EPS), 1.0)
+    return 1.0 if side >= -EPS else -1.0
 
 
 @kernel
