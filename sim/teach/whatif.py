@@ -161,6 +161,8 @@ def probabilities(scenarios: list[Scenario], event: str, runs: int, seed: int) -
     """The event's probability in each scenario, over the same ``runs`` replicates of
     batch seed ``seed`` (common random numbers). They run together, as few models as
     memory allows: what costs in a round is its minutes, not its replicates."""
+    if not scenarios:  # every change of a stage was out of its key's bounds
+        return []
     per_model = max(1, MAX_REPLICATES // runs)
     found: list[float] = []
     tree = next(e.tree for e in scenarios[0].events if e.name == event)
