@@ -196,6 +196,8 @@ def probabilities(scenarios: list[Scenario], event: str, runs: int, seed: int) -
     batch seed ``seed`` (common random numbers). They run together, as few models as
     memory allows, on the compiled engine (each replicate to its end: a model's cost is
     its replicates' minutes, and the fewer models the less Python around them)."""
+    if not scenarios:  # every change of a stage was out of its key's bounds
+        return []
     per_model = max(1, MAX_REPLICATES // runs)
     found: list[float] = []
     tree = next(e.tree for e in scenarios[0].events if e.name == event)
