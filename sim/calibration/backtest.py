@@ -19,7 +19,6 @@ mean CRPS over every quantity); ``skills`` the model's skill against each baseli
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -29,7 +28,7 @@ import pandas as pd
 from sim.batch.chunks import run_scenario
 from sim.calibration.backtest_truth import Truth, event_truths, quantities
 from sim.calibration.hierarchy import HierarchicalPrior
-from sim.calibration.hierarchy_fit import TrackSettings, derived, fit_track
+from sim.calibration.hierarchy_fit import TrackSettings, derived, fit_track, in_memory
 from sim.calibration.track_record import TrackRound
 from sim.scenario.spec import Posterior
 from sim.stats import scoring
@@ -71,9 +70,8 @@ def forecast_posterior(prior: HierarchicalPrior, particles: np.ndarray, weights:
     values of the particles (held in memory, named for what it was fitted on)."""
     keys, values = derived(prior, particles, prior.period_of[track_round.key],
                            prior.mediator_of[track_round.key])
-    digest = hashlib.sha256(values.tobytes() + weights.tobytes()).hexdigest()
-    name = f"(fit on {', '.join(fitted_on) or 'no round: the prior'})"
-    return Posterior(name, digest, keys, values, weights / weights.sum())
+    return in_memory(f"(fit on {', '.join(fitted_on) or 'no round: the prior'})", keys,
+                     values, weights)
 
 
 def forecast(track_round: TrackRound, posterior: Posterior, runs: int, seed: int

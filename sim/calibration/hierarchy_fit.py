@@ -19,6 +19,7 @@ posterior per (period, mediator) of the record (``track-posterior-2025-turkey.pa
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import platform
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ from sim.calibration.track_record import TrackRound
 from sim.model.parameters import realise
 from sim.model.round import NegotiationRound
 from sim.scenario.posterior import write_posterior
+from sim.scenario.spec import Posterior
 
 #: The files a track fit writes into its folder.
 POSTERIOR = "track-posterior.parquet"
@@ -113,6 +115,22 @@ def derived(prior: HierarchicalPrior, particles: np.ndarray, period: str, mediat
     values = prior.values_for(particles, period, mediator)
     keys = prior.scenario_keys(mediator)
     return keys, np.column_stack([values[k] for k in keys])
+
+
+def in_memory(name: str, keys: tuple[str, ...], values: np.ndarray, weights: np.ndarray
+              ) -> Posterior:
+    """A scenario posterior held in memory, exactly as ``read_posterior`` would give it
+    from the file ``write_posterior`` makes of these values (weights normalised the
+    same way, so a scenario draws the same particles from either); ``name`` stands for
+    its path, its sha256 is of its values and weights."""
+    weights = np.asarray(weights, dtype=float)
+    weights = weights / weights.max()
+    weights = weights / weights.sum()
+    values = np.array(values, dtype=float)
+    digest = hashlib.sha256(values.tobytes() + weights.tobytes()).hexdigest()
+    values.flags.writeable = False
+    weights.flags.writeable = False
+    return Posterior(name, digest, tuple(keys), values, weights)
 
 
 def _version(package: str) -> str:

@@ -21,7 +21,6 @@ the machine's load, never written.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 import time
@@ -41,6 +40,7 @@ from sim.calibration.hierarchy_fit import (
     derived,
     derived_name,
     fit_track,
+    in_memory,
     write_track,
 )
 from sim.calibration.hierarchy_priors import load_track_priors
@@ -111,12 +111,10 @@ def posteriors(done: TrackFit) -> dict[str, Posterior]:
     """The scenario posteriors of a fit, in memory, by the file name each is written
     under (what a scenario's ``[posterior] file`` names)."""
     made = {}
-    weights = done.fit.weights / done.fit.weights.sum()
     for period, mediator in done.prior.groups():
         keys, values = derived(done.prior, done.fit.particles, period, mediator)
         name = derived_name(period, mediator)
-        digest = hashlib.sha256(values.tobytes() + weights.tobytes()).hexdigest()
-        made[name] = Posterior(f"(this fit: {name})", digest, keys, values, weights)
+        made[name] = in_memory(f"(this fit: {name})", keys, values, done.fit.weights)
     return made
 
 
