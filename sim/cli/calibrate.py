@@ -15,7 +15,6 @@ the fits at each K forecast the scenario (``sim.cli.prior_sensitivity``).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import time
 from pathlib import Path
@@ -27,11 +26,11 @@ from sim.calibration.abc import Generation
 from sim.calibration.evidence import load_observations, load_priors
 from sim.calibration.fit import Settings, calibrate, write
 from sim.calibration.hierarchy_checks import UNIDENTIFIED, identifiability_by_file, unidentified
+from sim.calibration.hierarchy_fit import in_memory
 from sim.cli import calibrate_track, prior_sensitivity
 from sim.cli.common import UsageError, integer_at_least
 from sim.fileio import write_atomically
 from sim.report.calibration import checks_json, compute_checks, figures
-from sim.scenario.spec import Posterior
 from sim.viz.style import save_figure
 
 #: Where a calibration is written unless told otherwise.
@@ -193,10 +192,8 @@ def _fitter(args: argparse.Namespace) -> prior_sensitivity.Fitter:
     def fit_at(scale: float):
         prior, _ = _priors(args, rounds, scale)
         fit = calibrate(rounds, prior, _settings(args))
-        weights = fit.weights / fit.weights.sum()
-        digest = hashlib.sha256(fit.particles.tobytes() + weights.tobytes()).hexdigest()
-        posterior = Posterior(f"(this fit: {POSTERIOR})", digest, prior.keys, fit.particles,
-                              weights)
+        posterior = in_memory(f"(this fit: {POSTERIOR})", prior.keys, fit.particles,
+                              fit.weights)
         table = checks.identifiability(prior, fit.particles, fit.weights)
         left = [str(p) for p in table.loc[table["verdict"] == UNIDENTIFIED, "parameter"]]
         return {POSTERIOR: posterior}, {POSTERIOR: left}
