@@ -62,6 +62,12 @@ def verdict(result: dict, scores: pd.DataFrame) -> list[str]:
                  f"the model gave {percent(row.p)})" for row in worst.itertuples()]
         sentences.append("Where it fails most (the worst log scores): " + "; ".join(named)
                          + ".")
+        worse = _worse_than_base_rate(scores)
+        if worse:
+            sentences.append("Events on which the model's mean Brier score is worse than "
+                             "the base rate's: " + "; ".join(
+                                 f"{label} ({model:.3f} against {base:.3f})"
+                                 for label, model, base in worse) + ".")
         by_round = events.groupby("round", sort=False)["brier"].mean()
         base = scores[(scores["kind"] == "event") & (scores["forecaster"] == "base_rate")
                       ].groupby("round", sort=False)["brier"].mean()
@@ -70,6 +76,25 @@ def verdict(result: dict, scores: pd.DataFrame) -> list[str]:
             sentences.append(f"The model's mean Brier score is worse than the base rate's at "
                              f"{len(worse)} of {len(by_round)} rounds: {', '.join(worse)}.")
     return sentences
+
+
+def _by_event(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per event (in order of first appearance): rounds scored, times it happened, and
+    each forecaster's mean Brier score."""
+    events = scores[scores["kind"] == "event"]
+    table = events.pivot_table(index="target", columns="forecaster", values="brier",
+                               aggfunc="mean", sort=False)
+    model = events[events["forecaster"] == "model"].groupby("target", sort=False)
+    table["label"] = model["label"].first()
+    table["rounds"] = model.size()
+    table["happened"] = model["happened"].sum().astype(int)
+    return table
+
+
+def _worse_than_base_rate(scores: pd.DataFrame) -> list[tuple[str, float, float]]:
+    table = _by_event(scores)
+    return [(row.label, row.model, row.base_rate) for row in table.itertuples()
+            if row.model > row.base_rate]
 
 
 def _join(names: list[str]) -> str:
@@ -129,6 +154,13 @@ def render(scores: pd.DataFrame, skipped: list[tuple[str, str, str]], about: dic
                      tuple((NAMES[b], *(_signed(skill[b][s]) for s in SCORES))
                            for b in BASELINES), numeric=(1, 2, 3))]
     blocks += [Heading(2, "By round"), _round_table(scores, about)]
+    by_event = _by_event(scores)
+    blocks += [Heading(2, "By event"),
+               Table(("event", "rounds scored", "happened", *(f"Brier, {NAMES[n]}"
+                                                           for n in FORECASTERS)),
+                     tuple((row.label, str(row.rounds), str(row.happened),
+                            *(_number(getattr(row, n)) for n in FORECASTERS))
+                           for row in by_event.itertuples()), numeric=(1, 2, 3, 4, 5, 6))]
     blocks += [Heading(2, "Quantities"), _quantity_table(amounts)]
     points = reliability(scores)
     blocks.append(Heading(2, "Reliability"))
