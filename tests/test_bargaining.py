@@ -25,7 +25,7 @@ PROTOCOLS = ("package", "sequential")
 
 def two_sides(protocol: str, issues: str, a: str, b: str, *, private: bool = False,
               extra_round: str = "", mediator: str = "", deadline: float = 60,
-              noise: float = 0.0, patience: float = 1000) -> str:
+              noise: float = 0.0, patience: float = 1000, item_minutes: int = 1440) -> str:
     """A scenario of sides ``a`` (wants more) and ``b`` (wants less) over ``issues``."""
     return f"""
 [round]
@@ -47,7 +47,7 @@ walkout_shape = {1000 if not noise else 4}
 [mediator]
 name = "M"
 exploration_minutes = 5
-item_minutes = 1440
+item_minutes = {item_minutes}
 {mediator}
 [parties.a]
 patience = {patience}
@@ -73,7 +73,7 @@ items = ["fish", "land"]
 """
 
 
-def logroll(protocol: str) -> dict:
+def logroll(protocol: str, item_minutes: int = 1440) -> dict:
     a = """
 [parties.a.issues.fish]
 wants = "more"
@@ -90,9 +90,13 @@ salience = 1
         "ideal = 100", "IDEAL").replace("red_line = 0", "red_line = 100").replace(
         "IDEAL", "ideal = 0").replace("salience = 3", "SAL").replace(
         "salience = 1", "salience = 3").replace("SAL", "salience = 1")
-    scenario = parse_scenario(two_sides(protocol, LOGROLL_ISSUES, a, b), "logroll.toml")
+    scenario = parse_scenario(two_sides(protocol, LOGROLL_ISSUES, a, b,
+                                        item_minutes=item_minutes), "logroll.toml")
     row = run_scenario(scenario, 1, 0).iloc[0]
     x = {"fish": row["fish_value"], "land": row["land_value"]}
+    if item_minutes < 1440:
+        return {"x": x, "minutes": (row["fish_minute"], row["land_minute"]),
+                "duration": row["duration_minutes"]}
     u_a = 0.75 * x["fish"] / 100 + 0.25 * x["land"] / 100
     u_b = 0.25 * (1 - x["fish"] / 100) + 0.75 * (1 - x["land"] / 100)
     return {"x": x, "u": (u_a, u_b)}
@@ -118,6 +122,22 @@ def test_the_package_lands_within_a_lattice_step_of_the_integrative_nash_solutio
             best, best_x = math.log(u_a) + math.log(u_b), (fish, land)
     deal = logroll("package")["x"]
     assert abs(deal["fish"] - best_x[0]) <= 5 and abs(deal["land"] - best_x[1]) <= 5
+
+
+def test_a_package_has_the_time_item_by_item_would_give_its_issues():
+    """The text (0.75 to each side) is accepted 15 minutes into the talks (aspirations
+    fall linearly from 1 over 60; no opening here). With ``item_minutes = 8`` the
+    two-issue text has 2 x 8 = 16 minutes before its hardest issue is parked: agreed
+    whole in minute 15 (recorded as minute 16, the round's length). With 7 it has 14:
+    the narrowest zone is parked at the end of minute 13 (both zones span the whole
+    range, so the first issue, fish); land alone is redrafted at its Nash point, 50
+    (0.5 to each), which the sides would take only in minute 30, but the one-issue text
+    has 7 minutes: land is parked at the end of minute 20 and the round ends in 21."""
+    whole = logroll("package", item_minutes=8)
+    assert whole["x"] == {"fish": 100.0, "land": 0.0} and whole["minutes"] == (16.0, 16.0)
+    cut = logroll("package", item_minutes=7)
+    assert np.isnan(cut["x"]["fish"]) and np.isnan(cut["x"]["land"])
+    assert cut["duration"] == 21.0
 
 
 # ------------------------------------------------------------------------- Rubinstein

@@ -61,7 +61,9 @@ def test_same_seed_gives_identical_files(tmp_path):
         assert main(["run", str(JUNE), "--runs", "500", "--chunk-size", "200", "--workers",
                      "1", "--no-plots", "--out", str(tmp_path / name)]) == 0
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.*"))
-    assert [str(f) for f in files] == ["manifest.json", "results/part-00000.parquet",
+    assert [str(f) for f in files] == ["inputs/part-00000.parquet", "inputs/part-00001.parquet",
+                                       "inputs/part-00002.parquet", "manifest.json",
+                                       "results/part-00000.parquet",
                                        "results/part-00001.parquet",
                                        "results/part-00002.parquet", "summary.json"]
     for file in files:

@@ -85,8 +85,10 @@ def test_the_manifest_records_each_part_its_runs_and_hash(whole):
     assert [r["part"] for r in finished] == [f"part-{k:05d}" for k in range(PARTS)]
     for k, record in enumerate(finished):
         data = (whole / "results" / f"{record['part']}.parquet").read_bytes()
+        inputs = (whole / "inputs" / f"{record['part']}.parquet").read_bytes()
         assert record == {"part": f"part-{k:05d}", "first_run_id": k * CHUNK, "runs": CHUNK,
-                          "sha256": hashlib.sha256(data).hexdigest(), "failures_sha256": None}
+                          "sha256": hashlib.sha256(data).hexdigest(), "failures_sha256": None,
+                          "inputs_sha256": hashlib.sha256(inputs).hexdigest()}
     assert not (whole / "failures").exists()  # made only when a failure row is written
     assert not (whole / "negsim.lock").exists() and not (whole / "manifest.parts.jsonl").exists()
     assert len(pd.read_parquet(whole / "results")) == RUNS
@@ -292,8 +294,9 @@ def test_a_journal_cut_mid_line_resumes(done, whole):
     (done / "manifest.json").write_text(json.dumps(manifest))
     lines = [json.dumps(r) for r in records[2:5]]
     (done / "manifest.parts.jsonl").write_text("\n".join(lines) + "\n" + lines[0][:30])
-    for record in records[5:]:
+    for record in records[5:]:  # never recorded, so never written (inputs neither)
         (done / "results" / f"{record['part']}.parquet").unlink()
+        (done / "inputs" / f"{record['part']}.parquet").unlink()
     assert resume(done) == 0
     assert files_of(done) == files_of(whole)
 
@@ -443,7 +446,7 @@ def test_out_without_permission_is_one_line(tmp_path, capsys, monkeypatch):
 def test_disk_full_mid_run_keeps_finished_parts_and_resumes_identically(
         tmp_path, monkeypatch, capsys, whole):
     real = sim.fileio.os.write
-    budget = {"parts": 3}
+    budget = {"parts": 6}  # three chunks: inputs, then results
 
     def write(handle, data):
         if len(data) > 10_000:  # a part
@@ -455,10 +458,11 @@ def test_disk_full_mid_run_keeps_finished_parts_and_resumes_identically(
     monkeypatch.setattr(sim.fileio.os, "write", write)
     out = tmp_path / "june"
     assert main(batch(out, "--workers", "1")) == 2
-    one_error_line(capsys, f"--out {out}: cannot write {out / 'results' / 'part-00003.parquet'}"
+    one_error_line(capsys, f"--out {out}: cannot write {out / 'inputs' / 'part-00003.parquet'}"
                    ": No space left on device; what finished is kept: rerun with --resume")
-    assert sorted(p.name for p in (out / "results").iterdir()) == [
-        f"part-{k:05d}.parquet" for k in range(3)]  # no temporary file left
+    for sub in ("results", "inputs"):
+        assert sorted(p.name for p in (out / sub).iterdir()) == [
+            f"part-{k:05d}.parquet" for k in range(3)]  # no temporary file left
     monkeypatch.undo()
     assert main(batch(out, "--workers", "1", "--resume")) == 0
     assert files_of(out) == files_of(whole)

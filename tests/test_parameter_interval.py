@@ -55,6 +55,27 @@ def test_limits_nothing_to_estimate_and_certain_events():
     assert parameter_interval(np.array([0, 2, 0]), np.array([0, 4, 0])) is None
 
 
+def test_draws_whose_probability_is_0_or_1_give_the_bernoulli_limit():
+    """Each draw's rounds all hit or all miss (rho = 1): the beta's limit is a draw's
+    probability 0 or 1, 1 with probability p; its 10% and 90% quantiles are 0 and 1
+    where 0.1 < p < 0.9 and collapse onto 0 (or 1) outside."""
+    assert parameter_interval(np.array([0, 10, 0, 0]), np.array([10] * 4)) == (0.0, 1.0)
+    assert parameter_interval(np.array([0] * 19 + [10]), np.array([10] * 20)) == (0.0, 0.0)
+    assert parameter_interval(np.array([10] * 19 + [0]), np.array([10] * 20)) == (1.0, 1.0)
+
+
+def test_a_rare_event_over_draws_of_one_or_two_rounds_is_a_number():
+    """About one round a draw (the June batch of 700 rounds over 424 draws): the ANOVA
+    estimator can put rho at or past 1, where the beta's quantiles are not numbers; the
+    range is still two numbers in [0, 1] (summary.json must stay valid JSON)."""
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        runs = rng.integers(1, 3, 400)
+        hits = rng.binomial(runs, rng.uniform(0, 0.02))
+        interval = parameter_interval(hits, runs)
+        assert interval is None or all(0.0 <= x <= 1.0 for x in interval)
+
+
 def test_a_batch_from_a_posterior_reports_the_range_and_one_without_does_not():
     june = load_scenario(ROOT / "scenarios" / "june-20-30-2025.toml")
     summary = summarise(run_chunk(june, 1, 0, 0, 3000), june, 1)

@@ -769,8 +769,241 @@ def bad_event(draw) -> Case:
     return dict_case(doc, key, *contains)
 
 
+def bad_issue_scale(draw) -> Case:
+    """More broken issue definitions: labels, units, scales, conditions, levels and the
+    mechanisms on the wrong kind of issue; the issues table itself."""
+    doc = fresh()
+    issues = doc["issues"]
+    how = draw(st.sampled_from([
+        "label", "unit", "scale_number", "step_range", "conditions_not_table",
+        "conditions_on_count", "conditions_max", "exchange_on_compound",
+        "contested_level_on_count", "yes_no_levels", "ordinal_no_levels", "many_levels",
+        "count_min_fraction", "issues_not_table", "issues_empty", "issue_not_table",
+        "bad_issue_name"]))
+    if how == "label":
+        which = draw(st.sampled_from(ISSUE_NAMES))
+        issues[which]["label"] = draw(NOT_A_STRING | BLANK)
+        return dict_case(doc, f"issues.{which}.label", "must be a non-empty string")
+    if how == "unit":
+        issues["pow_exchange"]["unit"] = draw(NOT_A_STRING | BLANK)
+        return dict_case(doc, "issues.pow_exchange.unit", "must be a non-empty string")
+    if how == "scale_number":
+        which = draw(st.sampled_from(["min", "max", "step"]))
+        issues["pow_exchange"][which] = draw(NOT_A_NUMBER)
+        return dict_case(doc, f"issues.pow_exchange.{which}", "must be a number")
+    if how == "step_range":
+        issues["pow_exchange"]["step"] = draw(st.floats(max_value=1e-10) | st.just(0.0))
+        return dict_case(doc, "issues.pow_exchange.step", within(1e-9, 1e15))
+    if how == "conditions_not_table":
+        issues["ceasefire"]["conditions"] = draw(NOT_A_TABLE)
+        return dict_case(doc, "issues.ceasefire.conditions", "must be a table")
+    if how == "conditions_on_count":
+        issues["pow_exchange"]["conditions"] = {"min": 0, "max": 1}
+        return dict_case(doc, "issues.pow_exchange.conditions",
+                         "only a compound issue has conditions")
+    if how == "conditions_max":
+        issues["ceasefire"]["conditions"]["max"] = draw(st.floats(-10, 0))
+        return dict_case(doc, "issues.ceasefire.conditions.max", "must be greater than min")
+    if how == "exchange_on_compound":
+        issues["ceasefire"]["exchange"] = True
+        return dict_case(doc, "issues.ceasefire.exchange", "cannot be an exchange issue")
+    if how == "contested_level_on_count":
+        which = draw(st.sampled_from(["pow_exchange", "memorandum"]))
+        issues[which]["contested_from_level"] = 1
+        return dict_case(doc, f"issues.{which}.contested_from_level",
+                         "only a compound issue has it")
+    if how == "yes_no_levels":
+        issues["memorandum"]["levels"] = draw(st.sampled_from([["a"], ["a", "b", "c"],
+                                                               ["x", "y", "z", "w"]]))
+        return dict_case(doc, "issues.memorandum.levels", "exactly two levels")
+    if how == "ordinal_no_levels":
+        issues["memorandum"]["kind"] = "ordinal"
+        return dict_case(doc, "issues.memorandum.levels", "is required for a ordinal issue")
+    if how == "many_levels":
+        issues["memorandum"] |= {"kind": "ordinal",
+                                 "levels": [f"l{k}" for k in range(1001)]}
+        return dict_case(doc, "issues.memorandum.levels", "more than 1,000 levels")
+    if how == "count_min_fraction":
+        issues["pow_exchange"]["min"] = draw(st.floats(0.01, 0.99))
+        return dict_case(doc, "issues.pow_exchange.step", "whole-number min and step")
+    if how == "issues_not_table":
+        doc["issues"] = draw(NOT_A_TABLE)
+        return dict_case(doc, "issues", "must be a table")
+    if how == "issues_empty":
+        doc["issues"] = {}
+        return dict_case(doc, "issues", "is empty")
+    if how == "issue_not_table":
+        which = draw(st.sampled_from(ISSUE_NAMES))
+        issues[which] = draw(NOT_A_TABLE)
+        return dict_case(doc, f"issues.{which}", "must be a table")
+    bad = draw(st.sampled_from(["True", "None", "not", "walkout_party", "é", "a.b", "2x"]))
+    issues[bad] = {"kind": "yes_no"}
+    return dict_case(doc, f"issues.{bad}", "cannot name an issue")
+
+
+def bad_level_position(draw) -> Case:
+    """Positions on levelled and compound issues: level names, the conditions at a
+    level, and a key of earlier versions."""
+    doc = fresh()
+    p = draw(st.sampled_from(PARTIES))
+    cease = doc["parties"][p]["issues"]["ceasefire"]
+    key = f"parties.{p}.issues.ceasefire"
+    how = draw(st.sampled_from(["level_name", "at_not_table", "at_level", "at_value",
+                                "at_side", "renamed", "name_in_range"]))
+    if how == "level_name":
+        which = draw(st.sampled_from(["ideal", "red_line"]))
+        cease[which] = draw(TEXT.filter(lambda v: v not in BASE["issues"]["ceasefire"][
+            "levels"]))
+        return dict_case(doc, f"{key}.{which}", "is not a level of 'ceasefire'",
+                         "Levels: none, local pause")
+    if how == "at_not_table":
+        cease["conditions_red_line_at"] = draw(NOT_A_TABLE)
+        return dict_case(doc, f"{key}.conditions_red_line_at", "must be a table")
+    if how == "at_level":
+        level = draw(st.sampled_from(["0", "4", "none", "pause", "-1", "1.5"]))
+        cease["conditions_red_line_at"] = {level: cease["conditions_red_line"]}
+        return dict_case(doc, f"{key}.conditions_red_line_at.{level}",
+                         "is not a level of 'ceasefire' that can be agreed")
+    if how == "at_value":
+        cease["conditions_red_line_at"] = {"1": draw(NOT_A_NUMBER | st.floats(1.001, 1e9))}
+        return dict_case(doc, f"{key}.conditions_red_line_at.1", within(0, 1))
+    if how == "at_side":
+        # move the ideal off the end of the scale (the red line stays valid), then put
+        # a level's red line between the ideal and that end
+        more = cease["conditions_wants"] == "more"
+        cease["conditions_ideal"] = 0.9 if more else 0.1
+        value = draw(st.floats(0.9, 1, exclude_min=True) if more
+                     else st.floats(0, 0.1, exclude_max=True))
+        level = draw(st.sampled_from(["2", "general ceasefire", "1"]))
+        cease["conditions_red_line_at"] = {level: value}
+        return dict_case(doc, f"{key}.conditions_red_line_at.{level}",
+                         "is on the wrong side of the ideal")
+    if how == "renamed":
+        cease["pause_conditions_red_line"] = 0.1
+        return dict_case(doc, f"{key}.pause_conditions_red_line", "is no longer a key",
+                         "conditions_red_line_at")
+    cease["red_line"] = ["local pause", "full ceasefire"]
+    return dict_case(doc, f"{key}.red_line", "must be a number or a [low, high] range")
+
+
+def bad_event_more(draw) -> Case:
+    """More broken events: the table, the names, the labels, and expressions outside
+    the language."""
+    doc = fresh()
+    name = draw(st.sampled_from(EVENT_NAMES))
+    how = draw(st.sampled_from(["not_a_table", "empty", "bad_name", "label", "entry",
+                                "expression"]))
+    if how == "not_a_table":
+        doc["events"] = draw(NOT_A_TABLE)
+        return dict_case(doc, "events", "must be a table")
+    if how == "empty":
+        doc["events"] = {}
+        return dict_case(doc, "events", "is empty")
+    if how == "bad_name":
+        bad = draw(st.sampled_from(["1st", "a b", "x-y", "é", ""]))
+        doc["events"][bad] = "walkout"
+        return dict_case(doc, f"events.{bad}", "cannot name an event")
+    if how == "label":
+        doc["events"][name]["label"] = draw(NOT_A_STRING | BLANK)
+        return dict_case(doc, f"events.{name}.label", "must be a non-empty string")
+    if how == "entry":
+        doc["events"][name] = draw(NOT_A_TABLE.filter(lambda v: not isinstance(v, str)))
+        return dict_case(doc, f"events.{name}", "must be a table")
+    when, contains = draw(st.sampled_from([
+        ("pow_exchange", "is an issue: name one of its parts"),
+        ("pow_exchange.value.x > 1", "only ISSUE.part is allowed"),
+        ("pow_exchange.value % 2 == 0", "only + - * / are allowed"),
+        ("pow_exchange.value in (1, 2)", "a tuple is not allowed"),
+        ("walkout + 1 > 0", "walkout is not a number"),
+        ("not pow_exchange.value", "is a number, not a condition"),
+        ("true", "reads no outcome of the round"),
+        ("1 > 2 or false", "reads no outcome of the round"),
+        ("None == pow_exchange.value", "None is not allowed"),
+        ("pow_exchange.value >= 1e999", "inf is not allowed"),
+        ("ceasefire.value >= 1", "it has no part 'value'"),
+        ("memorandum.value == 'maybe'", "is not a level of 'memorandum'"),
+        ("~walkout", "only 'not' and a sign"),
+        ("duration > 1", "unknown name 'duration'"),
+        ("pow_exchange.value >=", "position 22: not a valid expression"),
+        ("lambda: 1", "a lambda is not allowed")]))
+    doc["events"][name]["when"] = when
+    return dict_case(doc, f"events.{name}", *contains)
+
+
+def bad_observed(draw) -> Case:
+    """Broken [[observed]] entries: each names ``observed`` or ``observed[i]`` and the
+    key."""
+    doc = fresh()
+    good = {"round": "16 May", "target": "pow_exchange", "value": 1000, "source": "seed"}
+    n = draw(st.integers(0, 2))  # valid entries before the bad one
+    key = f"observed[{n}]"
+    how = draw(st.sampled_from(["not_an_array", "not_a_table", "unknown_key", "missing",
+                                "target", "both", "neither", "value", "range", "text"]))
+    if how == "not_an_array":
+        doc["observed"] = draw(NOT_A_TABLE.filter(lambda v: not isinstance(v, list))
+                               | st.dictionaries(TEXT, VALUES, max_size=3))
+        return dict_case(doc, "observed", "must be an array of [[observed]] tables")
+    bad = dict(good)
+    if how == "not_a_table":
+        bad, expect = draw(NOT_A_TABLE), (key, "must be a table")
+    elif how == "unknown_key":
+        name = draw(TEXT.filter(lambda k: k not in ("round", "target", "value", "range",
+                                                    "source")))
+        bad[name] = draw(VALUES)
+        expect = (f"{key}.{name}", "unknown key",
+                  "Allowed: round, target, value, range, source")
+    elif how == "missing":
+        gone = draw(st.sampled_from(["round", "target", "source"]))
+        del bad[gone]
+        expect = (f"{key}.{gone}", "is required but missing")
+    elif how == "target":
+        bad["target"] = draw(st.sampled_from(["ceasefire", "memorandum", "walkout",
+                                              "pow_exchange_value", "duration"]))
+        expect = (f"{key}.target", "is not a quantity",
+                  "Allowed: pow_exchange, duration_minutes")
+    elif how == "both":
+        bad["range"] = [900, 1100]
+        expect = (key, "needs exactly one of value and range")
+    elif how == "neither":
+        del bad["value"]
+        expect = (key, "needs exactly one of value and range")
+    elif how == "value":
+        bad["value"] = draw(NOT_A_NUMBER.filter(lambda v: not isinstance(v, list))
+                            | st.sampled_from([math.nan, math.inf, 1e16, -1e16]))
+        expect = (f"{key}.value", within(-1e15, 1e15))
+    elif how == "range":
+        del bad["value"]
+        bad["range"] = draw(st.sampled_from([[2, 1], [0, math.inf], [math.nan, 1], [1],
+                                             "1-2", [0, 1e16]]))
+        expect = (f"{key}.range", within(-1e15, 1e15))
+    else:
+        which = draw(st.sampled_from(["round", "source", "target"]))
+        bad[which] = draw(NOT_A_STRING | BLANK)
+        expect = (f"{key}.{which}", "must be a non-empty string")
+    doc["observed"] = [dict(good) for _ in range(n)] + [bad]
+    return dict_case(doc, *expect)
+
+
+def bad_include(draw) -> Case:
+    """``include``: a file name or a list of them, each a readable fragment."""
+    doc = fresh()
+    how = draw(st.sampled_from(["not_a_name", "empty", "missing", "in_list"]))
+    allowed = "must be a file name or a list of them, relative to this file"
+    if how == "not_a_name":
+        value = draw(VALUES.filter(lambda v: not isinstance(v, str | list)))
+        return dict_case({"include": value} | doc, "include", allowed)
+    if how == "empty":
+        return dict_case({"include": ""} | doc, "include[0]", allowed)
+    name = f"{MISSING_DIR}/{draw(st.text(alphabet='abcxyz-_', min_size=1))}.toml"
+    if how == "missing":
+        return dict_case({"include": name} | doc, "include[0]", "no such file")
+    k = draw(st.integers(0, 2))
+    return dict_case({"include": [name] * (k + 1)} | doc, "include[0]", "no such file")
+
+
 FAMILIES = {f.__name__: f for f in (
-    bad_issue, bad_event,
+    bad_issue, bad_event, bad_issue_scale, bad_level_position, bad_event_more, bad_observed,
+    bad_include,
     delete_required, delete_issue_table, drop_party, add_unknown_key, wrong_type_number,
     wrong_type_string, wrong_choice, wrong_type_list, table_to_scalar, out_of_range,
     reversed_range, wrong_side, empty_agenda, unknown_agenda_issue,

@@ -8,7 +8,10 @@ runs, where, or in what order.
 ``run_chunk`` is the plain computation (an error in the model raises).
 ``compute_chunk`` is what a batch's workers run: the same rows, but a replicate
 that raises becomes a failure row instead of sinking its chunk, and the result
-comes back encoded as a Parquet part with the chunk's ``Tally``. Only the model's
+comes back encoded as a Parquet part with the chunk's ``Tally`` (and, unless the
+batch is run with ``--no-inputs``, the inputs of each replicate that ran: every
+parameter drawn for it and the round's own randomness, ``RoundSetup.inputs``, in a
+part of their own keyed by ``run_id``). Only the model's
 own errors become failure rows: a resource error (``RESOURCE_ERRORS``: memory, the
 operating system) says nothing about the replicate, so it fails the chunk
 (``ChunkResourceError``) and the batch stops, its finished parts kept for
@@ -21,7 +24,7 @@ listed: ``--runs 1000000000000`` is 61 million chunks, held in a few bytes.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +51,10 @@ ERROR_CHARS = 500
 
 #: Model runs spent per chunk on finding which replicates raise (``_run_isolating``).
 ISOLATION_RUNS = 200
+
+#: Labels that, with ``run_id``, key a row of a study: run ids start again at 0 at
+#: each design point of a sweep or sensitivity analysis, so its inputs carry the point.
+KEY_LABELS = ("point",)
 
 
 def chunk_rng(seed: int, chunk: int) -> np.random.Generator:
@@ -124,7 +131,8 @@ def run_chunk(scenario: Scenario, seed: int, chunk: int, first: int, count: int)
 class ChunkTask:
     """One chunk of a batch, as sent to a worker. ``labels`` are constant columns put
     after the ids of every row (a sweep's design point and its knob values); ``part``
-    names the chunk's file in the results folder."""
+    names the chunk's file in the results folder; ``inputs``: whether the chunk's
+    drawn inputs are recorded (``ChunkOutcome.inputs``)."""
 
     scenario: Scenario
     seed: int
@@ -133,6 +141,7 @@ class ChunkTask:
     count: int
     part: str
     labels: tuple[tuple[str, object], ...] = ()
+    inputs: bool = True
 
     def __str__(self) -> str:
         return f"chunk {self.chunk} (part {self.part}, runs {self.first}-" \
@@ -142,11 +151,13 @@ class ChunkTask:
 @dataclass(frozen=True)
 class ChunkOutcome:
     """A finished chunk: its rows as a Parquet part, its failure rows as another (or
-    ``None``), and its tally for the summary."""
+    ``None``), its tally for the summary, and the inputs of its rows as a third part
+    (``None``: not recorded, or the chunk's draws failed and no replicate ran)."""
 
     results: bytes
     failures: bytes | None
     tally: Tally
+    inputs: bytes | None = None
 
 
 def _error_text(error: BaseException) -> str:
@@ -204,10 +215,28 @@ def _no_outcomes(scenario: Scenario) -> dict[str, pd.Series]:
             outcome_dtypes(scenario.issues).items()}
 
 
+def inputs_frame(inputs: Mapping[str, np.ndarray], run_ids: np.ndarray) -> pd.DataFrame:
+    """The inputs of some replicates: ``run_id``, then one float64 column per input,
+    named by its scenario key (``RoundSetup.inputs``, in the order they were drawn)."""
+    frame = pd.DataFrame({key: np.asarray(values, dtype=np.float64)
+                          for key, values in inputs.items()}, index=range(len(run_ids)))
+    frame.insert(0, "run_id", np.asarray(run_ids, dtype=np.int64))
+    return frame
+
+
 def run_chunk_safely(scenario: Scenario, seed: int, chunk: int, first: int, count: int
                      ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """``run_chunk``, except that replicates that raise are left out of the rows and
     returned as failure rows ``(run_id, seed, chunk, draw_id, error)``."""
+    rows, failures, _ = run_chunk_recorded(scenario, seed, chunk, first, count)
+    return rows, failures
+
+
+def run_chunk_recorded(scenario: Scenario, seed: int, chunk: int, first: int, count: int
+                       ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    """``run_chunk_safely``, and the inputs of the rows that ran (``inputs_frame``, in
+    the rows' order; ``None`` where the draws of the whole chunk failed: a failure row
+    has no inputs row)."""
     rng = chunk_rng(seed, chunk)
     ids = np.arange(first, first + count, dtype=np.int64)
     try:
@@ -217,10 +246,11 @@ def run_chunk_safely(scenario: Scenario, seed: int, chunk: int, first: int, coun
     except Exception as error:  # the draws of the whole chunk failed: no rows
         failures = pd.DataFrame({"run_id": ids, "seed": np.int64(seed), "chunk": np.int64(chunk),
                                  "draw_id": np.int64(-1), "error": _error_text(error)})
-        return _frame(_no_outcomes(scenario), ids[:0], seed, chunk, ids[:0]), failures
+        return _frame(_no_outcomes(scenario), ids[:0], seed, chunk, ids[:0]), failures, None
     try:
         model = NegotiationRound(setup).run()
-        return _frame(model.outcomes(), ids, seed, chunk, setup.draw_id), None
+        return (_frame(model.outcomes(), ids, seed, chunk, setup.draw_id), None,
+                inputs_frame(setup.inputs, ids))
     except RESOURCE_ERRORS:
         raise
     except Exception:  # find the replicates that raise
@@ -237,14 +267,19 @@ def run_chunk_safely(scenario: Scenario, seed: int, chunk: int, first: int, coun
     failures = pd.DataFrame({"run_id": ids[bad], "seed": np.int64(seed),
                              "chunk": np.int64(chunk), "draw_id": setup.draw_id[bad],
                              "error": [text for _, text in failed]})
-    return frame, failures
+    inputs = inputs_frame({key: values[rows] for key, values in setup.inputs.items()},
+                          ids[rows])
+    return frame, failures, inputs
 
 
-def encode_part(frame: pd.DataFrame) -> bytes:
-    """A table as the bytes of a Parquet file (zstd)."""
+def encode_part(frame: pd.DataFrame, dictionary: bool = True) -> bytes:
+    """A table as the bytes of a Parquet file (zstd). ``dictionary=False`` for columns
+    of mostly distinct values (drawn inputs): dictionary encoding then only costs
+    (measured on a chunk of the June scenario's inputs: 21 ms and 170 bytes a round
+    with it, 13 ms and 143 bytes without)."""
     sink = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink,
-                   compression="zstd")
+                   compression="zstd", use_dictionary=dictionary)
     return sink.getvalue()
 
 
@@ -259,13 +294,22 @@ def _labelled(frame: pd.DataFrame, labels: tuple[tuple[str, object], ...]) -> pd
     return frame
 
 
+def _keyed(inputs: pd.DataFrame, labels: tuple[tuple[str, object], ...]) -> pd.DataFrame:
+    """Inputs with the labels that key a study's rows (``KEY_LABELS``) after ``run_id``;
+    the knob values are not repeated (a knob on a drawn key would share its name)."""
+    for place, (column, value) in enumerate(
+            ((c, v) for c, v in labels if c in KEY_LABELS), start=1):
+        inputs.insert(place, column, np.int64(value))
+    return inputs
+
+
 def compute_chunk(task: ChunkTask) -> ChunkOutcome:
     """What a worker does with a chunk: run it, failures isolated, and encode it. A
     resource error raises ``ChunkResourceError`` (a message that pickles, for the
     pool and Dask), never failure rows."""
     try:
-        frame, failures = run_chunk_safely(task.scenario, task.seed, task.chunk, task.first,
-                                           task.count)
+        frame, failures, inputs = run_chunk_recorded(task.scenario, task.seed, task.chunk,
+                                                     task.first, task.count)
     except RESOURCE_ERRORS as error:
         hint = " (try a smaller --chunk-size in a new folder)" if isinstance(
             error, MemoryError) else ""
@@ -274,7 +318,9 @@ def compute_chunk(task: ChunkTask) -> ChunkOutcome:
     return ChunkOutcome(
         results=encode_part(_labelled(frame, task.labels)),
         failures=None if failures is None else encode_part(_labelled(failures, task.labels)),
-        tally=tally)
+        tally=tally,
+        inputs=encode_part(_keyed(inputs, task.labels), dictionary=False) if (
+            task.inputs and inputs is not None) else None)
 
 
 def _run_chunk_task(task: ChunkTask) -> pd.DataFrame:
@@ -287,8 +333,10 @@ class ChunkTasks(Sequence):
     chunk order."""
 
     def __init__(self, scenario: Scenario, runs: int, seed: int, chunk_size: int,
-                 labels: tuple[tuple[str, object], ...], prefix: str) -> None:
+                 labels: tuple[tuple[str, object], ...], prefix: str,
+                 inputs: bool = True) -> None:
         self.scenario, self.seed, self.labels, self.prefix = scenario, seed, labels, prefix
+        self.inputs = inputs
         self.bounds = ChunkBounds(runs, chunk_size)
         self.width = max(5, len(str(len(self.bounds) - 1)))
 
@@ -297,7 +345,7 @@ class ChunkTasks(Sequence):
 
     def _task(self, k: int, first: int, count: int) -> ChunkTask:
         return ChunkTask(self.scenario, self.seed, k, first, count,
-                         f"{self.prefix}-{k:0{self.width}d}", self.labels)
+                         f"{self.prefix}-{k:0{self.width}d}", self.labels, self.inputs)
 
     def __getitem__(self, k):
         if isinstance(k, slice):
@@ -311,10 +359,11 @@ class ChunkTasks(Sequence):
 
 
 def chunk_tasks(scenario: Scenario, runs: int, seed: int, chunk_size: int = CHUNK_SIZE,
-                labels: tuple[tuple[str, object], ...] = (), prefix: str = "part"
-                ) -> ChunkTasks:
-    """The chunks of a batch, in order (a sequence computed when indexed)."""
-    return ChunkTasks(scenario, runs, seed, chunk_size, labels, prefix)
+                labels: tuple[tuple[str, object], ...] = (), prefix: str = "part",
+                inputs: bool = True) -> ChunkTasks:
+    """The chunks of a batch, in order (a sequence computed when indexed); ``inputs``:
+    whether each chunk records its drawn inputs."""
+    return ChunkTasks(scenario, runs, seed, chunk_size, labels, prefix, inputs)
 
 
 def run_scenario(scenario: Scenario, runs: int, seed: int = 0,

@@ -8,6 +8,9 @@ resumes exactly where it stopped, and a folder that was changed since is refused
                                   the end, every part: its run ids and sha256
     OUT/results/part-00000.parquet  one file per chunk, its rows in run-id order (zstd)
     OUT/failures/part-00003.parquet only for chunks where replicates raised
+    OUT/inputs/part-00000.parquet   the inputs of each row of the results part of the
+                                  same name: run_id, then every parameter drawn for
+                                  the round (by scenario key); none with --no-inputs
     OUT/summary.json              the outcome distribution (written last)
 
 and, while a batch runs, ``OUT/negsim.lock`` (who writes here: pid and host) and
@@ -19,12 +22,13 @@ JSON line each; folded into the manifest at the end).
 
 Every file is written to a temporary name, flushed to disk and renamed
 (``sim.fileio``), so a part either exists whole or not at all. A part is recorded
-(its run ids, its sha256 and its failure rows' sha256) before it is written, its
-failures before its rows, so a part's presence means the chunk is done and its
-record says what it must hold. Resuming (``--resume``) checks the folder first, and
-refuses, in one line naming the file, one that does not match: a part whose bytes
-differ from its record (truncated, damaged, or from another batch), a part or any
-other file in ``results/`` or ``failures/`` that the batch did not record (Parquet
+(its run ids, its sha256, its failure rows' and its inputs' sha256) before it is
+written, its failures and inputs before its rows, so a part's presence means the
+chunk is done and its record says what it must hold. Resuming (``--resume``) checks
+the folder first, and refuses, in one line naming the file, one that does not match:
+a part (of results, failures or inputs) whose bytes differ from its record
+(truncated, damaged, or from another batch), a part or any other file in
+``results/``, ``failures/`` or ``inputs/`` that the batch did not record (Parquet
 readers read every file there whose name does not start with ``.`` or ``_``, so a
 stray file would change or break ``pd.read_parquet(OUT/results)``). It then runs
 exactly the chunks not done — each a pure function of the manifest — so a resumed
@@ -53,12 +57,17 @@ from sim.stats.summary import Measures
 from sim.stats.tally import Tally
 
 MANIFEST, SUMMARY, RESULTS, FAILURES = "manifest.json", "summary.json", "results", "failures"
+INPUTS = "inputs"
 JOURNAL = "manifest.parts.jsonl"
-FORMAT = "negsim-batch/2"
+#: 3: parts' records carry ``inputs_sha256``, and the manifest says whether inputs are kept.
+FORMAT = "negsim-batch/3"
 
 #: Manifest keys that decide the results: a batch resumes only if all are unchanged.
 IDENTITY = ("format", "kind", "scenario_sha256", "posterior_sha256", "experiment_sha256",
-            "seed", "runs", "chunk_size", "parts", "versions")
+            "seed", "runs", "chunk_size", "parts", "inputs", "versions")
+
+#: The folders of parts, each part named as its chunk's results part.
+PART_FOLDERS = (RESULTS, FAILURES, INPUTS)
 
 #: Packages whose versions are recorded; the first two decide the numbers.
 PACKAGES = ("negsim", "numpy", "mesa", "pandas", "pyarrow")
@@ -89,8 +98,10 @@ def posterior_sha256(scenario: Scenario) -> str | None:
 
 
 def make_manifest(kind: str, scenario: Scenario, scenario_file: str, seed: int, runs: int,
-                  chunk_size: int, parts: int, experiment_sha256: str | None = None) -> dict:
-    """The manifest of a batch (``kind``: run, sweep or sensitivity)."""
+                  chunk_size: int, parts: int, experiment_sha256: str | None = None,
+                  inputs: bool = True) -> dict:
+    """The manifest of a batch (``kind``: run, sweep or sensitivity; ``inputs``:
+    whether each chunk's drawn inputs are kept in ``inputs/``)."""
     return {
         "format": FORMAT,
         "kind": kind,
@@ -104,6 +115,7 @@ def make_manifest(kind: str, scenario: Scenario, scenario_file: str, seed: int, 
         "runs": runs,
         "chunk_size": chunk_size,
         "parts": parts,
+        "inputs": inputs,
         "versions": versions(),
     }
 
@@ -116,18 +128,26 @@ def sha256(data: bytes) -> str:
 class PartRecord:
     """What the manifest records of a finished part: its chunk's run ids
     (``first_run_id`` and ``runs`` of them: its rows and failure rows together) and
-    the sha256 of its file and of its failures file (``None``: no failures)."""
+    the sha256 of its file, of its failures file (``None``: no failures) and of its
+    inputs file (``None``: none kept)."""
 
     part: str
     first_run_id: int
     runs: int
     sha256: str
     failures_sha256: str | None
+    inputs_sha256: str | None
 
     @classmethod
     def of(cls, task: ChunkTask, outcome: ChunkOutcome) -> PartRecord:
         return cls(task.part, task.first, task.count, sha256(outcome.results),
-                   None if outcome.failures is None else sha256(outcome.failures))
+                   None if outcome.failures is None else sha256(outcome.failures),
+                   None if outcome.inputs is None else sha256(outcome.inputs))
+
+    def hash_of(self, sub: str) -> str | None:
+        """The sha256 recorded of this part's file in ``sub`` (one of ``PART_FOLDERS``)."""
+        return {RESULTS: self.sha256, FAILURES: self.failures_sha256,
+                INPUTS: self.inputs_sha256}[sub]
 
     @classmethod
     def from_json(cls, value: object) -> PartRecord:
@@ -136,7 +156,8 @@ class PartRecord:
             record = cls(**value)
             if not (isinstance(record.part, str) and isinstance(record.first_run_id, int)
                     and isinstance(record.runs, int) and isinstance(record.sha256, str)
-                    and isinstance(record.failures_sha256, str | None)):
+                    and isinstance(record.failures_sha256, str | None)
+                    and isinstance(record.inputs_sha256, str | None)):
                 raise TypeError
         except TypeError:
             raise ValueError(f"not a part's record: {json.dumps(value)[:80]}") from None
@@ -159,8 +180,9 @@ class ResultsFolder:
         self._manifest: dict | None = None
         self.started = False  # whether start() wrote the manifest
 
-    def part_path(self, name: str, failures: bool = False) -> Path:
-        return self.root / (FAILURES if failures else RESULTS) / f"{name}.parquet"
+    def part_path(self, name: str, sub: str = RESULTS) -> Path:
+        """The file of part ``name`` in ``sub`` (one of ``PART_FOLDERS``)."""
+        return self.root / sub / f"{name}.parquet"
 
     # -- before anything is written ------------------------------------------------
 
@@ -252,20 +274,20 @@ class ResultsFolder:
 
     def prepare(self, manifest: dict, resume: bool) -> None:
         """Under the lock: check the folder again, then take in what it records.
-        Every file in ``results/`` and ``failures/`` that a Parquet reader would read
-        must be a part recorded (else ``FolderError`` naming it); a recorded part
-        whose file is missing was never written (or was removed to be recomputed),
-        and its chunk runs again."""
+        Every file in ``results/``, ``failures/`` and ``inputs/`` that a Parquet reader
+        would read must be a part recorded there (else ``FolderError`` naming it); a
+        recorded part whose file is missing was never written (or was removed to be
+        recomputed), and its chunk runs again."""
         self._manifest = manifest
         if not self.check(manifest, resume):
             return
         records = self._records_on_disk()
-        present = {sub: self._files(sub) for sub in (RESULTS, FAILURES)}
+        present = {sub: self._files(sub) for sub in PART_FOLDERS}
         for sub, files in present.items():
             for name in files:
                 record = records.get(name)
-                if record is None or (sub == FAILURES and record.failures_sha256 is None):
-                    path = self.part_path(name, failures=sub == FAILURES)
+                if record is None or record.hash_of(sub) is None:
+                    path = self.part_path(name, sub)
                     raise FolderError(
                         f"{path}: not a part this batch recorded (from another batch or "
                         f"copied in?); move it out of {sub}/ (Parquet readers read every "
@@ -300,14 +322,19 @@ class ResultsFolder:
                 f"{self.root / MANIFEST}: records {task.part} as runs {record.first_run_id}"
                 f"-{record.first_run_id + record.runs - 1}, but this batch's {task.part} is "
                 f"runs {task.first}-{task.first + task.count - 1}; the manifest was changed")
-        results = self._verified(self.part_path(task.part), record.sha256)
-        failures = None if record.failures_sha256 is None else self._verified(
-            self.part_path(task.part, failures=True), record.failures_sha256)
+        results = decode_part(self._verified(self.part_path(task.part), record.sha256))
+        failures = None if record.failures_sha256 is None else decode_part(self._verified(
+            self.part_path(task.part, FAILURES), record.failures_sha256))
+        if record.inputs_sha256 is not None:  # checked, not read: the tally needs none
+            self._verified(self.part_path(task.part, INPUTS), record.inputs_sha256)
         if not set(measures.columns) <= set(results.columns):
             return Tally.of_failures(failures, measures)
-        return Tally.of(results[list(measures.columns)], measures, failures)
+        # draw_id too, where the batch drew from a posterior: the tally counts by draw
+        read = list(measures.columns) + (["draw_id"] if "draw_id" in results else [])
+        return Tally.of(results[read], measures, failures)
 
-    def _verified(self, path: Path, expected: str) -> pd.DataFrame:
+    def _verified(self, path: Path, expected: str) -> bytes:
+        """The bytes of a part, if they are those recorded (else ``FolderError``)."""
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -318,19 +345,20 @@ class ResultsFolder:
             what = "empty" if not data else f"{len(data):,} bytes"
             raise FolderError(f"{path}: is not the part the manifest recorded ({what}, "
                               f"another sha256: truncated, damaged or replaced); {RECOVER}")
-        return decode_part(data)
+        return data
 
     # -- writing -----------------------------------------------------------------------
 
     def start(self) -> None:
         """Write the manifest (with the parts verified so far) before any part; clear
-        what a killed batch left: temporary files, the journal, failure parts of
-        chunks recorded but never written."""
+        what a killed batch left: temporary files, the journal, failure and inputs
+        parts of chunks recorded but never written."""
         for name in self._incomplete:
-            self._unlink(self.part_path(name, failures=True))
+            self._unlink(self.part_path(name, FAILURES))
+            self._unlink(self.part_path(name, INPUTS))
         self._write_manifest()
         self._unlink(self.root / JOURNAL)
-        for folder in (self.root, self.root / RESULTS, self.root / FAILURES):
+        for folder in (self.root, *(self.root / sub for sub in PART_FOLDERS)):
             if folder.is_dir():
                 for temp in folder.glob(TEMPORARY):
                     self._unlink(temp)
@@ -339,12 +367,16 @@ class ResultsFolder:
 
     def write_part(self, task: ChunkTask, outcome: ChunkOutcome) -> None:
         """Store a finished chunk: its record in the journal, its failure rows (making
-        ``failures/`` the first time), then its rows (the mark that it is done)."""
+        ``failures/`` the first time), its inputs (``inputs/``), then its rows (the mark
+        that it is done)."""
         record = PartRecord.of(task, outcome)
         self._journal(record)
         if outcome.failures is not None:
             make_folder(self.root / FAILURES)
-            write_atomically(self.part_path(task.part, failures=True), outcome.failures)
+            write_atomically(self.part_path(task.part, FAILURES), outcome.failures)
+        if outcome.inputs is not None:
+            make_folder(self.root / INPUTS)
+            write_atomically(self.part_path(task.part, INPUTS), outcome.inputs)
         write_atomically(self.part_path(task.part), outcome.results)
         self.recorded[task.part] = record
 

@@ -46,6 +46,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                   "and watch a round"),
     "validate": ("sim.cli.validate", "check a scenario file and print it merged (extends "
                  "resolved) as TOML"),
+    "discover": ("sim.cli.discover", "which ranges of the drawn inputs make an event "
+                 "likely (PRIM)"),
 }
 
 

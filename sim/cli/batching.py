@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from sim.batch.chunks import ChunkResourceError, ChunkTask
@@ -20,7 +21,7 @@ from sim.stats.tally import Tally
 
 
 def add_batch_options(parser: argparse.ArgumentParser) -> None:
-    """``--workers``, ``--scheduler``, ``--resume``."""
+    """``--workers``, ``--scheduler``, ``--resume``, ``--no-inputs``."""
     parser.add_argument("--workers", type=integer_at_least("--workers", 1),
                         help="processes on this machine (default: all cores; 1 runs in "
                         "this process); results do not depend on it")
@@ -30,6 +31,9 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue the batch in the results folder (after a crash or "
                         "a kill) instead of refusing to touch it")
+    parser.add_argument("--no-inputs", dest="inputs", action="store_false",
+                        help="do not keep each round's drawn parameters in <out>/inputs "
+                        "(smaller and faster; negsim discover needs them)")
 
 
 def run_batch(args: argparse.Namespace, out: Path, manifest: dict,
@@ -85,9 +89,11 @@ def run_experiment(args: argparse.Namespace, kind: str, study, settings: dict
     path = getattr(args, kind)
     out = Path(args.out) if args.out else default_folder(Path(path).stem, settings=settings)
     tasks = study.tasks()
+    if not args.inputs:
+        tasks = [replace(task, inputs=False) for task in tasks]
     base = study.scenarios[0]
     manifest = make_manifest(kind, base, str(study.experiment.scenario_path), study.seed,
                              study.replicates * len(study.scenarios), study.chunk_size,
-                             len(tasks), experiment_sha256=study.experiment.sha256) | {
-        "settings": settings}
+                             len(tasks), experiment_sha256=study.experiment.sha256,
+                             inputs=args.inputs) | {"settings": settings}
     return out, run_batch(args, out, manifest, tasks)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from sim.batch.chunks import CHUNK_SIZE, chunk_tasks
-from sim.batch.storage import RESULTS, SUMMARY, ResultsFolder, make_manifest
+from sim.batch.storage import INPUTS, RESULTS, SUMMARY, ResultsFolder, make_manifest
 from sim.cli.batching import add_batch_options, run_batch
 from sim.cli.common import integer_at_least
 from sim.cli.scenario_args import add_set_option, default_folder, load_scenario_arg, settings_of
@@ -66,9 +66,10 @@ def main(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     scenario = load_scenario_arg(args.scenario, settings)
     out = output_folder(args, settings)
-    tasks = chunk_tasks(scenario, args.runs, args.seed, args.chunk_size)
+    tasks = chunk_tasks(scenario, args.runs, args.seed, args.chunk_size, inputs=args.inputs)
     manifest = make_manifest("run", scenario, str(args.scenario), args.seed, args.runs,
-                             args.chunk_size, len(tasks)) | {"settings": settings}
+                             args.chunk_size, len(tasks), inputs=args.inputs) | {
+        "settings": settings}
     tally = run_batch(args, out, manifest, tasks)[()]
     summary = tally.summary(scenario.round.name, args.seed)
     summary |= {"scenario_file": str(args.scenario), "scenario_sha256": scenario.sha256,
@@ -91,8 +92,9 @@ def main(args: argparse.Namespace) -> int:
         print(f"\n{failed:,} rounds raised an error and are left out above: see "
               f"{out / 'failures'}", file=notes)
     plural = "s" if len(tasks) > 1 else ""
-    print(f"\nwrote {out / RESULTS} ({len(tasks):,} Parquet part{plural}), {out / SUMMARY}",
-          file=notes)
+    inputs = f", {out / INPUTS} (the parameters drawn for each round)" if args.inputs else ""
+    print(f"\nwrote {out / RESULTS} ({len(tasks):,} Parquet part{plural}){inputs}, "
+          f"{out / SUMMARY}", file=notes)
     if not args.no_plots:
         figures = write_run_figures(out, scenario)
         print(f"wrote {len(figures)} figures (PNG and SVG) in {out / FIGURES_FOLDER}",

@@ -298,8 +298,9 @@ class NegotiationRound(mesa.Model):
                         ) -> np.ndarray:
         """(R, I) issues closed this minute: the package's issues agreed (those it had
         no text on, parked with it); issues the mediator sees no zone on, parked after
-        exploration; after ``item_minutes`` without agreement, the hardest open issue
-        (the narrowest zone) parked."""
+        exploration; after ``item_minutes`` for each issue of the text without agreement
+        (the time item by item would give them), the hardest open issue (the narrowest
+        zone) parked, and the clock restarts for the smaller text."""
         setup, believed = self.setup, self.mediator.believed
         status = np.zeros(self.status.shape, dtype=np.int8)
         open_ = view.open_
@@ -309,8 +310,9 @@ class NegotiationRound(mesa.Model):
         no_zone = believed["zone_lo"] > believed["zone_hi"]
         explored = (spent >= setup.exploration_minutes) & ~agreed
         status[open_ & no_zone & explored[:, None]] = ItemStatus.PARKED
-        stuck = ~agreed & (spent >= setup.item_minutes) & view.session
         still = open_ & (status == ItemStatus.PENDING)
+        # the time item by item would give the text's issues: item_minutes each
+        stuck = ~agreed & (spent >= setup.item_minutes * open_.sum(axis=1)) & view.session
         if stuck.any():
             width = np.where(still, (believed["zone_hi"] - believed["zone_lo"] + 1)
                              * setup.step / setup.span, np.inf)

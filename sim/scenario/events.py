@@ -122,7 +122,10 @@ def parse_event(text: str, issues: Mapping[str, IssueSpec]) -> tuple[object, tup
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as error:
-        where = offset + _char_offset(source, (error.offset or 1) - 1)
+        # CPython gives offset 0 where the text ends too early ("water.value >="): the
+        # error is at its end, not its start
+        where = offset + (_char_offset(source, error.offset - 1) if error.offset
+                          else len(source))
         raise EventError(f"not a valid expression ({error.msg})", where) from None
     except (ValueError, RecursionError, MemoryError):
         raise EventError("not a valid expression (nested too deeply or unreadable)",
@@ -135,6 +138,9 @@ def parse_event(text: str, issues: Mapping[str, IssueSpec]) -> tuple[object, tup
     if node.type != "bool":
         raise EventError(f"is a {node.type}, not a condition: compare it, e.g. "
                          f"\"{source} >= 1\"", offset)
+    if not columns_read(node):  # its value would be one constant, not one per round
+        raise EventError("reads no outcome of the round: name an issue's part (e.g. "
+                         "water.agreed), walkout, duration_minutes or walkout_party", offset)
     return node, tuple(dict.fromkeys(parser.issues_read))
 
 
@@ -348,4 +354,8 @@ def _is_text(value) -> bool:
 
 
 def _present(values: np.ndarray) -> np.ndarray:
-    return np.frompyfunc(lambda v: v is not None and v == v, 1, 1)(values).astype(bool)
+    """Where a value is there (not None, not NaN); a 0-d array (a constant) gives a
+    0-d answer (``frompyfunc`` returns a plain bool for it)."""
+    with np.errstate(invalid="ignore"):  # NaN == NaN, asked on purpose
+        return np.asarray(np.frompyfunc(lambda v: v is not None and v == v, 1, 1)(values),
+                          dtype=bool)

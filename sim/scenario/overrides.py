@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,10 +29,17 @@ from sim.scenario.spec import Scenario, ScenarioError
 SET_WHY = "set from the command line"
 
 
-def _locate(data: dict, key: str, path: Path) -> tuple[dict, str]:
+#: Top-level tables a file may leave out (all their keys have defaults): setting a key
+#: of one the file leaves out creates it.
+OPTIONAL_TABLES = ("context", "information")
+
+
+def _locate(data: dict, key: str, path: Path, create: bool = False) -> tuple[dict, str]:
     *tables, last = key.split(".")
     node = data
     for i, name in enumerate(tables):
+        if create and i == 0 and name in OPTIONAL_TABLES and name not in node:
+            node[name] = {}
         if not isinstance(node.get(name), dict):
             raise ScenarioError(path, ".".join(tables[: i + 1]), "no such table to change")
         node = node[name]
@@ -53,7 +61,7 @@ def data_with_values(path: str | Path, values: Mapping[str, Any]) -> tuple[dict,
     data, sources = read_scenario_data(path)
     data = copy.deepcopy(data)
     for key, value in values.items():
-        node, last = _locate(data, key, path)
+        node, last = _locate(data, key, path, create=True)
         node[last] = value
     if not values:
         return data, sources
@@ -91,7 +99,10 @@ def parse_setting(text: str) -> tuple[str, Any]:
     try:
         parsed = tomllib.loads(f"value = {value}")["value"]
     except tomllib.TOMLDecodeError:
-        raise ValueError(f"--set {text!r}: {value!r} is not a TOML value; {allowed}") from None
+        hint = (f" (text is quoted: {key}='\"{value}\"' in the shell)"
+                if re.fullmatch(r"[A-Za-z_][\w-]*", value) else "")
+        raise ValueError(f"--set {text!r}: {value!r} is not a TOML value{hint}; "
+                         f"{allowed}") from None
     return key, parsed
 
 

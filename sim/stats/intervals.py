@@ -101,7 +101,13 @@ def parameter_interval(hits: np.ndarray, runs: np.ndarray,
     rho = (between - within) / denominator if denominator > 0 else 0.0
     if rho <= 0.0:
         return (float(p), float(p))
-    concentration = (1 - rho) / rho  # alpha + beta of the matched beta distribution
-    a, b = p * concentration, (1 - p) * concentration
-    low, high = stats.beta.ppf(quantiles, a, b)
-    return (float(low), float(high))
+    if rho < 1.0:
+        concentration = (1 - rho) / rho  # alpha + beta of the matched beta distribution
+        low, high = stats.beta.ppf(quantiles, p * concentration, (1 - p) * concentration)
+        if np.isfinite(low) and np.isfinite(high):
+            return (float(low), float(high))
+    # rho at 1 (the estimator can pass it with about one round a draw), or a beta too
+    # concentrated at 0 and 1 for its quantiles to be computed: the limit of the beta
+    # as rho -> 1, each draw's probability 0 or 1, 1 with probability p
+    low, high = (float(q > 1 - p) for q in quantiles)
+    return (low, high)
