@@ -4,6 +4,7 @@ study of a forecast across scales (and the README's table of it), and the flag o
 parameters the data do not pin down in negsim run's table, summary.json and report."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,11 @@ def test_readme_prior_sensitivity_table_is_the_committed_study():
     expected = [[e["label"], *(percent(p) for p in e["p"])]
                 for e in study["events"].values() if e["on_agenda"]]
     assert rows == expected
+    said = re.search(r"fits of ([\d,]+) particles and (\d+) generations, ([\d,]+) "
+                     r"simulated rounds per scale, seed (\d+)", text)
+    assert said is not None
+    assert [int(g.replace(",", "")) for g in said.groups()] == [
+        study["particles"], study["generations"], study["runs"], study["seed"]]
 
 
 # ---------------------------------------------------------------- unidentified flag

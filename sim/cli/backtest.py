@@ -56,6 +56,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     b.add_argument("--runs", type=integer_at_least("--runs", 50), default=DEFAULTS.runs,
                    help="simulated rounds of each forecast (default %(default)s)")
     b.add_argument("--seed", type=integer_at_least("--seed", 0), default=DEFAULTS.seed)
+    b.add_argument("--until", metavar="ROUND",
+                   help="score the rounds up to this one (its key, e.g. a04) and no later: "
+                   "a round's forecast rests on the rounds before it alone, so its scores "
+                   "are those of the whole backtest (default: every round)")
     b.set_defaults(handler=main)
 
 
@@ -67,6 +71,9 @@ def outputs(args: argparse.Namespace) -> tuple[Path, str]:
         if args.out is not None:
             raise UsageError("--out and --write-committed: give one (--write-committed "
                              f"writes into {committed})")
+        if args.until is not None:
+            raise UsageError("--until and --write-committed: the committed backtest scores "
+                             "every round")
         return committed, "backtest-scores.parquet"
     out = DEFAULT_OUT if args.out is None else Path(args.out)
     if out.exists() and not out.is_dir():
@@ -87,7 +94,20 @@ def command_line(args: argparse.Namespace) -> str:
                           ("seed", DEFAULTS.seed)):
         if getattr(args, name) != default:
             parts.append(f"--{name} {getattr(args, name)}")
+    if args.until is not None:
+        parts.append(f"--until {args.until}")
     return " ".join(parts) + (" --write-committed" if args.write_committed else "")
+
+
+def scored_rounds(rounds: tuple, until: str | None) -> tuple:
+    """The record's rounds up to ``until`` (a round's key), or all of them."""
+    if until is None:
+        return rounds
+    keys = [r.key for r in rounds]
+    if until not in keys:
+        raise UsageError(f"--until {until}: not a round of the record (its rounds: "
+                         + ", ".join(keys) + ")")
+    return rounds[:keys.index(until) + 1]
 
 
 def _note(line: str) -> None:
@@ -102,7 +122,8 @@ def main(args: argparse.Namespace) -> int:
     settings = BacktestSettings(particles=args.particles, generations=args.generations,
                                 runs=args.runs, seed=args.seed)
     start, cpu = time.perf_counter(), time.process_time()
-    done = rolling_origin(record.rounds, prior, settings, progress=_note)
+    rounds = scored_rounds(record.rounds, args.until)
+    done = rolling_origin(rounds, prior, settings, progress=_note)
     result = summary(done.scores)
     fitted = {f["round"]: f["fitted_on"] for f in done.fits}
     about = {"command": command_line(args), "particles": settings.particles,

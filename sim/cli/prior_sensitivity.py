@@ -67,7 +67,9 @@ def study(args: argparse.Namespace, out: Path, fit_at: Fitter) -> int:
         for field in ("p", "ci95", "parameter_p10", "parameter_p90")}
         for event in columns[0]}
     result = {"scenario": scenario.round.name, "scenario_file": str(args.forecast),
-              "posterior": name, "runs": args.runs, "seed": args.seed, "scales": scales,
+              "posterior": name, "particles": args.particles,
+              "generations": args.generations, "runs": args.runs, "seed": args.seed,
+              "scales": scales,
               "events": events, "unidentified": left}
     write_atomically(out / STUDY, json.dumps(result, indent=2) + "\n")
     print(table(result))
@@ -78,8 +80,11 @@ def study(args: argparse.Namespace, out: Path, fit_at: Fitter) -> int:
 def table(result: dict) -> str:
     """The study as a Markdown table: each event's probability at each prior scale."""
     header = "| event | " + " | ".join(f"K = {k:g}" for k in result["scales"]) + " |"
+    fits = ", ".join(f"{result[k]} {k}" for k in ("particles", "generations")
+                     if result.get(k) is not None)
     lines = [f"{result['scenario']}: {result['runs']:,} simulated rounds per prior scale, "
-             f"seed {result['seed']}, drawing from {result['posterior']}", "",
+             f"seed {result['seed']}, drawing from {result['posterior']}"
+             + (f" (fits of {fits})" if fits else ""), "",
              header, "|---|" + "---:|" * len(result["scales"])]
     for event in result["events"].values():
         if not event["on_agenda"]:
