@@ -130,7 +130,7 @@ def main(args: argparse.Namespace) -> int:
              "generations": settings.generations, "runs": settings.runs,
              "seed": settings.seed,
              "rounds": {r.key: (r.name, r.date.isoformat(), fitted[r.key])
-                        for r in record.rounds}}
+                        for r in rounds}}
     points = {"model": reliability(done.scores), "base_rate": reliability(done.scores,
                                                                           "base_rate")}
     events = int((done.scores["kind"] == "event").sum()) // 4

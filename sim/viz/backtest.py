@@ -65,5 +65,5 @@ def reliability_figure(points: dict[str, list[dict]], rounds: int, events: int) 
         figure.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
         figure.suptitle(f"Reliability of the event forecasts: {events} events over "
                         f"{rounds} rounds\n(bins of width 20%; the number beside a point "
-                        "counts its forecasts, its area grows with them)")
+                        "counts its forecasts,\nits area grows with them)")
     return figure
