@@ -384,5 +384,9 @@ def test_readme_backtest_reading_is_the_committed_scores():
     assert ((miss > 0.5).sum(), (miss > 0.9).sum()) == (24, 22)
     text = " ".join((CALIBRATION / "README.md").read_text().split())
     assert "the 48 events not scored" in text
+    from sim.cli.backtest import DEFAULTS
+    assert (f"default settings: fits of {DEFAULTS.particles} particles and up to "
+            f"{DEFAULTS.generations} generations, {DEFAULTS.runs:,} simulated rounds per "
+            f"forecast, seed {DEFAULTS.seed}") in text
     listed = (CALIBRATION / "backtest.md").read_text().split("## Not scored")[1]
     assert sum(line.startswith("| a") for line in listed.splitlines()) == 48
