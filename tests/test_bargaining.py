@@ -246,6 +246,35 @@ def test_private_red_lines_lose_deals_that_exist_and_caucuses_win_them_back(prot
     assert guessed < caucused[0] < caucused[1]
 
 
+YES_NO = """
+[issues.commit]
+kind = "yes_no"
+[agenda]
+items = ["commit"]
+"""
+
+
+def test_a_level_at_the_end_of_its_range_is_reached_by_a_mediator_who_guesses():
+    """A yes/no issue in a package round: ``a`` needs yes, ``b`` would rather not but can
+    live with it (red line yes). With private red lines the mediator's belief about
+    ``b``'s is clipped at the top of the range, so its middle lies below yes in every
+    round; the mediator's guess is the level nearest that middle (red lines are levels),
+    so it drafts yes and the deal is made in every round, as with public red lines (the
+    middle alone parked the issue in every round). Item by item the mediator also needs
+    ``b``'s BATNA met on the item itself, and its belief about a BATNA of 0 (clipped at
+    0) has its middle above 0, which closes a one-level zone in about half the rounds:
+    the package's reservation is on the whole text, not on each issue."""
+    protocol = "package"
+    a = '[parties.a.issues.commit]\nwants = "more"\nideal = "yes"\nred_line = "yes"\n'
+    b = '[parties.b.issues.commit]\nwants = "less"\nideal = "no"\nred_line = "yes"\n'
+    agreed = {}
+    for private in (False, True):
+        text = two_sides(protocol, YES_NO, a, b, private=private)
+        results = run_scenario(parse_scenario(text, "yes_no.toml"), 200, 0)
+        agreed[private] = (results["commit_agreed"] & (results["commit_value"] == 1)).mean()
+    assert agreed == {False: 1.0, True: 1.0}
+
+
 # ------------------------------------------------------------------------- BATNA
 def batna_round(protocol: str, batna: float, runs: int = 3000):
     text = two_sides(protocol, ONE_ISSUE, f"batna = {batna}\ndiscount_per_hour = 0.2\n"

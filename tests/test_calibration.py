@@ -11,7 +11,7 @@ import pytest
 
 from sim.batch.chunks import run_scenario
 from sim.calibration import checks
-from sim.calibration.abc import abc_smc
+from sim.calibration.abc import StalledError, abc_smc
 from sim.calibration.evidence import (
     Fact,
     ObservedRound,
@@ -54,6 +54,37 @@ def test_abc_smc_recovers_a_beta_posterior():
     assert sd == pytest.approx(np.sqrt(15 * 7 / (22**2 * 23)), abs=0.015)
 
 
+def test_abc_smc_refuses_nan_discrepancies_at_once():
+    """A NaN discrepancy (a fact with no number to compare with) is never within
+    epsilon: refused in generation 0, naming the statistic, after one simulation."""
+    calls = []
+
+    def simulate(theta, rng):
+        calls.append(len(theta))
+        disc = np.abs(theta - 0.5)
+        return np.concatenate([disc, np.full_like(disc, np.nan)], axis=1)
+
+    with pytest.raises(StalledError, match=r"generation 0: .*NaN .*statistic\(s\) \[1\]"):
+        abc_smc(uniform_prior("theta"), simulate, np.random.default_rng(0), particles=100)
+    assert calls == [100]
+
+
+def test_abc_smc_stops_when_nothing_can_be_accepted():
+    """From generation 1 the simulator never reproduces the fact (a discrepancy above
+    any epsilon): the generation stops after its budget, ``patience * particles /
+    min_acceptance`` proposals, with an error, instead of proposing for ever."""
+    proposed = []
+
+    def simulate(theta, rng):
+        proposed.append(len(theta))
+        return np.full((len(theta), 1), 0.0 if len(proposed) == 1 else 1.0)
+
+    with pytest.raises(StalledError, match=r"generation 1: 0 of 2,500 proposals"):
+        abc_smc(uniform_prior("theta"), simulate, np.random.default_rng(0), particles=100,
+                min_acceptance=0.2, patience=5)
+    assert sum(proposed[1:]) == 2500
+
+
 def test_prior_transform_round_trips_and_keeps_the_density():
     prior, _ = load_priors(CALIBRATION / "priors.toml",
                            (load_scenario(SCENARIOS / "june-20-30-2025.toml"),))
@@ -70,16 +101,16 @@ def test_prior_transform_round_trips_and_keeps_the_density():
 def synthetic_rounds(rounds, prior, truth, copies: int, seed: int):
     """``copies`` replays of each observed round under ``truth``, reported the way the
     real rounds are: exact values, and ranges of the same width around the simulated
-    value where the real report is a range."""
+    value where the real report is a range; an issue not agreed (NaN) is reported at
+    the fact's ``missing`` value, as the real reports are read."""
     rng = np.random.default_rng(seed)
     made = []
     for observed in rounds:
         outcomes = simulate_round(observed, prior, np.repeat(truth, copies, axis=0), rng)
         for c in range(copies):
             row = outcomes.iloc[c]
-            facts = tuple(Fact(f.column, float(row[f.column]) - (f.high - f.low) / 2,
-                               float(row[f.column]) + (f.high - f.low) / 2, f.scale,
-                               "synthetic") for f in observed.facts)
+            facts = tuple(f.reported_as(float(row[f.column])) for f in observed.facts)
+            assert all(np.isfinite([f.low, f.high]).all() for f in facts)
             made.append(ObservedRound(f"{observed.name}-{c}", observed.date,
                                       observed.scenario, facts))
     return tuple(made)
@@ -191,8 +222,8 @@ scenario = "{SCENARIOS / 'istanbul-2025-06-02.toml'}"
 @pytest.mark.parametrize("body, key, message", [
     ("rounds = 3", "rounds", "needs at least one"),
     ('[[rounds.r2.observed]]\ncolumn = "pow_exchange"\nvalue = 1\nscale = 1\nsource = "x"',
-     "rounds.r2.observed[0].column", "did you mean 'pow_exchange_per_side'"),
-    ('[[rounds.r2.observed]]\ncolumn = "children_commitment"\nvalue = 5\nscale = 1\n'
+     "rounds.r2.observed[0].column", "did you mean 'pow_exchange_value'"),
+    ('[[rounds.r2.observed]]\ncolumn = "children_value"\nvalue = 5\nscale = 1\n'
      'source = "x"', "rounds.r2.observed[0].value", "can only be within [0, 2]"),
     ('[[rounds.r2.observed]]\ncolumn = "walkout"\nvalue = 0\nrange = [0, 1]\nscale = 1\n'
      'source = "x"', "rounds.r2.observed[0]", "exactly one of value"),
@@ -302,6 +333,18 @@ def test_an_interrupted_calibration_leaves_the_posterior_alone(tmp_path, monkeyp
     assert main(["calibrate", "--particles", "60", "--out", str(out)]) == 130
     assert (out / "posterior.parquet").read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == ["posterior.parquet"]
+
+
+def test_a_fit_that_cannot_go_on_exits_2_in_one_line(tmp_path, monkeypatch, capsys):
+    def stalled(*args, **kwargs):
+        raise StalledError("generation 3: 0 of 1,000 proposals within epsilon 0.1")
+
+    monkeypatch.setattr("sim.cli.calibrate.calibrate", stalled)
+    assert main(["calibrate", "--particles", "60", "--out", str(tmp_path / "fit")]) == 2
+    err = capsys.readouterr().err
+    assert "calibration/observations.toml: the fit cannot go on: generation 3" in err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert not (tmp_path / "fit").exists()
 
 
 def test_bad_calibration_input_exits_2_without_traceback(tmp_path, capsys):

@@ -157,8 +157,8 @@ def test_the_same_command_twice_writes_the_same_bytes(tmp_path):
     for hash_seed in ("1", "2"):
         out = tmp_path / f"run-{hash_seed}"
         done = subprocess.run(
-            [sys.executable, "-m", "sim.cli", "calibrate", "--particles", "80",
-             "--generations", "2", "--draws", "300", "--seed", "5", "--report",
+            [sys.executable, "-m", "sim.cli", "calibrate", "--particles", "50",
+             "--generations", "2", "--draws", "100", "--seed", "5", "--report",
              "--out", str(out)],
             cwd=ROOT, capture_output=True, text=True, timeout=300,
             env=os.environ | {"PYTHONHASHSEED": hash_seed})

@@ -17,6 +17,7 @@ from sim.calibration.checks import identifiability
 from sim.calibration.evidence import Fact, Prior
 from sim.campaign.engine import simulate_chunk
 from sim.campaign.spec import load_campaign
+from sim.campaign.tally import CampaignTally
 from sim.viz import calibration as calibration_plots
 from sim.viz import campaign as campaign_plots
 from sim.viz.style import GREY, PALETTE, save_figure
@@ -94,9 +95,10 @@ def test_calibration_figures_use_the_house_style(tmp_path):
 
 def test_campaign_figures_use_the_house_style(tmp_path):
     campaign = load_campaign(ROOT / "scenarios" / "campaign-after-2025-06-02.toml")
-    _, tally, _ = simulate_chunk(campaign, seed=3, chunk=0, first=0, count=60)
+    rows, _ = simulate_chunk(campaign, seed=3, chunk=0, first=0, count=60)
+    tally = CampaignTally.of(rows, campaign)
     fan = campaign_plots.fan_chart(campaign, tally)
-    by_date = campaign_plots.by_date_chart(campaign, tally)
+    by_date = campaign_plots.events_chart(campaign, tally)
     rounds = campaign_plots.rounds_chart(campaign, tally)
     for figure in (fan, by_date, rounds):
         assert isinstance(figure.canvas, FigureCanvasAgg)
@@ -105,6 +107,11 @@ def test_campaign_figures_use_the_house_style(tmp_path):
     assert {to_hex(b.get_facecolor()[0], keep_alpha=False) for b in bands} == {
         PALETTE[0].lower()}
     assert any(b.get_hatch() for b in bands)  # the 25-75% band, also in grey print
+    assert [t.get_text() for t in by_date.axes[0].get_legend().get_texts()] == [
+        "ceasefire of any kind (level \u2265 1)", "leaders' meeting agreed"]  # the scenario's
+    assert [ax.get_title() for ax in fan.axes] == [
+        "prisoner exchange: carried out, cumulative", "remains repatriation: carried out, "
+        "cumulative"]
     lines = by_date.axes[0].get_lines()
     assert [to_hex(line.get_color()) for line in lines] == [PALETTE[1].lower(),
                                                             PALETTE[2].lower()]

@@ -64,7 +64,7 @@ FORMAT = "negsim-batch/3"
 
 #: Manifest keys that decide the results: a batch resumes only if all are unchanged.
 IDENTITY = ("format", "kind", "scenario_sha256", "posterior_sha256", "experiment_sha256",
-            "seed", "runs", "chunk_size", "parts", "inputs", "versions")
+            "seed", "runs", "chunk_size", "parts", "inputs", "depends_on", "versions")
 
 #: The folders of parts, each part named as its chunk's results part.
 PART_FOLDERS = (RESULTS, FAILURES, INPUTS)
@@ -99,9 +99,10 @@ def posterior_sha256(scenario: Scenario) -> str | None:
 
 def make_manifest(kind: str, scenario: Scenario, scenario_file: str, seed: int, runs: int,
                   chunk_size: int, parts: int, experiment_sha256: str | None = None,
-                  inputs: bool = True) -> dict:
-    """The manifest of a batch (``kind``: run, sweep or sensitivity; ``inputs``:
-    whether each chunk's drawn inputs are kept in ``inputs/``)."""
+                  inputs: bool = True, depends_on: dict | None = None) -> dict:
+    """The manifest of a batch (``kind``: run, sweep, sensitivity or campaign;
+    ``inputs``: whether each chunk's drawn inputs are kept in ``inputs/``;
+    ``depends_on``: what else decides the results, e.g. a campaign's files and horizon)."""
     return {
         "format": FORMAT,
         "kind": kind,
@@ -117,7 +118,7 @@ def make_manifest(kind: str, scenario: Scenario, scenario_file: str, seed: int, 
         "parts": parts,
         "inputs": inputs,
         "versions": versions(),
-    }
+    } | ({} if depends_on is None else {"depends_on": depends_on})
 
 
 def sha256(data: bytes) -> str:
@@ -215,10 +216,14 @@ class ResultsFolder:
                               "to continue (or reuse) it, or choose another --out")
         earlier = self._read_manifest()
         for key in IDENTITY:
-            if earlier.get(key) != manifest.get(key):
+            was, now = earlier.get(key), manifest.get(key)
+            if was != now:
+                if isinstance(was, dict) and isinstance(now, dict):  # name the entry
+                    key, was, now = next((f"{key}.{k}", was.get(k), now.get(k)) for k in
+                                         sorted(set(was) | set(now)) if was.get(k) != now.get(k))
                 raise FolderError(
-                    f"{where}: cannot resume: {key} was {json.dumps(earlier.get(key))}, now "
-                    f"{json.dumps(manifest.get(key))}; rerun as before, or choose another "
+                    f"{where}: cannot resume: {key} was {json.dumps(was)}, now "
+                    f"{json.dumps(now)}; rerun as before, or choose another "
                     "--out (or remove the folder)")
         return True
 
@@ -313,20 +318,27 @@ class ResultsFolder:
             names.add(entry.stem)
         return names
 
-    def read_tally(self, task: ChunkTask, measures: Measures) -> Tally:
-        """The tally of a part done before, after checking it against its record: the
-        same run ids as ``task``, and the same bytes."""
+    def read_part(self, task: ChunkTask) -> tuple[bytes, bytes | None]:
+        """The bytes of a part done before and of its failures (``None``: none), checked
+        against its record: the same run ids as ``task``, and the same bytes."""
         record = self.recorded[task.part]
         if (record.first_run_id, record.runs) != (task.first, task.count):
             raise FolderError(
                 f"{self.root / MANIFEST}: records {task.part} as runs {record.first_run_id}"
                 f"-{record.first_run_id + record.runs - 1}, but this batch's {task.part} is "
                 f"runs {task.first}-{task.first + task.count - 1}; the manifest was changed")
-        results = decode_part(self._verified(self.part_path(task.part), record.sha256))
-        failures = None if record.failures_sha256 is None else decode_part(self._verified(
-            self.part_path(task.part, FAILURES), record.failures_sha256))
+        results = self._verified(self.part_path(task.part), record.sha256)
+        failures = None if record.failures_sha256 is None else self._verified(
+            self.part_path(task.part, FAILURES), record.failures_sha256)
         if record.inputs_sha256 is not None:  # checked, not read: the tally needs none
             self._verified(self.part_path(task.part, INPUTS), record.inputs_sha256)
+        return results, failures
+
+    def read_tally(self, task: ChunkTask, measures: Measures) -> Tally:
+        """The tally of a part done before, read (and checked) by ``read_part``."""
+        data, failure_data = self.read_part(task)
+        results = decode_part(data)
+        failures = None if failure_data is None else decode_part(failure_data)
         if not set(measures.columns) <= set(results.columns):
             return Tally.of_failures(failures, measures)
         # draw_id too, where the batch drew from a posterior: the tally counts by draw

@@ -22,7 +22,11 @@ support, ``Prior.to_free``): with bounded priors in several dimensions a Gaussia
 kernel in the original coordinates proposes mostly outside the support.
 
 The simulator returns, for each proposed parameter vector, a row of non-negative
-discrepancies (0 where the simulated round reproduced the fact).
+discrepancies (0 where the simulated round reproduced the fact). A NaN is refused at
+once (its distance compares false with every epsilon, so nothing would ever be
+accepted), and a generation that has not found its particles after
+``patience`` times the proposals ``min_acceptance`` would need stops with an error
+rather than proposing for ever.
 """
 
 from __future__ import annotations
@@ -96,13 +100,35 @@ def kernel_mixture(new: np.ndarray, old: np.ndarray, old_weights: np.ndarray,
     return norm * (np.exp(-0.5 * np.maximum(squared, 0)) @ old_weights)
 
 
+class StalledError(RuntimeError):
+    """A generation of ABC-SMC could not be completed: see the message."""
+
+
+def checked(disc: np.ndarray, generation: int) -> np.ndarray:
+    """``disc`` if every discrepancy is a number, else a ``StalledError`` naming the
+    statistics that are not."""
+    bad = np.isnan(disc)
+    if bad.any():
+        columns = sorted({int(j) for j in np.nonzero(bad.any(axis=0))[0]})
+        raise StalledError(
+            f"generation {generation}: the simulator returned NaN discrepancies for "
+            f"statistic(s) {columns} ({int(bad.any(axis=1).sum())} of {len(disc)} "
+            "proposals); a NaN distance is never within epsilon, so nothing could be "
+            "accepted: give every fact a number to compare with")
+    return disc
+
+
 def abc_smc(prior: Prior, simulate: Simulator, rng: np.random.Generator, particles: int = 2000,
             generations: int = 8, quantile: float = 0.5, min_acceptance: float = 0.02,
-            max_batch: int = 100_000,
+            max_batch: int = 100_000, patience: float = 5.0,
             progress: Callable[[int, Generation], None] | None = None) -> Fit:
-    """Fit ``prior`` to the facts behind ``simulate``; see the module docstring."""
+    """Fit ``prior`` to the facts behind ``simulate``; see the module docstring. A
+    generation may propose at most ``patience * particles / min_acceptance`` (at least
+    ``particles``) vectors: where fewer than one in ``patience`` of the proposals
+    ``min_acceptance`` would keep are accepted, it stops with ``StalledError``."""
+    budget = int(np.ceil(patience * particles / max(min_acceptance, 1e-3)))
     theta = prior.to_free(prior.sample(particles, rng))
-    disc = simulate(prior.from_free(theta), rng)
+    disc = checked(simulate(prior.from_free(theta), rng), 0)
     spread = spread_of(disc)
     weights = np.full(particles, 1.0 / particles)
     history = [Generation(float("inf"), particles, particles, spread.tolist())]
@@ -118,19 +144,25 @@ def abc_smc(prior: Prior, simulate: Simulator, rng: np.random.Generator, particl
         rate = history[-1].acceptance_rate
         while sum(len(k) for k in kept_theta) < particles:
             missing = particles - sum(len(k) for k in kept_theta)
-            size = int(min(max_batch, max(particles // 4, np.ceil(missing / max(rate, 0.01)
-                                                                    * 1.2))))
+            size = int(min(max_batch, budget - proposed,
+                           max(particles // 4, np.ceil(missing / max(rate, 0.01) * 1.2))))
             parents = rng.choice(particles, size=size, p=weights)
             proposal = theta[parents] + rng.standard_normal((size, theta.shape[1])) @ chol.T
-            sim = simulate(prior.from_free(proposal), rng)
+            sim = checked(simulate(prior.from_free(proposal), rng), t)
             batches.append(sim)
             proposed += size
             ok = distance(sim, spread) <= eps
             kept_theta.append(proposal[ok])
             kept_disc.append(sim[ok])
-            rate = max(sum(len(k) for k in kept_theta) / proposed, 1e-4)
-            if proposed > 50 * max_batch:
-                raise RuntimeError(f"generation {t}: acceptance fell below {rate:.2%}")
+            found = sum(len(k) for k in kept_theta)
+            rate = max(found / proposed, 1e-4)
+            if found < particles and proposed >= budget:
+                raise StalledError(
+                    f"generation {t}: {found} of {proposed:,} proposals within epsilon "
+                    f"{eps:.3g}, short of the {particles} particles wanted (the "
+                    f"proposal budget is {patience:g} x particles / min_acceptance); "
+                    "fewer generations, a larger quantile or facts the model can "
+                    "reproduce")
         new_theta = np.concatenate(kept_theta)[:particles]
         new_disc = np.concatenate(kept_disc)[:particles]
         mixture = kernel_mixture(new_theta, theta, weights, chol)

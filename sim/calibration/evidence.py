@@ -58,6 +58,16 @@ class Fact:
         x = np.where(np.isnan(x), self.missing, x)
         return (np.maximum(self.low - x, 0) + np.maximum(x - self.high, 0)) / self.scale
 
+    def reported_as(self, simulated: float) -> Fact:
+        """The fact a report of ``simulated`` would make, worded as this one is: a
+        range of the same width centred on it (a point where this is a point); a
+        round that did not agree the issue (NaN) is reported at ``missing``. Used to
+        make synthetic rounds for recovery tests and model choice."""
+        value = self.missing if np.isnan(simulated) else float(simulated)
+        half = (self.high - self.low) / 2
+        return Fact(self.column, value - half, value + half, self.scale, "synthetic",
+                    self.missing)
+
     def label(self) -> str:
         shown = f"{self.low:g}" if self.low == self.high else f"{self.low:g}-{self.high:g}"
         return f"{self.column} = {shown}"
@@ -155,11 +165,18 @@ def scaled_support(kind: str, low: float, high: float, factor: float,
     return float(max(centre - half, bounds[0])), float(min(centre + half, bounds[1]))
 
 
-def load_calibration_scenario(path: Path) -> Scenario:
-    """A round's scenario as calibration replays it: without its ``[posterior]``
-    (the calibration supplies those parameters; the file may not exist yet)."""
+def calibration_scenario_data(path: Path) -> tuple[dict, str]:
+    """A round's scenario file as data (``read_scenario_data``) without its
+    ``[posterior]`` (the calibration supplies those parameters; the file may not exist
+    yet), and the text it came from."""
     data, sources = read_scenario_data(path)
     data.pop("posterior", None)
+    return data, sources
+
+
+def load_calibration_scenario(path: Path) -> Scenario:
+    """A round's scenario as calibration replays it (``calibration_scenario_data``)."""
+    data, sources = calibration_scenario_data(path)
     return build_scenario(data, path, sources)
 
 
@@ -194,8 +211,8 @@ def _fact(path: Path, key: str, entry: Any, scenario: Scenario) -> Fact:
     columns = observable(scenario)
     if column not in columns:
         close = difflib.get_close_matches(str(column), list(columns), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise InputError(path, f"{key}.column", f"unknown outcome column {column!r}{hint}. "
+        hint = f"; did you mean '{close[0]}'? " if close else ". "
+        raise InputError(path, f"{key}.column", f"unknown outcome column {column!r}{hint}"
                          "Allowed: " + ", ".join(columns))
     if ("value" in t) == ("range" in t):
         raise InputError(path, key, "needs exactly one of value = X or range = [low, high]")

@@ -20,6 +20,7 @@ import pandas as pd
 
 from sim.calibration.abc import Fit, Generation, abc_smc
 from sim.calibration.evidence import ObservedRound, Prior
+from sim.calibration.models import Model
 from sim.model.parameters import realise
 from sim.model.round import NegotiationRound
 from sim.scenario.posterior import write_posterior
@@ -75,14 +76,16 @@ def _version(package: str) -> str:
 
 
 def write(path: str | Path, fit: Fit, prior: Prior, settings: Settings,
-          hashes: dict[str, str], extra: dict | None = None) -> str:
+          hashes: dict[str, str], model: Model, extra: dict | None = None) -> str:
     """Write the posterior and its manifest (atomically); return the posterior's hash.
     The manifest holds nothing that changes from one run to the next (no time taken,
-    no date): the same fit gives the same bytes. ``extra``: more entries for the
+    no date): the same fit gives the same bytes. ``model``: the protocol and
+    information the rounds were replayed under; ``extra``: more entries for the
     manifest (e.g. the prior scale of a sensitivity fit)."""
     manifest = {
         "method": "ABC-SMC (sim/calibration/abc.py): quantile epsilon schedule, "
                   "adaptive distance, Gaussian kernel of twice the weighted covariance",
+        "model": model.as_dict(),
         "parameters": list(prior.keys),
         "settings": settings.__dict__,
         "inputs_sha256": hashes,

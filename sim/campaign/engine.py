@@ -2,12 +2,15 @@
 next round meets, and the rounds themselves (the round engine).
 
 One call simulates a chunk of campaigns in lock-step, each an independent world with
-its own parameter draw (a posterior particle, kept for all its rounds). Every day:
+its own parameter draw (a posterior particle, kept for all its rounds). What it
+carries out, tracks and schedules comes from the round scenario and the campaign
+file (``sim.campaign.spec``), never from names written here. Every day:
 
-1. **Implementation.** Each agreed exchange (prisoners, remains) is carried out in
-   ``stages`` equal stages. The first comes after a geometric wait (daily chance
-   ``start``); each later stage is due the next day and slips a day with chance
-   ``slip`` (both drawn per campaign from their Beta posteriors, ``timing``).
+1. **Implementation.** Each agreed exchange (every count issue with ``exchange =
+   true`` on the round's agenda) is carried out in ``stages`` equal stages. The first
+   comes after a geometric wait (daily chance ``start``); each later stage is due the
+   next day and slips a day with chance ``slip`` (both drawn per campaign from their
+   Beta posteriors, ``timing``).
 2. **Trust.** A stage carried out raises every side's trust toward 1 by
    ``gain_per_stage`` of the way; a slip is one side's doing (chosen at random) and
    lowers the others' trust by ``loss_per_slip`` of theirs (reciprocity: Axelrod 1984;
@@ -15,7 +18,9 @@ its own parameter draw (a posterior particle, kept for all its rounds). Every da
 3. **Rounds.** Campaigns with a round today run it with the round engine; trust moves
    each side's exchange willingness (``willingness_per_trust`` × change since the
    start) and patience (× ``1 + patience_per_trust`` × change). Agreed exchanges join
-   the queue; a next round agreed at the table is scheduled ``lead_days`` later.
+   the queue; every event of the round scenario that holds is dated (the first day it
+   held); where the campaign names a ``next_round_event`` and it holds, the next
+   round is scheduled ``lead_days`` later.
 4. **Scheduling.** Otherwise, once ``min_gap_days`` have passed, each side that has
    not yet agreed to meet weighs it: value ``value × trust`` (what it expects to gain,
    nothing if it trusts nothing) plus the mediator's push, less its cost, with a
@@ -26,74 +31,37 @@ its own parameter draw (a posterior particle, kept for all its rounds). Every da
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.batch.chunks import chunk_rng
+from sim.campaign.rows import campaign_table
 from sim.campaign.spec import Campaign
+from sim.model.outcomes import value_column
 from sim.model.parameters import realise
 from sim.model.round import NegotiationRound
+from sim.scenario.events import evaluate
 
-EXCHANGES = {"pow_exchange": "pow_exchange_value", "remains": "remains_value"}
-MAX_ROUNDS = 8  # round dates kept per campaign (later rounds are counted, not dated)
 NEVER = np.iinfo(np.int64).max
 
 
-@dataclass
-class CampaignTally:
-    """What a campaign report needs, summable over chunks (exact)."""
-
-    days: int
-    campaigns: int = 0
-    rounds_held: dict[int, int] = field(default_factory=dict)
-    round_day: list[dict[int, int]] = field(default_factory=list)  # per round k: day -> n
-    ceasefire_by_day: np.ndarray | None = None  # cumulative counts
-    leaders_by_day: np.ndarray | None = None
-    implemented: dict[str, list[dict[int, int]]] = field(default_factory=dict)  # day -> value
-
-    def add(self, other: CampaignTally) -> None:
-        self.campaigns += other.campaigns
-        for k, v in other.rounds_held.items():
-            self.rounds_held[k] = self.rounds_held.get(k, 0) + v
-        while len(self.round_day) < len(other.round_day):
-            self.round_day.append({})
-        for mine, theirs in zip(self.round_day, other.round_day, strict=False):
-            for d, v in theirs.items():
-                mine[d] = mine.get(d, 0) + v
-        for name in ("ceasefire_by_day", "leaders_by_day"):
-            theirs = getattr(other, name)
-            mine = getattr(self, name)
-            setattr(self, name, theirs.copy() if mine is None else mine + theirs)
-        for issue, per_day in other.implemented.items():
-            mine = self.implemented.setdefault(issue, [{} for _ in range(self.days)])
-            for day, counts in enumerate(per_day):
-                for value, v in counts.items():
-                    mine[day][value] = mine[day].get(value, 0) + v
-
-
-def _counts(values: np.ndarray) -> dict[int, int]:
-    keys, counts = np.unique(values, return_counts=True)
-    return {int(k): int(c) for k, c in zip(keys, counts, strict=True)}
-
-
-class _World:
-    """The state of ``n`` campaigns."""
+class World:
+    """The state of ``n`` campaigns, and what happened in them so far."""
 
     def __init__(self, campaign: Campaign, n: int, rng: np.random.Generator) -> None:
         self.c, self.n, self.rng = campaign, n, rng
         scenario = campaign.round_scenario
         self.parties = tuple(p.key for p in scenario.parties)
-        self.start_chance = campaign.timing.start.draw(rng, n)
-        self.slip_chance = campaign.timing.slip.draw(rng, n)
+        if campaign.timing is not None:
+            self.start_chance = campaign.timing.start.draw(rng, n)
+            self.slip_chance = campaign.timing.slip.draw(rng, n)
         self.trust = np.stack([rng.uniform(lo, hi, n) for lo, hi in campaign.trust], axis=1)
         self.trust0 = self.trust.copy()
         self.draw_id, self.base = self._parameters(scenario)
         self.pending, self.stages_left, self.due, self.first_due = {}, {}, {}, {}
-        self.agreed, self.done = {}, {}
-        for issue, span in (("pow_exchange", campaign.pow_pending),
-                            ("remains", campaign.remains_pending)):
+        self.agreed, self.done, self.stages = {}, {}, {}
+        for issue, span in zip(campaign.exchanges, campaign.pending, strict=True):
             amount = np.floor(rng.uniform(span[0], span[1], n))
             self.agreed[issue] = amount.copy()
             self.done[issue] = np.zeros(n)
@@ -101,6 +69,7 @@ class _World:
             self.stages_left[issue] = np.zeros(n, dtype=np.int64)
             self.due[issue] = np.full(n, NEVER)
             self.first_due[issue] = np.zeros(n, dtype=bool)
+            self.stages[issue] = []  # (day, campaigns, amounts) of each day's stages
             self._queue(issue, np.arange(n), amount, day=0)
         self.willing = np.zeros((n, len(self.parties)), dtype=bool)
         self.proposed = np.full(n, -1)
@@ -110,10 +79,9 @@ class _World:
         self.scheduled = np.full(n, -1)
         self.last_round = np.full(n, -10**6)
         self.rounds = np.zeros(n, dtype=np.int64)
-        self.round_days = np.full((n, MAX_ROUNDS), -1)
-        self.ceasefire_day = np.full(n, -1)
-        self.ceasefire_level = np.zeros(n, dtype=np.int64)
-        self.leaders_day = np.full(n, -1)
+        self.held: list[tuple[int, np.ndarray]] = []  # (day, campaigns) of each day's rounds
+        self.event_day = {event.name: np.full(n, -1) for event in scenario.events}
+        self.level = {issue: np.zeros(n, dtype=np.int64) for issue in campaign.compounds}
         self.walkouts = np.zeros(n, dtype=np.int64)
 
     def _parameters(self, scenario):
@@ -136,7 +104,7 @@ class _World:
         self.first_due[issue][start] = True
 
     def implement(self, day: int) -> None:
-        for issue in EXCHANGES:
+        for issue in self.c.exchanges:
             due = np.flatnonzero((self.stages_left[issue] > 0) & (self.due[issue] <= day))
             if not due.size:
                 continue
@@ -158,6 +126,8 @@ class _World:
             self.due[issue][carried] = np.where(self.stages_left[issue][carried] > 0, day + 1,
                                                 NEVER)
             self.trust[carried] += self.c.gain_per_stage * (1.0 - self.trust[carried])
+            if carried.size:
+                self.stages[issue].append((day, carried, stage))
 
     def _round_values(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         values = {key: v[rows] for key, v in self.base.items()}
@@ -171,35 +141,38 @@ class _World:
                                   1.0, 24 * 60)
         return values
 
-    def meet(self, day: int) -> pd.DataFrame | None:
+    def meet(self, day: int) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+        """Hold the rounds met today: the campaigns that met, and their rounds' outcomes
+        (the columns of ``sim.model.outcomes``)."""
         rows = np.flatnonzero(self.scheduled == day)
         if not rows.size:
             return None
-        setup = realise(self.c.round_scenario, rows.size, self.rng,
-                        values=self._round_values(rows))
-        out = pd.DataFrame(NegotiationRound(setup).run().outcomes())
-        k = self.rounds[rows]
-        dated = k < MAX_ROUNDS
-        self.round_days[rows[dated], k[dated]] = day
+        scenario = self.c.round_scenario
+        setup = realise(scenario, rows.size, self.rng, values=self._round_values(rows))
+        out = NegotiationRound(setup).run().outcomes()
+        self.held.append((day, rows))
         self.rounds[rows] += 1
         self.last_round[rows] = day
-        for issue, column in EXCHANGES.items():
-            amount = np.nan_to_num(out[column].to_numpy(dtype=float))
+        for issue in self.c.exchanges:
+            column = value_column(scenario.issue(issue))
+            amount = np.nan_to_num(np.asarray(out[column], dtype=float))
             self.agreed[issue][rows] += amount
             self._queue(issue, rows, amount, day)
-        level = out["ceasefire_level"].to_numpy()
-        first = (level >= 1) & (self.ceasefire_day[rows] < 0)
-        self.ceasefire_day[rows[first]] = day
-        self.ceasefire_level[rows] = np.maximum(self.ceasefire_level[rows], level)
-        leaders = (np.nan_to_num(out["leaders_meeting_value"].to_numpy(dtype=float)) >= 1) & (
-            self.leaders_day[rows] < 0)
-        self.leaders_day[rows[leaders]] = day
-        self.walkouts[rows] += out["walkout"].to_numpy()
-        again = np.nan_to_num(out["next_round_value"].to_numpy(dtype=float)) >= 1
-        self.scheduled[rows] = np.where(again, day + self._lead(rows.size), -1)
+        held = {event.name: evaluate(event.tree, out) for event in scenario.events}
+        for name, hits in held.items():
+            first = hits & (self.event_day[name][rows] < 0)
+            self.event_day[name][rows[first]] = day
+        for issue, level in self.level.items():
+            level[rows] = np.maximum(level[rows], out[f"{issue}_level"])
+        self.walkouts[rows] += out["walkout"]
+        if self.c.next_round_event is None:
+            self.scheduled[rows] = -1
+        else:
+            again = held[self.c.next_round_event]
+            self.scheduled[rows] = np.where(again, day + self._lead(rows.size), -1)
         self.willing[rows] = False
         self.proposed[rows] = -1
-        return out
+        return rows, out
 
     def _lead(self, size: int) -> np.ndarray:
         low, high = self.c.lead_days
@@ -221,58 +194,17 @@ class _World:
 
 
 def simulate_chunk(campaign: Campaign, seed: int, chunk: int, first: int, count: int,
-                   keep_rounds: bool = False) -> tuple[pd.DataFrame, CampaignTally, list]:
+                   keep_rounds: bool = False) -> tuple[pa.Table, list[pd.DataFrame]]:
     """``count`` campaigns (run ids ``first``...) from chunk ``chunk``'s generator:
-    one row per campaign, the chunk's tally, and (if asked) every round's outcomes."""
-    rng = chunk_rng(seed, chunk)
-    world = _World(campaign, count, rng)
-    days = campaign.days
-    tally = CampaignTally(days=days, campaigns=count)
-    implemented = {issue: np.zeros((count, days), dtype=np.int64) for issue in EXCHANGES}
+    one row per campaign (``sim.campaign.rows``), and (if asked) every round's
+    outcomes, with the day it met and its campaign's ``run_id``."""
+    world = World(campaign, count, chunk_rng(seed, chunk))
     rounds = []
-    for day in range(days):
+    for day in range(campaign.days):
         world.implement(day)
         held = world.meet(day)
         if held is not None and keep_rounds:
-            rounds.append(held.assign(day=day))
+            rows, outcomes = held
+            rounds.append(pd.DataFrame(outcomes).assign(day=day, run_id=first + rows))
         world.schedule(day)
-        for issue in EXCHANGES:
-            implemented[issue][:, day] = world.done[issue]
-    tally.rounds_held = _counts(world.rounds)
-    tally.round_day = [_counts(world.round_days[world.round_days[:, k] >= 0, k])
-                       for k in range(MAX_ROUNDS)]
-    day_index = np.arange(days)
-    for name, when in (("ceasefire_by_day", world.ceasefire_day),
-                       ("leaders_by_day", world.leaders_day)):
-        hit = when >= 0
-        setattr(tally, name, (when[hit][:, None] <= day_index[None, :]).sum(axis=0))
-    tally.implemented = {issue: [_counts(implemented[issue][:, d]) for d in range(days)]
-                         for issue in EXCHANGES}
-    return _rows(campaign, world, seed, chunk, first), tally, rounds
-
-
-def _rows(campaign: Campaign, world: _World, seed: int, chunk: int, first: int) -> pd.DataFrame:
-    n = world.n
-    start = np.datetime64(campaign.start)
-
-    def dates(days: np.ndarray) -> np.ndarray:
-        return np.where(days >= 0, start + days.astype("timedelta64[D]"),
-                        np.datetime64("NaT", "D"))
-
-    frame = pd.DataFrame({
-        "run_id": np.arange(first, first + n, dtype=np.int64),
-        "seed": np.int64(seed), "chunk": np.int64(chunk), "draw_id": world.draw_id,
-        "rounds_held": world.rounds,
-    })
-    for k in range(MAX_ROUNDS):
-        frame[f"round_{k + 1}_date"] = dates(world.round_days[:, k])
-    for issue in EXCHANGES:
-        frame[f"{issue}_agreed"] = world.agreed[issue].astype(np.int64)
-        frame[f"{issue}_implemented"] = world.done[issue].astype(np.int64)
-    frame["ceasefire_date"] = dates(world.ceasefire_day)
-    frame["ceasefire_level"] = world.ceasefire_level
-    frame["leaders_meeting_date"] = dates(world.leaders_day)
-    frame["walkouts"] = world.walkouts
-    for p, party in enumerate(world.parties):
-        frame[f"trust_{party}"] = world.trust[:, p]
-    return frame
+    return campaign_table(campaign, world, seed, chunk, first), rounds

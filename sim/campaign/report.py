@@ -1,9 +1,11 @@
-"""The distribution of campaign outcomes: rounds held and when, what was carried out
-by each date, and the chance of a ceasefire or a leaders' meeting by each date.
+"""The distribution of campaign outcomes: rounds held (every one) and when, the chance
+that each event of the round scenario has held in a round by each date, and what
+was carried out of each exchange by each date.
 
 Everything is computed from a ``CampaignTally`` (exact counts, summed over chunks);
 quantiles use ``ExactHistogram`` (the same numbers ``numpy.quantile`` would give on
-the whole sample).
+the whole sample). Labels and units come from the round scenario, and
+``summary.json`` carries them, so the printed table needs nothing else.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import datetime as dt
 
 import numpy as np
 
-from sim.campaign.engine import EXCHANGES, CampaignTally
 from sim.campaign.spec import Campaign
+from sim.campaign.tally import CampaignTally
 from sim.stats.intervals import wilson_interval
 from sim.stats.tally import ExactHistogram
 from sim.terminal import printable
@@ -22,12 +24,12 @@ QUANTILES = {"p05": 0.05, "p10": 0.10, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p
              "p95": 0.95}
 
 
-def histogram(counts: dict[int, int]) -> ExactHistogram:
+def histogram(tallied: dict[int, int]) -> ExactHistogram:
     """An ``ExactHistogram`` from ``{value: count}``."""
     h = ExactHistogram()
-    if counts:
-        values = np.array(sorted(counts), dtype=float)
-        h.add(np.repeat(values, [counts[int(v)] for v in values]))
+    if tallied:
+        values = np.array(sorted(tallied), dtype=float)
+        h.add(np.repeat(values, [tallied[int(v)] for v in values]))
     return h
 
 
@@ -47,38 +49,52 @@ def checkpoints(campaign: Campaign) -> list[dt.date]:
     return days
 
 
+def exchange_labels(campaign: Campaign) -> dict[str, dict]:
+    """Label and unit of each exchange issue, from the round scenario."""
+    scenario = campaign.round_scenario
+    return {issue: {"label": scenario.issue(issue).label,
+                    "unit": scenario.issue(issue).scale.unit} for issue in campaign.exchanges}
+
+
 def summarise_campaign(campaign: Campaign, tally: CampaignTally, seed: int) -> dict:
+    """The ``summary.json`` structure (``docs/campaigns.md``, "Outputs")."""
     n = tally.campaigns
     rounds = {str(k): _probability(tally.rounds_held.get(k, 0), n)
               for k in range(max(tally.rounds_held, default=0) + 1)}
     round_dates = []
-    for k, counts in enumerate(tally.round_day[:4]):
-        held = sum(counts.values())
+    for k, met in enumerate(tally.round_day):
+        held = sum(met.values())
         entry = {"round": k + 1, "held": _probability(held, n)}
         if held:
-            qs = histogram(counts).quantiles([0.1, 0.5, 0.9])
+            qs = histogram(met).quantiles([0.1, 0.5, 0.9])
             entry |= {name: str(campaign.start + dt.timedelta(days=round(q)))
                       for name, q in zip(("p10", "p50", "p90"), qs, strict=True)}
         round_dates.append(entry)
     by_date = []
     for day in checkpoints(campaign):
         i = (day - campaign.start).days
-        entry = {"date": str(day),
-                 "ceasefire_any": _probability(int(tally.ceasefire_by_day[i]), n),
-                 "leaders_meeting": _probability(int(tally.leaders_by_day[i]), n)}
-        for issue in EXCHANGES:
+        events = {name: _probability(int(hits[i]), n)
+                  for name, hits in tally.events_by_day.items()}
+        implemented = {}
+        for issue in campaign.exchanges:
             qs = histogram(tally.implemented[issue][i]).quantiles(list(QUANTILES.values()))
-            entry[f"{issue}_implemented"] = dict(zip(QUANTILES, qs, strict=True))
-        by_date.append(entry)
+            implemented[issue] = dict(zip(QUANTILES, qs, strict=True))
+        by_date.append({"date": str(day), "events": events, "implemented": implemented})
+    timing = campaign.timing
     return {
         "campaign": campaign.name, "campaign_file": campaign.path,
         "campaign_sha256": campaign.sha256, "start": str(campaign.start),
         "until": str(campaign.until), "campaigns": n, "seed": seed,
         "round_scenario": campaign.round_scenario.path,
         "parameters": campaign.round_scenario.parameter_sources(),
-        "stage_timing": {name: chance.__dict__ | {"kind": type(chance).__name__}
-                         for name, chance in (("start_chance", campaign.timing.start),
-                                              ("slip_chance", campaign.timing.slip))},
+        "stage_timing": None if timing is None else {
+            name: chance.__dict__ | {"kind": type(chance).__name__}
+            for name, chance in (("start_chance", timing.start), ("slip_chance", timing.slip))},
+        "exchanges": exchange_labels(campaign),
+        "events": {e.name: {"label": e.label, "when": e.when, "tracked": e.name in campaign.track}
+                   for e in campaign.round_scenario.events},
+        "track": list(campaign.track),
+        "next_round_event": campaign.next_round_event,
         "rounds_held": rounds, "round_dates": round_dates, "by_date": by_date,
     }
 
@@ -88,7 +104,23 @@ def _pct(entry: dict) -> str:
     return f"{100 * entry['p']:5.1f}% ({100 * lo:.1f}-{100 * hi:.1f})"
 
 
+def _quantiles(q: dict) -> str:
+    return f"{q['p10']:,.0f} / {q['p50']:,.0f} / {q['p90']:,.0f}"
+
+
+def _by_date(title: str, dates: list[str], lines: list[tuple[str, list[str]]]) -> list[str]:
+    """A table with a line per event (or exchange) and a column per date."""
+    width = max([len(label) for label, _ in lines] + [len(title)]) + 2
+    cell = max([len(c) for _, cells in lines for c in cells] + [10]) + 3
+    out = ["", title.ljust(width) + "".join(d.rjust(cell) for d in dates)]
+    out += ["  " + label.ljust(width - 2) + "".join(c.rjust(cell) for c in cells)
+            for label, cells in lines]
+    return out
+
+
 def format_campaign(summary: dict) -> str:
+    """The printed table: every round held, then by date the tracked events and what
+    was carried out of each exchange."""
     lines = [f"{printable(summary['campaign'])}: {summary['campaigns']:,} simulated campaigns, "
              f"{summary['start']} to {summary['until']}, seed {summary['seed']}", "",
              "rounds held      probability (95% interval)"]
@@ -97,13 +129,16 @@ def format_campaign(summary: dict) -> str:
     lines += ["", "round   held                     p10          p50          p90"]
     for r in summary["round_dates"]:
         dates = "".join(f"{r.get(k, '-'):>13}" for k in ("p10", "p50", "p90"))
-        lines.append(f"  {printable(r['round'])}     {_pct(r['held']):<22}{dates}")
-    lines += ["", "by date       any ceasefire           leaders' meeting        "
-              "prisoners carried out (p10/p50/p90)   remains (p10/p50/p90)"]
-    for e in summary["by_date"]:
-        pw, rm = e["pow_exchange_implemented"], e["remains_implemented"]
-        lines.append(f"  {e['date']}  {_pct(e['ceasefire_any']):<23} "
-                     f"{_pct(e['leaders_meeting']):<23} "
-                     f"{pw['p10']:>7,.0f} {pw['p50']:>7,.0f} {pw['p90']:>7,.0f}"
-                     f"               {rm['p10']:>7,.0f} {rm['p50']:>7,.0f} {rm['p90']:>7,.0f}")
+        lines.append(f"  {r['round']:<5} {_pct(r['held']):<22}{dates}")
+    dates = [e["date"] for e in summary["by_date"]]
+    if summary["track"]:
+        lines += _by_date("held in a round by (95% interval)", dates, [
+            (printable(summary["events"][name]["label"]),
+             [_pct(e["events"][name]) for e in summary["by_date"]])
+            for name in summary["track"]])
+    if summary["exchanges"]:
+        lines += _by_date("carried out by (p10 / p50 / p90)", dates, [
+            (printable(f"{x['label']} ({x['unit']})" if x["unit"] else x["label"]),
+             [_quantiles(e["implemented"][issue]) for e in summary["by_date"]])
+            for issue, x in summary["exchanges"].items()])
     return "\n".join(lines)

@@ -3,6 +3,11 @@
 ``load_campaign`` reads and checks a campaign TOML file (``docs/campaigns.md``
 documents every key) into a frozen ``Campaign``; every problem is an ``InputError``
 naming the file, the key and what is allowed.
+
+Nothing here names an issue or event of a particular case: the exchanges carried out
+in stages are the round scenario's count issues with ``exchange = true`` on its
+agenda, the events tracked by date are its events (``track`` chooses those shown),
+and a next round agreed at the table is whichever event ``next_round_event`` names.
 """
 
 from __future__ import annotations
@@ -11,13 +16,25 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.campaign.timing import BetaPosterior, FixedChance, StageTiming, fit_stage_timing
+from sim.campaign.timing import BetaPosterior, FixedChance, StageTiming, fit_stage_timing, unfitted
 from sim.errors import InputError
 from sim.scenario.checks import date, number, read_toml, span, table
 from sim.scenario.load import load_scenario
-from sim.scenario.spec import Scenario
+from sim.scenario.spec import IssueKind, Scenario
 
 Span = tuple[float, float]  # a value (low == high) or a range drawn per campaign
+
+#: The longest horizon: ten years (a campaign's tally keeps a number per campaign and day).
+MAX_DAYS = 3653
+
+
+def check_horizon(path: str | Path, key: str, start: dt.date, until: dt.date) -> None:
+    """``until`` not before ``start``, and at most ``MAX_DAYS`` days simulated."""
+    if until < start:
+        raise InputError(path, key, f"{until} is before the campaign's start {start}")
+    if (until - start).days + 1 > MAX_DAYS:
+        raise InputError(path, key, f"{until} is more than {MAX_DAYS:,} days (ten years) "
+                         f"after the campaign's start {start}")
 
 
 @dataclass(frozen=True)
@@ -28,10 +45,16 @@ class Campaign:
     start: dt.date
     until: dt.date
     round_scenario: Scenario
-    timing: StageTiming
+    timing: StageTiming | None  # None: the round has no exchange issue
+    #: the round's count issues with ``exchange = true`` on its agenda, in its order
+    exchanges: tuple[str, ...]
+    #: events shown by date in the table and figure (all are tracked in the rows)
+    track: tuple[str, ...]
+    #: the event that, in a round, schedules the next one (None: only the scheduling
+    #: model convenes rounds)
+    next_round_event: str | None
     # starting state
-    pow_pending: Span
-    remains_pending: Span
+    pending: tuple[Span, ...]  # per exchange issue: agreed, not yet carried out
     round_proposed: dt.date | None  # a date one side has proposed for the next round
     proposed_by: str | None  # the party that proposed it (and so has agreed to meet)
     trust: tuple[Span, ...]  # per party of the round scenario, in its order
@@ -55,14 +78,31 @@ class Campaign:
         """Days simulated, the start and ``until`` included."""
         return (self.until - self.start).days + 1
 
+    @property
+    def compounds(self) -> tuple[str, ...]:
+        """The compound issues on the round's agenda (their highest level is kept)."""
+        return tuple(spec.name for spec in self.round_scenario.agenda_issues if spec.compound)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns of a campaign's row (``docs/campaigns.md``, "Outputs")."""
+        columns = ["run_id", "seed", "chunk", "draw_id", "rounds_held", "round_dates"]
+        for issue in self.exchanges:
+            columns += [f"{issue}_agreed", f"{issue}_implemented", f"{issue}_stage_dates",
+                        f"{issue}_stage_amounts"]
+        columns += [f"{issue}_level" for issue in self.compounds]
+        columns += [f"{event.name}_date" for event in self.round_scenario.events]
+        columns += ["walkouts"] + [f"trust_{p.key}" for p in self.round_scenario.parties]
+        return tuple(columns)
+
     def with_until(self, until: dt.date) -> Campaign:
-        if until < self.start:
-            raise InputError(self.path, "--until", f"{until} is before the campaign's start "
-                             f"{self.start}")
+        check_horizon(self.path, "--until", self.start, until)
         return Campaign(**(self.__dict__ | {"until": until}))
 
 
 _TOP = ("campaign", "state", "implementation", "trust", "scheduling")
+_CAMPAIGN = ("name", "start", "until", "round", "implementation_record", "track",
+             "next_round_event")
 
 
 def _per_party(path: Path, key: str, value, parties: tuple[str, ...], low: float,
@@ -86,35 +126,91 @@ def fixed_timing(path: Path, im: dict, fitted: StageTiming) -> StageTiming:
                              "to start, no exchange would ever be carried out")
         return FixedChance(chance)
     return StageTiming(fixed("start_chance", fitted.start), fixed("slip_chance", fitted.slip),
-                       fitted.exchanges)
+                       fitted.exchanges, fitted.record_sha256)
+
+
+def exchange_issues(scenario: Scenario) -> tuple[str, ...]:
+    """The issues a campaign carries out in stages: the count issues with
+    ``exchange = true`` on the round's agenda, in its order."""
+    return tuple(spec.name for spec in scenario.agenda_issues
+                 if spec.kind is IssueKind.COUNT and spec.exchange)
+
+
+def _event_name(path: Path, key: str, value, events: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in events:
+        raise InputError(path, key, f"{value!r} is not an event of the round scenario. "
+                         "Allowed: " + (", ".join(events) or "none (it defines no events)"))
+    return value
+
+
+def _track(path: Path, value, events: tuple[str, ...]) -> tuple[str, ...]:
+    if value is None:
+        return events
+    if not isinstance(value, list):
+        raise InputError(path, "campaign.track", "must be a list of event names, e.g. "
+                         f"[{', '.join(repr(e) for e in events[:2])}]")
+    names = tuple(_event_name(path, "campaign.track", v, events) for v in value)
+    if len(set(names)) != len(names):
+        raise InputError(path, "campaign.track", "names an event twice")
+    return names
+
+
+def _pending(path: Path, state: dict, scenario: Scenario, exchanges: tuple[str, ...]
+             ) -> tuple[Span, ...]:
+    """``[state.pending]``: per exchange issue, what was agreed and is not yet carried
+    out (at most the issue's ``max``, what one round can agree)."""
+    given = state.get("pending", {})
+    if given and not exchanges:
+        raise InputError(path, "state.pending", "the round scenario has no count issue with "
+                         "exchange = true on its agenda: nothing can be pending")
+    given = table(path, "state.pending", given, exchanges)
+    return tuple(span(path, f"state.pending.{issue}", given.get(issue, 0), 0,
+                      scenario.issue(issue).scale.maximum) for issue in exchanges)
+
+
+def _timing(path: Path, c: dict, im: dict | None, exchanges: tuple[str, ...]
+            ) -> StageTiming | None:
+    """The stage timing: fitted to ``implementation_record``, or fixed by hand where
+    ``[implementation]`` gives both chances (then the record may be left out)."""
+    if not exchanges:
+        return None
+    if im is None:
+        raise InputError(path, "implementation", "is required: the round has exchange "
+                         "issues (" + ", ".join(exchanges) + ") to carry out in stages")
+    record = c.get("implementation_record")
+    if record is None:
+        if "start_chance" in im and "slip_chance" in im:
+            return fixed_timing(path, im, unfitted())
+        raise InputError(path, "campaign.implementation_record", "is required unless "
+                         "[implementation] fixes both start_chance and slip_chance")
+    if not isinstance(record, str):
+        raise InputError(path, "campaign.implementation_record", "must be a path (relative "
+                         "to this file)")
+    return fixed_timing(path, im, fit_stage_timing(path.parent / record))
 
 
 def load_campaign(path: str | Path) -> Campaign:
     """Read and check a campaign file."""
     path = Path(path)
     data, digest = read_toml(path)
-    top = table(path, "", data, _TOP, _TOP)
-    c = table(path, "campaign", top["campaign"], ("name", "start", "until", "round",
-                                                  "implementation_record"),
-              ("name", "start", "until", "round", "implementation_record"))
+    top = table(path, "", data, _TOP, ("campaign", "state", "trust", "scheduling"))
+    c = table(path, "campaign", top["campaign"], _CAMPAIGN, ("name", "start", "until",
+                                                             "round"))
     start = date(path, "campaign.start", c["start"])
     until = date(path, "campaign.until", c["until"])
-    if until < start:
-        raise InputError(path, "campaign.until", f"{until} is before the start {start}")
-    if not isinstance(c["round"], str) or not isinstance(c["implementation_record"], str):
-        raise InputError(path, "campaign.round", "round and implementation_record must be "
-                         "paths (relative to this file)")
+    check_horizon(path, "campaign.until", start, until)
+    if not isinstance(c["round"], str):
+        raise InputError(path, "campaign.round", "must be a path (relative to this file)")
     scenario = load_scenario(path.parent / c["round"])
     parties = tuple(p.key for p in scenario.parties)
-    for issue in ("pow_exchange", "remains"):
-        if issue not in scenario.agenda:
-            raise InputError(path, "campaign.round", f"the round scenario must have "
-                             f"{issue} on its agenda (a campaign carries out exchanges)")
-    timing = fit_stage_timing(path.parent / c["implementation_record"])
+    events = tuple(e.name for e in scenario.events)
+    exchanges = exchange_issues(scenario)
+    next_round = c.get("next_round_event")
+    if next_round is not None:
+        next_round = _event_name(path, "campaign.next_round_event", next_round, events)
 
-    s = table(path, "state", top["state"], ("pow_pending", "remains_pending",
-                                            "round_proposed", "proposed_by", "trust"),
-              ("trust",))
+    s = table(path, "state", top["state"], ("pending", "round_proposed", "proposed_by",
+                                            "trust"), ("trust",))
     proposed = proposer = None
     if "round_proposed" in s:
         proposed = date(path, "state.round_proposed", s["round_proposed"])
@@ -124,9 +220,11 @@ def load_campaign(path: str | Path) -> Campaign:
         if proposer not in parties:
             raise InputError(path, "state.proposed_by", f"{proposer!r} must name the party "
                              "that proposed the round. Allowed: " + ", ".join(parties))
-    im = table(path, "implementation", top["implementation"],
-               ("stages", "start_chance", "slip_chance"), ("stages",))
-    timing = fixed_timing(path, im, timing)
+    im = None
+    if "implementation" in top:
+        im = table(path, "implementation", top["implementation"],
+                   ("stages", "start_chance", "slip_chance"), ("stages",))
+    timing = _timing(path, c, im, exchanges)
     tr = table(path, "trust", top["trust"], ("gain_per_stage", "loss_per_slip",
                "willingness_per_trust", "patience_per_trust"),
                ("gain_per_stage", "loss_per_slip", "willingness_per_trust",
@@ -134,17 +232,18 @@ def load_campaign(path: str | Path) -> Campaign:
     sc = table(path, "scheduling", top["scheduling"], ("min_gap_days", "lead_days", "value",
                "cost", "mediator_push", "noise"), ("min_gap_days", "lead_days", "value",
                                                    "cost", "mediator_push", "noise"))
-    lead = span(path, "scheduling.lead_days", sc["lead_days"], 0, 365)
-    return Campaign(
+    # at least a day: a round is held before the day's scheduling, so one set for the
+    # same day would never meet
+    lead = span(path, "scheduling.lead_days", sc["lead_days"], 1, 365)
+    campaign = Campaign(
         path=str(path), sha256=digest, name=str(c["name"]), start=start, until=until,
-        round_scenario=scenario, timing=timing,
-        pow_pending=span(path, "state.pow_pending", s.get("pow_pending", 0), 0, 100_000),
-        remains_pending=span(path, "state.remains_pending", s.get("remains_pending", 0), 0,
-                             100_000),
+        round_scenario=scenario, timing=timing, exchanges=exchanges,
+        track=_track(path, c.get("track"), events), next_round_event=next_round,
+        pending=_pending(path, s, scenario, exchanges),
         round_proposed=proposed,
         proposed_by=proposer,
         trust=_per_party(path, "state.trust", s["trust"], parties, 0, 1, ranged=True),
-        stages=int(number(path, "implementation.stages", im["stages"], 1, 100)),
+        stages=int(number(path, "implementation.stages", im["stages"], 1, 100)) if im else 1,
         gain_per_stage=number(path, "trust.gain_per_stage", tr["gain_per_stage"], 0, 1),
         loss_per_slip=number(path, "trust.loss_per_slip", tr["loss_per_slip"], 0, 1),
         willingness_per_trust=number(path, "trust.willingness_per_trust",
@@ -158,3 +257,17 @@ def load_campaign(path: str | Path) -> Campaign:
         mediator_push=number(path, "scheduling.mediator_push", sc["mediator_push"], -100, 100),
         noise=number(path, "scheduling.noise", sc["noise"], 0.01, 100),
     )
+    _check_columns(path, campaign)
+    return campaign
+
+
+def _check_columns(path: Path, campaign: Campaign) -> None:
+    """Names from the round scenario (issues, events, parties) make the row's columns:
+    two that would share a name are refused, naming them."""
+    seen: set[str] = set()
+    for column in campaign.columns:
+        if column in seen:
+            raise InputError(path, "campaign.round", f"two of the round scenario's names give "
+                             f"the campaign column {column!r}: rename an issue, event or "
+                             "party")
+        seen.add(column)

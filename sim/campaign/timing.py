@@ -53,13 +53,19 @@ class FixedChance:
 class StageTiming:
     start: BetaPosterior | FixedChance  # daily chance the first stage happens
     slip: BetaPosterior | FixedChance  # daily chance a due later stage slips
-    exchanges: int
+    exchanges: int  # records fitted to
+    record_sha256: str | None = None  # of the record file (None: no record)
+
+
+def unfitted() -> StageTiming:
+    """The priors alone (no record): for a campaign whose file fixes both chances."""
+    return StageTiming(BetaPosterior(1, 1), BetaPosterior(1, 1), 0)
 
 
 def fit_stage_timing(path: str | Path) -> StageTiming:
     """Beta posteriors of the two daily chances from the recorded exchanges."""
     path = Path(path)
-    data, _ = read_toml(path)
+    data, digest = read_toml(path)
     exchanges = data.get("exchange")
     if not isinstance(exchanges, list) or not exchanges:
         raise InputError(path, "exchange", "needs at least one [[exchange]] record")
@@ -79,4 +85,4 @@ def fit_stage_timing(path: str | Path) -> StageTiming:
             gap = (after - before).days
             steps, slips = steps + 1, slips + gap - 1
     return StageTiming(BetaPosterior(1 + starts, 1 + waits),
-                       BetaPosterior(1 + slips, 1 + steps), len(exchanges))
+                       BetaPosterior(1 + slips, 1 + steps), len(exchanges), digest)

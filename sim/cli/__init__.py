@@ -46,6 +46,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
                   "and watch a round"),
     "validate": ("sim.cli.validate", "check a scenario file and print it merged (extends "
                  "resolved) as TOML"),
+    "play": ("sim.cli.play", "hold one seat of a round against the model's agents"),
+    "class": ("sim.cli.classroom", "serve a classroom session: a seat and a seed for each "
+              "student's browser, every game written to a folder"),
+    "class-report": ("sim.cli.class_report", "a class's games against the model's "
+                     "distribution and each other (report.html, report.md)"),
     "discover": ("sim.cli.discover", "which ranges of the drawn inputs make an event "
                  "likely (PRIM)"),
 }

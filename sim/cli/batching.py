@@ -5,13 +5,13 @@ for sweep and sensitivity, their command line and the start of their run."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from sim.batch.chunks import ChunkResourceError, ChunkTask
+from sim.batch.chunks import ChunkResourceError
 from sim.batch.executors import ExecutorError, make_executor
-from sim.batch.executors.base import WorkerLost
+from sim.batch.executors.base import Executor, WorkerLost
 from sim.batch.runner import Group, run_tasks
 from sim.batch.storage import FolderError, ResultsFolder, make_manifest
 from sim.cli.common import UsageError, integer_at_least
@@ -36,12 +36,13 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
                         "(smaller and faster; negsim discover needs them)")
 
 
-def run_batch(args: argparse.Namespace, out: Path, manifest: dict,
-              tasks: Sequence[ChunkTask]) -> dict[Group, Tally]:
+def run_batch[R](args: argparse.Namespace, out: Path, manifest: dict, tasks: Sequence,
+                 run: Callable[[Sequence, ResultsFolder, Executor, int], R] = run_tasks) -> R:
     """Check the folder, start the executor, then, holding the folder's lock, check
-    what it holds and run the tasks into it. Nothing is written before the folder and
-    the executor are known to be usable; a batch that stops (a lost worker, a
-    resource error, a file that cannot be written) keeps what finished."""
+    what it holds and run the tasks into it (``run``: ``run_tasks``, or a campaign's
+    ``run_campaign_tasks``, whose result it returns). Nothing is written before the
+    folder and the executor are known to be usable; a batch that stops (a lost worker,
+    a resource error, a file that cannot be written) keeps what finished."""
     if args.workers and args.scheduler:
         raise UsageError("--workers and --scheduler exclude each other: the cluster's "
                          "workers are the scheduler's")
@@ -54,7 +55,7 @@ def run_batch(args: argparse.Namespace, out: Path, manifest: dict,
     try:
         with folder.locked():
             folder.prepare(manifest, args.resume)
-            return run_tasks(tasks, folder, executor, manifest["runs"])
+            return run(tasks, folder, executor, manifest["runs"])
     except FolderError as error:
         raise UsageError(str(error)) from None
     except WriteError as error:

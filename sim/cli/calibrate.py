@@ -7,6 +7,12 @@ The committed posterior that the scenarios draw from lives beside the observatio
 the same bytes every time on the same machine (one seeded generator, no clock in any
 file; ``tests/test_calibration_committed.py``).
 
+The rounds are replayed under the protocol and information their scenario files state,
+or under ``--protocol`` and ``--information``. ``--compare-protocols`` fits every model
+(both protocols, under each information setting or the one given) and writes
+``protocols.json``, each model's posteriors in ``protocols/`` and
+``figures/protocols.*`` (``sim.report.protocols``).
+
 ``--record FILE`` fits the track record instead (``sim.cli.calibrate_track``);
 ``--prior-scale K`` widens or narrows every prior, and with ``--forecast SCENARIO``
 the fits at each K forecast the scenario (``sim.cli.prior_sensitivity``).
@@ -22,15 +28,19 @@ from pathlib import Path
 import numpy as np
 
 from sim.calibration import checks
-from sim.calibration.abc import Generation
-from sim.calibration.evidence import load_observations, load_priors
+from sim.calibration.abc import Generation, StalledError
+from sim.calibration.evidence import ObservedRound, load_observations, load_priors
 from sim.calibration.fit import Settings, calibrate, write
 from sim.calibration.hierarchy_checks import UNIDENTIFIED, identifiability_by_file, unidentified
 from sim.calibration.hierarchy_fit import in_memory
+from sim.calibration.models import INFORMATION, Model, model_of, under
 from sim.cli import calibrate_track, prior_sensitivity
 from sim.cli.common import UsageError, integer_at_least
 from sim.fileio import write_atomically
+from sim.report import protocols
 from sim.report.calibration import checks_json, compute_checks, figures
+from sim.scenario.spec import Protocol
+from sim.viz.calibration import protocols_figure
 from sim.viz.style import save_figure
 
 #: Where a calibration is written unless told otherwise.
@@ -80,6 +90,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     c.add_argument("--report", action="store_true",
                    help="also fit on all rounds but the last to forecast it, and write "
                    "checks.json and figures beside the posterior")
+    c.add_argument("--protocol", choices=[p.value for p in Protocol],
+                   help="replay the rounds under this protocol (default: as their "
+                   "scenario files say)")
+    c.add_argument("--information", choices=list(INFORMATION),
+                   help="replay the rounds with public or private red lines (default: as "
+                   "their scenario files say; with --compare-protocols: both)")
+    c.add_argument("--compare-protocols", action="store_true",
+                   help="fit the rounds under each protocol (and information setting) "
+                   "and write protocols.json, each model's posteriors (protocols/) and "
+                   "figures/protocols.png: posterior predictive, held-out forecast, ABC "
+                   "model choice")
+    c.add_argument("--choice-draws", type=integer_at_least("--choice-draws", 100),
+                   default=protocols.CHOICE_DRAWS,
+                   help="prior draws per model for the ABC model choice of "
+                   "--compare-protocols (default %(default)s)")
     c.set_defaults(handler=main)
 
 
@@ -113,7 +138,23 @@ def out_folder(args: argparse.Namespace) -> Path:
     return out
 
 
+def chosen_model(args: argparse.Namespace, rounds: tuple[ObservedRound, ...]) -> Model:
+    """The model to fit: the rounds' files' own, or as ``--protocol`` and
+    ``--information`` say; the committed posterior only under the files' own."""
+    own = model_of(rounds, args.observations)
+    model = Model(Protocol(args.protocol or own.protocol),
+                  INFORMATION[args.information] if args.information else own.private)
+    if args.write_committed and model != own:
+        raise UsageError(f"--write-committed: the committed posterior is what the scenarios "
+                         f"draw from, fitted as they state ({own.label}); to fit "
+                         f"{model.label}, set [round] protocol and [information] private in "
+                         "the rounds' files, or use --out")
+    return model
+
+
 def main(args: argparse.Namespace) -> int:
+    """The command; a fit that cannot go on (``StalledError``: facts the model cannot
+    reproduce) is one line about the observations file, exit 2, nothing written."""
     calibrate_track.check_scales(args.prior_scale)
     if args.forecast or len(args.prior_scale) > 1:
         if not args.forecast:
@@ -123,24 +164,38 @@ def main(args: argparse.Namespace) -> int:
         return prior_sensitivity.study(args, out_folder(args), fitter)
     if args.record:
         return calibrate_track.main(args, out_folder(args))
+    try:
+        return fit_and_write(args)
+    except StalledError as error:
+        raise UsageError(f"{args.observations}: the fit cannot go on: {error}") from None
+
+
+def fit_and_write(args: argparse.Namespace) -> int:
     (scale,) = args.prior_scale
     rounds, observations_hash = load_observations(args.observations)
     prior, priors_hash = _priors(args, rounds, scale)
     out = out_folder(args)
     settings = _settings(args)
     draws = args.draws or DRAWS
+    hashes = {"observations": observations_hash, "priors": priors_hash}
+    if args.compare_protocols:
+        if args.protocol or args.report:
+            raise UsageError("--compare-protocols fits both protocols and writes its own "
+                             "checks: drop --protocol and --report")
+        return compare_protocols(args, rounds, prior, settings, hashes, out)
+    model = chosen_model(args, rounds)
+    rounds = under(rounds, model)
     start = time.perf_counter()
     fit = calibrate(rounds, prior, settings, progress=_progress(start))
     seconds = time.perf_counter() - start
     if args.report:  # everything is made before anything is written
         result = compute_checks(rounds, prior, fit.particles, fit.weights, settings, draws)
         made = figures(rounds, prior, fit.particles, fit.weights, settings, draws, result)
-    hashes = {"observations": observations_hash, "priors": priors_hash} | {
-        f"scenario:{r.name}": r.scenario.sha256 for r in rounds}
-    digest = write(out / POSTERIOR, fit, prior, settings, hashes,
+    hashes |= {f"scenario:{r.name}": r.scenario.sha256 for r in rounds}
+    digest = write(out / POSTERIOR, fit, prior, settings, hashes, model,
                    {"prior_scale": scale} if scale != 1 else None)
-    print(f"wrote {out / POSTERIOR} ({len(fit.weights):,} particles, {fit.simulations:,} "
-          f"simulated replays, {seconds:.0f} s; sha256 {digest[:12]})")
+    print(f"wrote {out / POSTERIOR} ({model.label}; {len(fit.weights):,} particles, "
+          f"{fit.simulations:,} simulated replays, {seconds:.0f} s; sha256 {digest[:12]})")
     table = checks.identifiability(prior, fit.particles, fit.weights)
     print("\nparameter                                           prior mean  posterior "
           "mean [5%-95%]   contraction")
@@ -151,7 +206,7 @@ def main(args: argparse.Namespace) -> int:
     if args.report:
         for stem, figure in made.items():
             save_figure(figure, out / "figures", stem)
-        write_atomically(out / "checks.json", lambda p: p.write_text(checks_json(result)))
+        write_atomically(out / "checks.json", checks_json(result))
         print("\nP(reported fact reproduced): posterior predictive vs prior")
         for post, base in zip(result["posterior_predictive"], result["prior_predictive"],
                               strict=True):
@@ -188,6 +243,7 @@ def _priors(args: argparse.Namespace, rounds, scale: float):
 def _fitter(args: argparse.Namespace) -> prior_sensitivity.Fitter:
     """The Istanbul fit at a prior scale, as a study uses it."""
     rounds, _ = load_observations(args.observations)
+    rounds = under(rounds, chosen_model(args, rounds))
 
     def fit_at(scale: float):
         prior, _ = _priors(args, rounds, scale)
@@ -212,3 +268,49 @@ def _track_fitter(args: argparse.Namespace) -> prior_sensitivity.Fitter:
         return made, {name: unidentified(tables[name]) for name in made}
 
     return fit_at
+
+
+def compare_protocols(args: argparse.Namespace, rounds: tuple[ObservedRound, ...], prior,
+                      settings: Settings, hashes: dict[str, str], out: Path) -> int:
+    """``--compare-protocols``: fit every model, judge them side by side, write
+    ``protocols.json``, ``protocols/<model>.parquet`` (all rounds) and
+    ``protocols/<model>-held-out.parquet`` (all but the last) and the figure."""
+    informations = [INFORMATION[args.information]] if args.information else [False, True]
+    models = tuple(Model(protocol, private) for private in informations
+                   for protocol in (Protocol.SEQUENTIAL, Protocol.PACKAGE))
+    start = time.perf_counter()
+
+    def show(model: Model, t: int, generation: Generation) -> None:
+        if t == 0:
+            print(f"fitting {model.label} ({time.perf_counter() - start:.0f} s)",
+                  file=sys.stderr, flush=True)
+
+    fits = protocols.fit_models(rounds, prior, models, settings, progress=show)
+    posteriors = {f.model.key: ((f.fit.particles, f.fit.weights),
+                                (f.held_out.particles, f.held_out.weights)) for f in fits}
+    result = protocols.compare(rounds, prior, models, posteriors, settings,
+                               args.draws or DRAWS,
+                               args.choice_draws)
+    figure = protocols_figure(result)
+    for f, entry in zip(fits, result["models"], strict=True):  # all made: now write
+        made = {}
+        for name, fit, replayed in ((f.model.key, f.fit, f.rounds),
+                                    (f"{f.model.key}-held-out", f.held_out, f.rounds[:-1])):
+            inputs = hashes | {f"scenario:{r.name}": r.scenario.sha256 for r in replayed}
+            path = out / protocols.FOLDER / f"{name}.parquet"
+            made[name] = write(path, fit, prior, settings, inputs, f.model)
+        entry["posterior_sha256"] = made[f.model.key]
+        entry["held_out_sha256"] = made[f"{f.model.key}-held-out"]
+    save_figure(figure, out / "figures", "protocols")
+    write_atomically(out / protocols.RESULT, checks_json(result))
+    tolerance = result["model_choice"]["by_tolerance"][0]["tolerance"]
+    print(f"{'model':<34}{'P(every fact)':>14}{'held-out log score':>20}"
+          f"{f'P(model), eps {tolerance:g}':>17}   Bayes factor of the favoured")
+    for label, every, held, probability, factor in protocols.summary_rows(result):
+        shown = "-" if probability is None else f"{probability:.1%}"
+        print(f"{label:<34}{every:>14.2%}{held:>20.2f}{shown:>17}   {factor}")
+    print(f"favoured: {result['favoured'] or 'none (no model reproduced the reports)'}; "
+          f"wrote {out / protocols.RESULT}, {len(fits) * 2} posteriors in "
+          f"{out / protocols.FOLDER} and {out / 'figures'}/protocols.png "
+          f"({time.perf_counter() - start:.0f} s)")
+    return 0

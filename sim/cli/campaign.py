@@ -1,22 +1,33 @@
 """``negsim campaign FILE --until DATE``: rounds, implementation and scheduling, day by
-day, many times over; the distribution of what happens by each date."""
+day, many times over; the distribution of what happens by each date.
+
+The results folder is a batch's, as ``negsim run`` writes it (``sim.batch.storage``):
+``manifest.json``, ``results/part-*.parquet`` (one row per campaign), the lock while
+it runs, ``summary.json`` last, figures in ``figures/``; ``--resume`` continues a
+batch that stopped, or reuses a finished one.
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 from pathlib import Path
 
-from sim.batch.executors import ExecutorError, make_executor
-from sim.campaign.batch import CHUNK_SIZE, campaign_tasks, run_campaigns
-from sim.campaign.engine import CampaignTally
+from sim.batch.storage import RESULTS, SUMMARY, ResultsFolder
+from sim.campaign.batch import (
+    CHUNK_SIZE,
+    CampaignRoundError,
+    campaign_manifest,
+    campaign_tasks,
+    run_campaign_tasks,
+)
 from sim.campaign.report import format_campaign, summarise_campaign
 from sim.campaign.spec import load_campaign
+from sim.cli.batching import add_batch_options, run_batch
 from sim.cli.common import UsageError, integer_at_least
-from sim.fileio import write_atomically
-from sim.viz.campaign import by_date_chart, fan_chart, rounds_chart
-from sim.viz.style import save_figure
+from sim.report.output import FIGURES_FOLDER
+from sim.viz.campaign import campaign_figures
+from sim.viz.style import FORMATS, save_figure
 
 
 def _date(text: str) -> dt.date:
@@ -36,10 +47,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="campaigns to simulate (default %(default)s)")
     c.add_argument("--seed", type=integer_at_least("--seed", 0), default=0)
     c.add_argument("--out", help="results folder (default results/<campaign file name>)")
-    c.add_argument("--chunk-size", type=integer_at_least("--chunk-size", 1), default=CHUNK_SIZE)
-    c.add_argument("--workers", type=integer_at_least("--workers", 1),
-                   help="processes on this machine (default: all cores)")
-    c.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler, tcp://HOST:8786")
+    c.add_argument("--chunk-size", type=integer_at_least("--chunk-size", 1), default=CHUNK_SIZE,
+                   help=f"campaigns per chunk (default {CHUNK_SIZE}); results depend on it")
+    c.add_argument("--no-plots", action="store_true",
+                   help=f"skip the figures (PNG and SVG in <out>/{FIGURES_FOLDER})")
+    add_batch_options(c)
     c.set_defaults(handler=main)
 
 
@@ -48,37 +60,23 @@ def main(args: argparse.Namespace) -> int:
     if args.until:
         campaign = campaign.with_until(args.until)
     out = Path(args.out) if args.out else Path("results") / Path(args.campaign).stem
-    if (out / "summary.json").exists():
-        raise UsageError(f"--out {out}: holds a finished campaign batch; choose another "
-                         "folder or delete it (nothing is overwritten)")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
-    try:
-        executor = make_executor(args.workers, args.scheduler)
-    except ExecutorError as error:
-        raise UsageError(str(error)) from None
     tasks = campaign_tasks(campaign, args.runs, args.seed, args.chunk_size)
-    parts = out / "campaigns"
-    parts.mkdir(parents=True, exist_ok=True)
-    tally = CampaignTally(days=campaign.days)
+    manifest = campaign_manifest(campaign, str(args.campaign), args.seed, args.runs,
+                                 args.chunk_size, len(tasks))
     try:
-        for task, rows, chunk_tally in run_campaigns(tasks, executor):
-            write_atomically(parts / f"part-{task.chunk:05d}.parquet",
-                             lambda p, rows=rows: rows.to_parquet(p, index=False,
-                                                                 compression="zstd"))
-            tally.add(chunk_tally)
-    finally:
-        executor.close()
-    summary = summarise_campaign(campaign, tally, args.seed)
-    figures = {"implemented-by-date": fan_chart(campaign, tally),
-               "ceasefire-leaders-by-date": by_date_chart(campaign, tally),
-               "rounds-held": rounds_chart(campaign, tally)}
-    for stem, figure in figures.items():
-        save_figure(figure, out, stem)
-    write_atomically(out / "summary.json",
-                     lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"))
+        tally = run_batch(args, out, manifest, tasks, run=run_campaign_tasks)
+    except CampaignRoundError as error:
+        raise UsageError(f"{error} (the model fails on this round scenario: rerunning "
+                         "will not help)") from None
+    summary = summarise_campaign(campaign, tally, args.seed) | {"chunk_size": args.chunk_size}
+    ResultsFolder(out).write_json(SUMMARY, summary)
     print(format_campaign(summary))
     plural = "s" if len(tasks) > 1 else ""
-    print(f"\nwrote {parts}/ ({len(tasks)} Parquet part{plural}), {out / 'summary.json'} "
-          "and " + ", ".join(f"{stem}.png" for stem in figures) + " (and SVG)")
+    print(f"\nwrote {out / RESULTS} ({len(tasks):,} Parquet part{plural}), {out / SUMMARY}")
+    if not args.no_plots:
+        figures = campaign_figures(campaign, tally)
+        for stem, figure in figures.items():
+            save_figure(figure, out / FIGURES_FOLDER, stem)
+        print(f"wrote {len(figures)} figures ({' and '.join(f.upper() for f in FORMATS)}) in "
+              f"{out / FIGURES_FOLDER}: {', '.join(figures)}")
     return 0

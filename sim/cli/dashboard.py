@@ -91,9 +91,10 @@ def _raise_stopped(signum: int, frame) -> None:
     raise _Stopped(signum)
 
 
-def serve(command: list[str], env: dict[str, str]) -> int:
+def serve(command: list[str], env: dict[str, str], name: str = "dashboard") -> int:
     """Run the server until it exits or the command is stopped; then stop it too. The
-    exit status: the server's, or 128 + the signal that stopped the command."""
+    exit status: the server's, or 128 + the signal that stopped the command. ``name``:
+    the negsim command serving, in its last line."""
     stopping = (signal.SIGTERM, signal.SIGHUP)
     previous = {signum: signal.getsignal(signum) for signum in (*stopping, signal.SIGINT)}
     for signum in stopping:
@@ -115,7 +116,7 @@ def serve(command: list[str], env: dict[str, str]) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        print("negsim dashboard: stopped", file=sys.stderr)
+        print(f"negsim {name}: stopped", file=sys.stderr)
         return status
     finally:
         for signum, handler in previous.items():

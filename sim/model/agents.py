@@ -16,8 +16,8 @@ import mesa
 import numpy as np
 
 from sim.model import package, rules
-from sim.model.beliefs import learn
-from sim.scenario.spec import ProposalRule
+from sim.model.beliefs import learn, reckon
+from sim.scenario.spec import ProposalRule, Protocol
 
 
 class ItemStatus(IntEnum):
@@ -104,16 +104,7 @@ class Delegation(mesa.Agent):
         self.limit = rules.batna_red_line(self.ideal, self.red_line, reserve[:, None])
         self.weight = setup.weight[:, party]  # (R, I)
         self.span = setup.span
-        self.columns = ItemColumns(
-            ideal=self.ideal,
-            red_line=self.limit,
-            salience=setup.salience[:, party],
-            tolerance=setup.tolerance[:, party],
-            wants=np.broadcast_to(self.wants, (n, len(self.wants))),
-            scale=np.broadcast_to(setup.maximum - setup.minimum, (n, len(self.wants))),
-            step=np.broadcast_to(setup.step, (n, len(self.wants))),
-            bluff=setup.bluff[:, party, None] * setup.span[None, :],
-        )
+        self.columns = self._item_columns(setup)
         self.concession = setup.concession[:, party]  # (R,)
         self.horizon = setup.horizon[:, party]  # (R,) minutes to concede fully
         self.discount = setup.discount[:, party]
@@ -128,6 +119,27 @@ class Delegation(mesa.Agent):
         # beliefs about the others' red lines, relative to the truth in span shares
         self.belief_lo = setup.party_lo[:, party].copy()  # (R, P, I)
         self.belief_hi = setup.party_hi[:, party].copy()
+
+    def _item_columns(self, setup) -> ItemColumns:
+        n, party = setup.replicates, self.party
+        return ItemColumns(
+            ideal=self.ideal,
+            red_line=self.limit,
+            salience=setup.salience[:, party],
+            tolerance=setup.tolerance[:, party],
+            wants=np.broadcast_to(self.wants, (n, len(self.wants))),
+            scale=np.broadcast_to(setup.maximum - setup.minimum, (n, len(self.wants))),
+            step=np.broadcast_to(setup.step, (n, len(self.wants))),
+            bluff=setup.bluff[:, party, None] * setup.span[None, :],
+        )
+
+    def set_reserve(self, reserve: np.ndarray, setup) -> None:
+        """Its reservation moved mid-round (a lever the mediator's seat spends: a
+        guarantee adds to any agreement, a threat lowers its BATNA): its items' limits
+        follow (``rules.batna_red_line``)."""
+        self.reserve = reserve
+        self.limit = rules.batna_red_line(self.ideal, self.red_line, reserve[:, None])
+        self.columns = self._item_columns(setup)
 
     # -- the clock ----------------------------------------------------------------------
     def conceded(self, view: RoundView) -> np.ndarray:
@@ -386,15 +398,18 @@ class Mediator(mesa.Agent):
                          for p in range(s.wants.shape[0])], axis=1)
 
     def hear(self, rows: np.ndarray, objections: np.ndarray, text: np.ndarray,
-             open_: np.ndarray) -> np.ndarray:
+             open_: np.ndarray, redraft: bool = True) -> np.ndarray:
         """Objections ``(r, P, I)`` that the text ``(r, I)`` is past a side's red line:
         its beliefs truncated there (``beliefs.learn``) and the text drafted anew where
-        they changed. Returns the replicates redrafted."""
+        they changed (unless ``redraft`` is false: a person in the mediator's seat
+        drafts the texts). Returns the replicates redrafted."""
         at, party, issue = np.nonzero(objections)
         if not at.size:
             return at
         replicates = rows[at]
         learn(self.setup, self.believed, replicates, party, issue, text[at, issue])
+        if not redraft:
+            return at[:0]
         redrafted = np.unique(replicates)
         self.draft(redrafted, open_)
         return redrafted
@@ -414,3 +429,27 @@ class Mediator(mesa.Agent):
         return package.compromise(self.target[rows], corner, np.nan_to_num(own, nan=1.0),
                                   need, open_, s.step, s.ideal[rows], b["red_line"][rows],
                                   s.wants, s.weight[rows])
+
+    # -- a caucus asked for mid-round (a person's seat) ---------------------------------
+    def caucus(self, rows: np.ndarray, party: int, reading: np.ndarray,
+               batna_reading: np.ndarray, open_: np.ndarray) -> None:
+        """A private caucus with ``party`` during the talks: a reading of its red lines
+        ``(r, I)`` and BATNA ``(r,)`` (noise already scaled, as ``caucus_reading`` times
+        ``caucus_noise``) narrows its beliefs by Bayes' rule, as the opening caucuses do
+        (``beliefs.after_caucuses``); its picture, targets and item columns follow."""
+        b, s = self.believed, self.setup
+        noise = s.caucus_noise
+        b["lo"][rows, party], b["hi"][rows, party] = rules.narrowed(
+            b["lo"][rows, party], b["hi"][rows, party], reading - noise, reading + noise)
+        b["b_lo"][rows, party], b["b_hi"][rows, party] = rules.narrowed(
+            b["b_lo"][rows, party], b["b_hi"][rows, party], batna_reading - noise,
+            batna_reading + noise)
+        for key, value in reckon(s, b, rows).items():
+            b[key][rows] = value
+        self.columns = ItemColumns(
+            zone_lo=b["zone_lo"], zone_hi=b["zone_hi"], nash=b["nash"],
+            step=np.broadcast_to(s.step, b["zone_lo"].shape),
+            **{f"wants_{p}": np.broadcast_to(w, b["zone_lo"].shape)
+               for p, w in enumerate(s.wants)})
+        if s.protocol is Protocol.PACKAGE:
+            self.draft(rows, open_)

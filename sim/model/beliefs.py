@@ -67,14 +67,26 @@ def reckon(setup: RoundSetup, picture: dict, rows: np.ndarray) -> dict:
     """For ``rows``: the red lines, BATNAs, reservations, zones and Nash points the
     mediator's beliefs (``picture``'s intervals and levers) imply."""
     red = setup.red_line[rows] + setup.span * 0.5 * (picture["lo"][rows] + picture["hi"][rows])
+    # where red lines are levels (ordinal, yes/no: realise rounds each drawn red line to
+    # its nearest level), the mediator's best guess is the level nearest its belief's
+    # middle; the middle itself would sit inside the range, below a top level and above
+    # a bottom one, and so never admit either (beliefs are clipped to the issue's range)
+    levelled = np.array([spec.levelled for spec in setup.specs])
+    if levelled.any():
+        red = np.where(levelled, np.round(red / setup.step) * setup.step, red)
     batna = np.clip(setup.batna[rows] + 0.5 * (picture["b_lo"][rows] + picture["b_hi"][rows]),
                     0.0, 0.95)
     reserve = rules.reservation(batna + picture["shift"][rows], picture["bonus"][rows])
-    limit = rules.batna_red_line(setup.ideal[rows], red, reserve[:, :, None])
-    zone_lo, zone_hi = _zones(setup, limit, rows)
-    if setup.protocol is Protocol.PACKAGE:  # no item-by-item targets: the package's own
-        nash = np.full(zone_lo.shape, np.nan)
+    if setup.protocol is Protocol.PACKAGE:
+        # a BATNA bounds the package as a whole (the reservation is in the target's
+        # gains), not each issue: an issue's zone is its red lines', as realise computes
+        # it for an informed mediator (a side may give up to its red line on one issue
+        # for more on another: logrolling)
+        zone_lo, zone_hi = _zones(setup, red, rows)
+        nash = np.full(zone_lo.shape, np.nan)  # no item-by-item targets: the package's own
     else:
+        limit = rules.batna_red_line(setup.ideal[rows], red, reserve[:, :, None])
+        zone_lo, zone_hi = _zones(setup, limit, rows)
         nash = np.stack([rules.nash_point(
             setup.ideal[rows, :, i], limit[:, :, i], setup.wants[:, i], setup.power[rows],
             zone_lo[:, i], zone_hi[:, i], setup.step[i], pull=setup.pull * setup.pull_weight[i],

@@ -25,10 +25,18 @@ Protocol (docs/architecture.md, "The model"), one step a minute, in phases:
    walk-out, or at ``max_minutes``. Duration is therefore emergent.
 
 Replicates run in lock-step; a finished replicate is masked, not removed.
+
+A person may hold one seat of a one-replicate round (``seat``, ``Seat``: a student
+playing a delegation or the mediator, ``sim.teach.play``). Every minute in session the
+model asks the seat for its ``SeatMove`` and uses it wherever that seat's agent rule
+would have decided; everything else (the other seats, private information, beliefs,
+the clock, BATNAs, deadlines) is the engine's, as in ``negsim run``. Without a seat
+none of this code runs.
 """
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 
 import mesa
@@ -36,7 +44,7 @@ import numpy as np
 
 from sim.model import rules
 from sim.model.agents import Delegation, ItemStatus, Mediator, RoundView
-from sim.model.beliefs import spend_levers
+from sim.model.beliefs import believed, reckon, spend_levers
 from sim.model.outcomes import outcome_dtypes
 from sim.model.parameters import RoundSetup
 from sim.scenario.spec import Format, Protocol
@@ -54,6 +62,53 @@ class WalkReason:
     NONE = 0
     BATNA = 1  # staying was worth less than its BATNA
     FRUSTRATION = 2  # its frustration passed its patience (bounded rationality)
+    CHOICE = 3  # a person holding the seat chose to leave
+
+
+@dataclass(frozen=True)
+class SeatMove:
+    """What a person holding a seat does in one minute (arrays over the agenda ``(I,)``).
+
+    A delegation: ``offer``, its stated position (item by item: its offer on the item
+    under discussion; in a package round its counter-demand on the single text — a
+    delegation makes no package of its own: it criticises the mediator's text, which
+    the mediator hears as it hears the agents' objections and demands and redrafts,
+    Raiffa 1982, ch. 14, Fisher's single negotiating text); None before its first (it
+    states its ideal, demands everything). ``takes``: the least, in its own direction,
+    it accepts on each issue — a text at least as good on every issue it covers is
+    accepted (None: no text is). ``objects``: its counter-demand is heard this minute
+    as objections to the text where it asks for more (``Mediator.hear``,
+    ``beliefs.learn``). ``walk_out``; ``caucus``: the party the mediator meets in
+    private (a delegation: itself), -1 none.
+
+    The mediator: ``item`` to take up (item by item; -1 keeps the current one),
+    ``text`` (item by item: the value on the item, NaN none; a package: the value on
+    each of its issues, NaN where left out of it), ``park`` (issues set aside),
+    ``lever`` (index into the scenario's levers, -1 none), ``caucus``.
+    """
+
+    offer: np.ndarray | None = None
+    takes: np.ndarray | None = None
+    objects: bool = False
+    walk_out: bool = False
+    caucus: int = -1
+    item: int = -1
+    text: np.ndarray | None = None
+    park: np.ndarray | None = None
+    lever: int = -1
+
+
+class Seat(typing.Protocol):
+    """A seat a person holds: ``party`` (a delegation's index, or None for the
+    mediator), ``rng`` (draws the readings of caucuses it asks for: one stream per
+    game, so a game replays exactly) and ``move(model)``, asked every minute the
+    round is in session; it may raise to stop the round where the person has yet to
+    decide (the model is then as it was at the end of the last minute)."""
+
+    party: int | None
+    rng: np.random.Generator
+
+    def move(self, model: NegotiationRound) -> SeatMove: ...
 
 
 @dataclass(frozen=True)
@@ -88,15 +143,30 @@ class MinuteRecord:
 class NegotiationRound(mesa.Model):
     """A mediated round between delegations, for ``setup.replicates`` replicates."""
 
-    def __init__(self, setup: RoundSetup, record: bool = False) -> None:
+    def __init__(self, setup: RoundSetup, record: bool = False, seat: Seat | None = None
+                 ) -> None:
         # Everything random was drawn in ``realise``; the model takes no generator, and
         # Mesa's own is seeded with a constant so that nothing depends on entropy.
         super().__init__(rng=0)
         self.setup = setup
         n, n_issues = setup.replicates, len(setup.issues)
         self.package_round = setup.protocol is Protocol.PACKAGE
-        self.bonus, self.batna_shift, self.levers_used, picture = spend_levers(
-            setup, self.package_round)
+        self.seat = seat
+        self.mediating = seat is not None and seat.party is None  # a person mediates
+        if seat is not None and n != 1:
+            raise ValueError(f"a seat is held in a round of one replicate, not {n}")
+        if self.mediating:  # the person decides which levers to spend, and when
+            shift = np.zeros(setup.batna.shape)
+            self.bonus, self.batna_shift = shift, shift.copy()
+            self.levers_used = np.zeros((n, len(setup.levers)), dtype=bool)
+            picture = believed(setup, self.bonus, self.batna_shift)
+        else:
+            self.bonus, self.batna_shift, self.levers_used, picture = spend_levers(
+                setup, self.package_round)
+        self.budget_left = float(setup.budget)  # what the mediator's seat may still spend
+        self.paused_until = 0  # a caucus asked for mid-round holds the talks until then
+        self._move: SeatMove | None = None
+        self._in_session = False
         self.reserve = rules.reservation(setup.batna + self.batna_shift, self.bonus)
         self.delegations = [Delegation(self, p, name, setup, self.reserve[:, p])
                             for p, name in enumerate(setup.party_names)]
@@ -133,6 +203,8 @@ class NegotiationRound(mesa.Model):
         t = self.minute
         self._open_plenary(t)
         session = self.active & self.started
+        if self.seat is not None:
+            session = self._seat_turn(t, session)
         view = self._view(t, session)
         if self.package_round:
             agreed, accepting, salience = self._package_talks(view)
@@ -193,14 +265,29 @@ class NegotiationRound(mesa.Model):
         aspirations = [d.aspiration(view) for d in delegations]
         offers = np.stack([d.offer(view, a) for d, a in zip(delegations, aspirations,
                                                             strict=True)], axis=1)
-        proposal, crossed = mediator.propose(view, offers)
-        zone_open = session & (mediator.zone_exists(view) | crossed)
+        held = self._held()
+        if held is not None:  # a person states the offer
+            offers[:, held] = self._stated_offer(held)
+            aspirations[held] = offers[:, held].copy()
+        if self.mediating and self._move is not None:  # a person drafts the text
+            text = self._move.text
+            proposal = np.full(session.shape, np.nan) if text is None else text[self.item]
+            crossed = np.zeros(proposal.shape, dtype=bool)
+            zone_open = session & ~np.isnan(proposal)
+        else:
+            proposal, crossed = mediator.propose(view, offers)
+            zone_open = session & (mediator.zone_exists(view) | crossed)
         for delegation in delegations:
-            zone_open &= delegation.linkage_met(view)
+            if delegation.party != held:  # a person keeps their own linkages
+                zone_open &= delegation.linkage_met(view)
         answers = [d.respond(view, proposal, a) for d, a in zip(delegations, aspirations,
                                                                 strict=True)]
+        if held is not None:
+            answers[held] = session & self._takes(proposal[:, None], self.item[:, None])
         agreed = zone_open & np.logical_and.reduce(answers)
         status = mediator.decide(view, agreed, zone_open)
+        if self.mediating and self._move is not None:
+            status = self._seat_item_status(view, agreed)
         if self.weighing and not self.setup.informed:
             self._learn_offers(view, offers)
         self._pending = (status, proposal, offers, aspirations, answers)
@@ -232,7 +319,7 @@ class NegotiationRound(mesa.Model):
         revise = ~np.isnan(self.demands[rows]).any(axis=1)
         if setup.format is Format.PROXIMITY:  # a revised text takes a shuttle to carry
             revise &= (view.minutes_on_item[rows] % setup.shuttle_minutes) == 0
-        if revise.any():
+        if revise.any() and not self.mediating:
             moved = rows[revise]
             self.text[moved] = mediator.revise(moved, open_[revise], self.demands[moved])
         text = np.where(open_, self.text[rows], np.nan)
@@ -240,12 +327,17 @@ class NegotiationRound(mesa.Model):
         aspirations = [d.package_aspiration(view, rows) for d in delegations]
         answered = [d.respond_package(view, rows, text, drafted, a)
                     for d, a in zip(delegations, aspirations, strict=True)]
+        held = self._held()
+        if held is not None and rows.size:  # a person answers the text
+            answered[held] = self._seat_package_answer(held, rows, text, drafted)
+            aspirations[held] = answered[held][1].copy()
         self.demands[rows] = np.stack([need for _, need, _ in answered], axis=1)
         answers = np.zeros((n, n_parties), dtype=bool)
         answers[rows] = np.stack([yes for yes, _, _ in answered], axis=1)
         if not setup.informed:  # a red line said to be crossed: the mediator learns
             objections = np.stack([o for _, _, o in answered], axis=1)
-            redrafted = mediator.hear(rows, objections, text, self.open_)
+            redrafted = mediator.hear(rows, objections, text, self.open_,
+                                      redraft=not self.mediating)
             if redrafted.size:
                 self.text[redrafted] = mediator.target[redrafted]
                 self.demands[redrafted] = np.nan
@@ -309,10 +401,16 @@ class NegotiationRound(mesa.Model):
         spent = view.minutes_on_item + 1
         no_zone = believed["zone_lo"] > believed["zone_hi"]
         explored = (spent >= setup.exploration_minutes) & ~agreed
+        if self.mediating:  # a person decides what to set aside
+            explored = np.zeros(agreed.shape, dtype=bool)
+            if self._move is not None and self._move.park is not None:
+                status[open_ & self._move.park[None, :] & ~agreed[:, None]] = ItemStatus.PARKED
         status[open_ & no_zone & explored[:, None]] = ItemStatus.PARKED
         still = open_ & (status == ItemStatus.PENDING)
         # the time item by item would give the text's issues: item_minutes each
         stuck = ~agreed & (spent >= setup.item_minutes * open_.sum(axis=1)) & view.session
+        if self.mediating:  # nor does the clock park an issue for them
+            stuck = np.zeros(agreed.shape, dtype=bool)
         if stuck.any():
             width = np.where(still, (believed["zone_hi"] - believed["zone_lo"] + 1)
                              * setup.step / setup.span, np.inf)
@@ -348,6 +446,10 @@ class NegotiationRound(mesa.Model):
                 parts.append(part)
                 deciding[d.party] = session & rules.walks_out(stay, d.reserve)
             self._stay = (stays, parts)
+        held = self._held()
+        if held is not None:  # a person leaves when they choose to, and only then
+            frustrated[held] = session & self._move.walk_out
+            deciding[held] = np.zeros_like(session)
         walks = [(f | dec) & ~acc for f, dec, acc in zip(frustrated, deciding, accepting,
                                                          strict=True)]
         walked = np.logical_or.reduce(walks)
@@ -357,6 +459,8 @@ class NegotiationRound(mesa.Model):
                 self.walkout_party[walks[party]] = party
                 self.walk_reason[walks[party]] = np.where(
                     deciding[party][walks[party]], WalkReason.BATNA, WalkReason.FRUSTRATION)
+                if party == held:
+                    self.walk_reason[walks[party]] = WalkReason.CHOICE
         self._walks = walks
         return walked
 
@@ -430,6 +534,9 @@ class NegotiationRound(mesa.Model):
             self._finish(done, float(t + 1) + setup.closing_minutes)
         carry_on = moved & ~done
         self.item[carry_on] = self.mediator.item_at(self.position)[carry_on]
+        if self.mediating and carry_on[0]:  # items may have been taken out of order
+            pending = [i for i in self.setup.order[0] if self.status[0, i] == ItemStatus.PENDING]
+            self.item[0] = pending[0]
         self.item_start[carry_on] = t + 1
         self.item_version[carry_on] += 1
 
@@ -440,6 +547,8 @@ class NegotiationRound(mesa.Model):
     def _remember(self, t: int, walked: np.ndarray) -> None:
         """Keep replicate 0's minute for the narrated trace."""
         if not (self.active[0] and self.started[0]):
+            return
+        if self.seat is not None and not self._in_session:  # a caucus: no talks
             return
         setup = self.setup
         walker = np.flatnonzero([w[0] for w in self._walks])
@@ -484,6 +593,134 @@ class NegotiationRound(mesa.Model):
             proposal=None if np.isnan(proposal[0]) else float(proposal[0]),
             accepted=tuple(bool(a[0]) for a in answers),
             status=ItemStatus(int(status[0])), **common))
+
+    # -- a seat held by a person ------------------------------------------------------------
+    def _seat_turn(self, t: int, session: np.ndarray) -> np.ndarray:
+        """Ask the seat for this minute's move and apply the mediator's choices (item,
+        text, lever, caucus); returns the replicates in session (none in a caucus)."""
+        self._move = None
+        self._in_session = bool(session[0])
+        if not session[0] or t < self.paused_until:
+            self._in_session = False
+            return session & False
+        move = self.seat.move(self)
+        self._move = move
+        if self.mediating:
+            if move.lever >= 0:
+                self._spend_lever(move.lever)
+            if not self.package_round and move.item >= 0 and move.item != self.item[0]:
+                self.item[0] = move.item
+                self.item_start[0] = t
+                self.item_version[0] += 1
+            if self.package_round:  # no text until the person drafts one
+                text = np.full(len(self.setup.issues), np.nan) if move.text is None else move.text
+                self.text[0] = np.where(self.open_[0], text, np.nan)
+        if move.caucus >= 0:
+            self._caucus(t, move.caucus)
+            self._move = None
+            self._in_session = False
+            return session & False
+        return session
+
+    def _held(self) -> int | None:
+        """The delegation a person holds, where they moved this minute."""
+        if self._move is None or self.mediating:
+            return None
+        return self.seat.party
+
+    def _stated_offer(self, party: int) -> np.ndarray:
+        """The person's offer on the item under discussion (its ideal before the first)."""
+        offer = self._move.offer
+        item = self.item
+        ideal = self.setup.ideal[np.arange(item.size), party, item]
+        if offer is None:
+            return ideal
+        return np.where(np.isnan(offer[item]), ideal, offer[item])
+
+    def _takes(self, text: np.ndarray, issues: np.ndarray) -> np.ndarray:
+        """(R,): whether the person accepts a text: at least what they take on every
+        issue of it (``text`` and ``issues``: (R, k), NaN where the text says nothing)."""
+        takes = self._move.takes
+        if takes is None:
+            return np.zeros(text.shape[0], dtype=bool)
+        wants = self.setup.wants[self.seat.party, issues]
+        scale = self.setup.span[issues]
+        with np.errstate(invalid="ignore"):
+            good = wants * (text - takes[issues]) >= -rules.EPS * scale
+        said = ~np.isnan(text)
+        return said.any(axis=1) & (good | ~said).all(axis=1)
+
+    def _seat_package_answer(self, party: int, rows: np.ndarray, text: np.ndarray,
+                             drafted: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The person's answer to the package text, as a delegation's: accepted, the
+        utility they say they still need (their counter-demand's, by their own utility),
+        and the issues they object on (where they ask for more than the text, the minute
+        they say so)."""
+        move, n_issues = self._move, len(self.setup.issues)
+        shown = np.where(drafted, text, np.nan)
+        yes = self._takes(shown, np.broadcast_to(np.arange(n_issues), shown.shape))
+        offer = move.offer
+        if offer is None:
+            demand = np.ones(rows.size)
+            objection = np.zeros(drafted.shape, dtype=bool)
+        else:
+            counter = np.broadcast_to(offer, shown.shape)
+            mask = drafted & ~np.isnan(counter)
+            demand = np.nan_to_num(self.delegations[party].package_value(counter, mask, rows),
+                                   nan=1.0)
+            with np.errstate(invalid="ignore"):
+                more = self.setup.wants[party] * (counter - shown) > rules.EPS * self.setup.span
+            objection = mask & more & move.objects
+        return yes, demand, objection
+
+    def _seat_item_status(self, view: RoundView, agreed: np.ndarray) -> np.ndarray:
+        """The item's status where a person mediates: agreed, parked when they set it
+        aside, timed out after ``item_minutes`` (the round's clock, not a choice)."""
+        spent = view.minutes_on_item + 1
+        status = np.full(agreed.shape, ItemStatus.PENDING, dtype=np.int8)
+        status[spent >= self.setup.item_minutes] = ItemStatus.TIMED_OUT
+        park = self._move.park
+        if park is not None:
+            status[park[self.item]] = ItemStatus.PARKED
+        status[agreed] = ItemStatus.AGREED
+        status[~view.session] = ItemStatus.PENDING
+        return status
+
+    def _spend_lever(self, k: int) -> None:
+        """The mediator's seat spends lever ``k`` (``beliefs.spend_levers`` does it for
+        the model's mediator): the side's reservation and the mediator's picture move."""
+        party, utility, batna, cost = self.setup.levers[k]
+        if self.levers_used[0, k] or cost > self.budget_left + 1e-12:
+            raise ValueError(f"lever {k} is spent already or costs more than the "
+                             f"{self.budget_left:g} left of the budget")
+        self.levers_used[0, k] = True
+        self.budget_left -= cost
+        self.bonus[0, party] += utility
+        self.batna_shift[0, party] += batna
+        self.reserve = rules.reservation(self.setup.batna + self.batna_shift, self.bonus)
+        self.delegations[party].set_reserve(self.reserve[:, party], self.setup)
+        self.weighing = self.weighing or bool((self.reserve > 0).any())
+        picture = self.mediator.believed
+        picture["bonus"], picture["shift"] = self.bonus.copy(), self.batna_shift.copy()
+        rows = np.arange(1)
+        for key, value in reckon(self.setup, picture, rows).items():
+            picture[key][rows] = value
+
+    def _caucus(self, t: int, party: int) -> None:
+        """A caucus asked for mid-round: the talks stop for ``caucus_minutes`` (the
+        clock and the sides' concessions run on; the item's own clock waits), and the
+        mediator takes a reading of ``party``'s red lines and BATNA (``Mediator.caucus``,
+        noise from the seat's stream)."""
+        setup, rows = self.setup, np.arange(1)
+        noise = setup.caucus_noise
+        reading = self.seat.rng.uniform(-1.0, 1.0, (1, len(setup.issues))) * noise
+        batna_reading = self.seat.rng.uniform(-1.0, 1.0, 1) * noise
+        self.mediator.caucus(rows, party, reading, batna_reading, self.open_)
+        if self.package_round and not self.mediating:
+            self.text[0] = self.mediator.target[0]
+            self.demands[0] = np.nan
+        self.paused_until = t + setup.caucus_minutes
+        self.item_start[0] += setup.caucus_minutes
 
     def run(self) -> NegotiationRound:
         """Run every replicate to its end."""

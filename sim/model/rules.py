@@ -75,9 +75,13 @@ def effective_red_line(
 
 def utility(x: np.ndarray, ideal: np.ndarray, red_line: np.ndarray, wants: np.ndarray):
     """Linear from 0 at the red line to 1 at the ideal, satiated past the ideal,
-    negative past the red line (unacceptable)."""
-    span = np.maximum(np.abs(ideal - red_line), EPS)
-    return np.minimum(wants * (x - red_line) / span, 1.0)
+    negative past the red line (unacceptable). A side whose red line is its ideal
+    accepts that one point, and has its ideal there: 1 on the acceptable side, -1
+    past it (the linear form's 0/0 would give it nothing from its own ideal)."""
+    gap = np.abs(ideal - red_line)
+    side = wants * (x - red_line)
+    linear = np.minimum(side / np.maximum(gap, EPS), 1.0)
+    return np.where(gap > EPS, linear, np.where(side >= -EPS, 1.0, -1.0))
 
 
 def acceptable(x: np.ndarray, red_line: np.ndarray, wants: np.ndarray, scale: float = 1.0):

@@ -20,10 +20,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.calibration import checks
+from sim.calibration.abc import Fit
 from sim.calibration.evidence import ObservedRound, Prior
 from sim.calibration.fit import Settings, calibrate, simulate_round
 from sim.stats.summary import Measures
 from sim.viz import calibration as plots
+
+#: A posterior as particles and their weights.
+Posterior = tuple[np.ndarray, np.ndarray]
 
 
 def predictive_pair(rounds: tuple[ObservedRound, ...], prior: Prior, particles: np.ndarray,
@@ -38,26 +42,34 @@ def predictive_pair(rounds: tuple[ObservedRound, ...], prior: Prior, particles: 
     return posterior, base
 
 
+def held_out_fit(rounds: tuple[ObservedRound, ...], prior: Prior, settings: Settings) -> Fit:
+    """The fit on every round but the last (its own seed: ``settings.seed + 1``)."""
+    return calibrate(rounds[:-1], prior, replace(settings, seed=settings.seed + 1))
+
+
 def leave_last_round_out(rounds: tuple[ObservedRound, ...], prior: Prior, settings: Settings,
-                         draws: int) -> dict:
-    """Fit on all rounds but the last; forecast the last; compare log scores with the
-    prior's forecast (the base rate: what the model says before seeing any round)."""
-    held_out = rounds[-1]
-    fit = calibrate(rounds[:-1], prior, replace(settings, seed=settings.seed + 1))
+                         draws: int, held_out: Posterior | None = None) -> dict:
+    """Fit on all rounds but the last (or take that fit, ``held_out``); forecast the
+    last; compare log scores with the prior's forecast (the base rate: what the model
+    says before seeing any round)."""
+    held_out_round = rounds[-1]
+    if held_out is None:
+        fit = held_out_fit(rounds, prior, settings)
+        held_out = fit.particles, fit.weights
     rng = np.random.default_rng(settings.seed + 2)
-    theta = checks.draw_particles(fit.particles, fit.weights, draws, rng)
-    forecast = checks.predictive((held_out,), prior, theta, np.random.default_rng(7))
-    base = checks.predictive((held_out,), prior, prior.sample(draws, rng),
+    theta = checks.draw_particles(*held_out, draws, rng)
+    forecast = checks.predictive((held_out_round,), prior, theta, np.random.default_rng(7))
+    base = checks.predictive((held_out_round,), prior, prior.sample(draws, rng),
                              np.random.default_rng(7))
-    ours = checks.log_scores(forecast, held_out.name, draws)
-    theirs = checks.log_scores(base, held_out.name, draws)
+    ours = checks.log_scores(forecast, held_out_round.name, draws)
+    theirs = checks.log_scores(base, held_out_round.name, draws)
     table = ours.rename(columns={"p": "p_fit", "log_score": "log_score_fit"})
     table["p_base"], table["log_score_base"] = theirs["p"], theirs["log_score"]
     facts = table[table["fact"] != "ALL"]
     whole = table[table["fact"] == "ALL"].iloc[0]
     return {
         "fitted_on": [r.name for r in rounds[:-1]],
-        "held_out": held_out.name,
+        "held_out": held_out_round.name,
         "facts": facts.to_dict(orient="records"),
         "sum_log_score_fit": float(facts["log_score_fit"].sum()),
         "sum_log_score_base": float(facts["log_score_base"].sum()),
@@ -67,8 +79,11 @@ def leave_last_round_out(rounds: tuple[ObservedRound, ...], prior: Prior, settin
 
 
 def compute_checks(rounds: tuple[ObservedRound, ...], prior: Prior, particles: np.ndarray,
-                   weights: np.ndarray, settings: Settings, draws: int) -> dict:
-    """The ``checks.json`` structure of a posterior (its particles and weights)."""
+                   weights: np.ndarray, settings: Settings, draws: int,
+                   held_out: Posterior | None = None) -> dict:
+    """The ``checks.json`` structure of a posterior (its particles and weights); the
+    held-out forecast from ``held_out`` (particles and weights of the fit on all rounds
+    but the last), fitted here if not given."""
     posterior, base = predictive_pair(rounds, prior, particles, weights, draws,
                                       settings.seed)
     table = checks.identifiability(prior, particles, weights)
@@ -79,7 +94,8 @@ def compute_checks(rounds: tuple[ObservedRound, ...], prior: Prior, particles: n
         "draws": draws,
     }
     if len(rounds) > 1:
-        result["leave_last_round_out"] = leave_last_round_out(rounds, prior, settings, draws)
+        result["leave_last_round_out"] = leave_last_round_out(rounds, prior, settings, draws,
+                                                              held_out)
     return json.loads(checks_json(result))  # plain Python numbers, as read back
 
 

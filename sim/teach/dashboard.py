@@ -254,8 +254,10 @@ class DashboardRound(mesa.Model):
             self.case = as_filed
         self.round = NegotiationRound(
             replicate_setup(self.case, self.seed, self.run, BATCH_RUNS), record=True)
-        batch = NegotiationRound(batch_rows(self.case, self.seed, self.runs)).run()
-        self.distribution = summarise(pd.DataFrame(batch.outcomes()), self.case, self.seed)
+        rows = batch_rows(self.case, self.seed, self.runs)
+        table = pd.DataFrame(NegotiationRound(rows).run().outcomes())
+        table["draw_id"] = rows.draw_id  # the spread across posterior draws, as run's
+        self.distribution = summarise(table, self.case, self.seed)
 
     def step(self) -> None:
         """One minute of the round."""

@@ -10,9 +10,10 @@ On the left, a column of its own (it scrolls apart from the charts): Mesa's mode
 controller (Reset, play, Step), the round shown (replicate R of ``negsim run --seed
 S``) and a slider per parameter with its value always in words — the file's value
 until the slider is moved. Reset applies the sliders moved, and only those. On the
-right: the item under discussion (offers against red lines, the mediator's texts)
+right: the item under discussion (offers against red lines, the mediator's texts) or,
+in a package round, the package text on each of its issues against the red lines,
 beside the round so far in words (latest first), the agenda over time beside the
-outcome distribution, then every item closed. Mesa's internal controls (play and
+outcome distribution, then every issue closed. Mesa's internal controls (play and
 render intervals, threads) are not shown; the page has no Markdown (text from the file
 goes in as text: ``sim.teach.page_text``), so it loads nothing from a CDN.
 """
@@ -32,6 +33,7 @@ from mesa.visualization.utils import update_counter
 
 from sim.model.agents import ItemStatus
 from sim.scenario.load import load_scenario
+from sim.scenario.spec import Protocol
 from sim.teach.dashboard import (
     DISTRIBUTION_RUNS,
     MOST_DECIMALS,
@@ -42,8 +44,15 @@ from sim.teach.dashboard import (
     slider_specs,
 )
 from sim.teach.page_text import element, table
-from sim.teach.trace import narrate
-from sim.viz.teaching import draw_item, draw_timeline, legend
+from sim.teach.trace import lever_names, narrate
+from sim.viz.teaching import (
+    blocked_issues,
+    draw_item,
+    draw_timeline,
+    issue_span,
+    issues_reached,
+    legend,
+)
 
 SCENARIO_VARIABLE = "NEGSIM_DASHBOARD_SCENARIO"
 SEED_VARIABLE = "NEGSIM_DASHBOARD_SEED"
@@ -106,12 +115,23 @@ def _chart(fig: Figure):
 
 
 def _reached(model: DashboardRound) -> list[int]:
-    reached: list[int] = []
-    for record in model.round.history:
-        index = model.round.setup.issues.index(record.item)
-        if index not in reached:
-            reached.append(index)
-    return reached
+    return issues_reached(model.round)
+
+
+def _package(model: DashboardRound) -> bool:
+    return model.round.setup.protocol is Protocol.PACKAGE
+
+
+def _under_discussion(model: DashboardRound) -> list[int]:
+    """The item under discussion (else the last one reached); in a package round the
+    issues of the text on the table (else of the last one)."""
+    reached = _reached(model)
+    if not reached:
+        return []
+    if not _package(model):
+        return [reached[-1]]
+    issues = model.round.setup.issues
+    return [issues.index(name) for name in model.round.history[-1].open_issues]
 
 
 def _legend(fig: Figure, width_px: int, most: int) -> None:
@@ -135,12 +155,14 @@ def _figure(width_px: int, height_in: float) -> Figure:
 
 def current_item_figure(model: DashboardRound) -> Figure | None:
     """The item under discussion (else the last one reached), large, with the legend;
-    None before the first item."""
-    reached = _reached(model)
-    if not reached:
+    in a package round one panel per issue of the text on the table; None before the
+    talks open."""
+    shown = _under_discussion(model)
+    if not shown:
         return None
-    fig = _figure(WIDE, 3.3)
-    draw_item(fig.add_subplot(), model.round, reached[-1])
+    fig = _figure(WIDE, 3.3 if len(shown) == 1 else 1.25 + 1.55 * len(shown))
+    for row, item in enumerate(shown):
+        draw_item(fig.add_subplot(len(shown), 1, row + 1), model.round, item)
     _legend(fig, WIDE, 3)
     return fig
 
@@ -154,24 +176,28 @@ def closed_item_figure(model: DashboardRound, item: int) -> Figure:
 
 def agenda_figure(model: DashboardRound) -> Figure:
     """The agenda over time: what was agreed, parked or timed out, and when."""
-    fig = _figure(WIDE, 0.3 * max(len(_reached(model)), 1) + 1.1)
+    rows = len(_reached(model)) + len(blocked_issues(model.round))
+    fig = _figure(WIDE, 0.3 * max(rows, 1) + 1.1)
     draw_timeline(fig.add_subplot(), model.round)
     return fig
 
 
 def _closed(model: DashboardRound) -> list[int]:
-    """Items reached and closed (agreed, parked, timed out), in the order taken up."""
-    status = {r.item: r.status for r in model.round.history}
+    """Issues reached and closed (agreed, parked, timed out), in the order taken up."""
     return [i for i in _reached(model)
-            if status[model.round.setup.issues[i]] != ItemStatus.PENDING]
+            if issue_span(model.round, i)[2] != ItemStatus.PENDING]
 
 
 def current_item_chart(model: DashboardRound):
     fig = current_item_figure(model)
     if fig is None:
-        opening = int(model.round.setup.opening_minutes[0])
-        return element("p", f"Opening statements: minute {model.round.minute} of {opening}. "
-                       "Press Step or play.")
+        round_ = model.round
+        opening = int(round_.setup.opening_minutes[0])
+        plenary = int(round_.plenary_start[0])
+        what = ("Opening statements" if round_.minute < opening else
+                f"{round_.setup.mediator_name} caucuses with each side")
+        return element("p", f"{what}: minute {round_.minute}; the talks open in minute "
+                       f"{plenary}. Press Step or play.")
     return _chart(fig)
 
 
@@ -183,11 +209,17 @@ def ClosedItem(model: DashboardRound, item: int):
 
 
 def story_panel(model: DashboardRound):
-    """The round so far in words (``negsim trace``'s narration), latest first."""
-    events = narrate(model.round, model.case.round.name)
-    paragraphs = [element("p", element("b", f"{e.minute}" if e.minute == e.until
-                                       else f"{e.minute}-{e.until}"), " ", e.text)
-                  for e in reversed(events)]
+    """The round so far in words (``negsim trace``'s narration), latest first; once a
+    round with private information has ended, its final section, "What each side
+    really held", on top in reading order."""
+    events = narrate(model.round, model.case.round.name, lever_names(model.case))
+    kinds = [e.kind for e in events]
+    cut = kinds.index("private") if "private" in kinds else len(events)
+    paragraphs = [element("p", element("b", e.text)) if e.kind == "private" else
+                  element("p", e.text) for e in events[cut:]]
+    paragraphs += [element("p", element("b", f"{e.minute}" if e.minute == e.until
+                                        else f"{e.minute}-{e.until}"), " ", e.text)
+                   for e in reversed(events[:cut])]
     return element("div", *paragraphs, classes=["negsim-story"])
 
 
@@ -232,8 +264,9 @@ def trace_command(model: DashboardRound) -> str:
 def Main(model: DashboardRound):
     """The charts and panels; redrawn after every step (Mesa's ``update_counter``)."""
     update_counter.get()
-    cells = [element("div", element("h2", "The item under discussion"),
-                     current_item_chart(model)),
+    heading = ("The package under discussion" if _package(model) else
+               "The item under discussion")
+    cells = [element("div", element("h2", heading), current_item_chart(model)),
              element("div", element("h2", "The round so far (latest first)"),
                      story_panel(model)),
              element("div", element("h2", "The agenda over time"),
@@ -245,7 +278,9 @@ def Main(model: DashboardRound):
     closed = _closed(model)
     if closed:
         items = [ClosedItem(model, item).key(f"item-{item}") for item in closed]
-        cells.append(element("div", element("h2", "Items closed so far (colours as above)"),
+        closed_heading = ("Issues closed so far (colours as above)" if _package(model) else
+                          "Items closed so far (colours as above)")
+        cells.append(element("div", element("h2", closed_heading),
                              element("div", *items, classes=["negsim-items"]),
                              classes=["negsim-wide"]))
     element("div", *cells, classes=["negsim-grid"])

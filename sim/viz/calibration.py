@@ -183,3 +183,114 @@ def _bins(values: np.ndarray) -> np.ndarray | int:
     if distinct.size > 40 or (distinct[-1] - distinct[0]) / step > 60:
         return 30
     return np.arange(distinct[0] - step / 2, distinct[-1] + step, step)
+
+
+def protocols_figure(result: dict) -> Figure:
+    """The models of the rounds side by side (``protocols.json``, from
+    ``sim.report.protocols.compare``): left, each reported fact's posterior predictive
+    probability under each model; top right, each model's forecast of the last round
+    fitted on the others (sum of log scores, against the base rate); bottom right,
+    the ABC model choice's posterior probability of each model at each tolerance.
+    Each model keeps its colour and hatch in every panel."""
+    models = result["models"]
+    labels = [m["label"] for m in models]
+    styles = [{"color": PALETTE[k % len(PALETTE)], "hatch": HATCHES[k % len(HATCHES)]}
+              for k in range(len(models))]
+    first = models[0]["checks"]["posterior_predictive"]
+    facts = [f"{row['round']} \u00b7 {row['fact']}" for row in first]
+    with house_style():
+        figure = new_figure(13, max(7.5, 0.42 * len(facts) * (0.6 + 0.2 * len(models))))
+        grid = figure.add_gridspec(2, 2, width_ratios=(1.35, 1))
+        _facts_panel(figure.add_subplot(grid[:, 0]), models, facts, styles)
+        _held_out_panel(figure.add_subplot(grid[0, 1]), models, styles)
+        _choice_panel(figure.add_subplot(grid[1, 1]), result["model_choice"], models, styles)
+        figure.legend(handles=[Patch(facecolor=s["color"], hatch=s["hatch"],
+                                     edgecolor="white", label=label)
+                               for s, label in zip(styles, labels, strict=True)],
+                      loc="outside lower center", ncols=legend_columns(labels))
+        figure.suptitle("Which model of the rounds the reports favour: posterior "
+                        "predictive, held-out forecast, ABC model choice")
+    return figure
+
+
+def _bar(ax, y, width, height, style, **extra):
+    return ax.barh(y, width, height=height, color=style["color"], hatch=style["hatch"],
+                   edgecolor="white" if style["hatch"] else style["color"], linewidth=0,
+                   **extra)
+
+
+def _facts_panel(ax, models: list[dict], facts: list[str], styles: list[dict]) -> None:
+    k = len(models)
+    height = 0.8 / k
+    y = np.arange(len(facts))
+    for j, (model, style) in enumerate(zip(models, styles, strict=True)):
+        p = 100 * np.array([row["p"] for row in model["checks"]["posterior_predictive"]])
+        offset = (j - (k - 1) / 2) * height
+        _bar(ax, y + offset, p, height, style)
+        for yy, value in zip(y + offset, p, strict=True):
+            ax.text(min(value, 100) + 0.8, yy, percent(value / 100), va="center",
+                    fontsize=6, color="#333333")
+    rounds = [f.split(" \u00b7 ")[0] for f in facts]
+    for boundary in [i for i in range(1, len(rounds)) if rounds[i] != rounds[i - 1]]:
+        ax.axhline(boundary - 0.5, color="#cccccc", linewidth=0.8)
+    ax.set_yticks(y, facts, fontsize=8)
+    ax.set_ylim(len(facts) - 0.5, -0.5)
+    ax.set_xlim(0, 115)
+    ax.set_xticks(range(0, 101, 20))
+    ax.xaxis.set_major_formatter(PercentFormatter(decimals=0))
+    ax.set_xlabel("posterior predictive probability of the reported fact")
+    ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.set_title("Each reported fact, each model fitted to both rounds")
+
+
+def _held_out_panel(ax, models: list[dict], styles: list[dict]) -> None:
+    held = [m["checks"].get("leave_last_round_out") for m in models]
+    if any(h is None for h in held):
+        note(ax, "one round only: no round to hold out")
+        return
+    y = np.arange(len(models))
+    fit = np.array([h["sum_log_score_fit"] for h in held])
+    base = np.array([h["sum_log_score_base"] for h in held])
+    for j, style in enumerate(styles):
+        _bar(ax, y[j] - 0.18, fit[j], 0.36, style)
+        ax.barh(y[j] + 0.18, base[j], height=0.36, color="none", edgecolor=GREY,
+                hatch=PRIOR_HATCH, linewidth=0.8)
+        for value, yy in ((fit[j], y[j] - 0.18), (base[j], y[j] + 0.18)):
+            ax.text(value, yy, f" {value:.2f} ", va="center", ha="right", fontsize=7,
+                    color="#333333")
+    ax.set_yticks(y, [m["label"] for m in models], fontsize=8)
+    ax.set_ylim(len(models) - 0.5, -0.5)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlim(min(fit.min(), base.min()) * 1.25, 0)
+    ax.set_xlabel("sum of log scores of its facts (higher: better)")
+    ax.set_title(f"Fitted on {', '.join(held[0]['fitted_on'])}, forecasting "
+                 f"{held[0]['held_out']}\n(hatched grey: the prior's forecast)")
+
+
+def _choice_panel(ax, chosen: dict, models: list[dict], styles: list[dict]) -> None:
+    rows = chosen["by_tolerance"]
+    y = np.arange(len(rows))
+    for i, row in enumerate(rows):
+        left = 0.0
+        for model, style in zip(models, styles, strict=True):
+            share = row["probability"][model["key"]]
+            if not share:
+                continue
+            _bar(ax, y[i], 100 * share, 0.6, style, left=left)
+            if share >= 0.08:
+                ax.text(left + 50 * share, y[i], percent(share), ha="center", va="center",
+                        fontsize=7, color="white", fontweight="bold")
+            left += 100 * share
+        if left == 0:
+            ax.text(50, y[i], "no model reproduced the reports", ha="center", va="center",
+                    fontsize=7, color=GREY)
+    ax.set_yticks(y, [f"\u03b5 = {row['tolerance']:g}\n"
+                      f"({sum(row['accepted'].values()):,} accepted)" for row in rows],
+                  fontsize=8)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlim(0, 100)
+    ax.xaxis.set_major_formatter(PercentFormatter(decimals=0))
+    ax.set_xlabel("posterior probability of each model (equal prior odds)")
+    ax.set_title(f"ABC model choice, {chosen['draws']:,} prior draws per model\n"
+                 "(\u03b5 = 0: every reported fact reproduced)")

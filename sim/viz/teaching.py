@@ -2,9 +2,10 @@
 pyplot, so no global backend or state: safe in a command, a test or the dashboard's
 server threads). Nothing in the core imports this module.
 
-- ``round_figure``: one round — per agenda item, each side's offers against its red
-  line, the zone of agreement, the mediator's texts and what became of the item; below,
-  the timeline of the agenda (agreements over time).
+- ``round_figure``: one round — per agenda issue, each side's offers (item by item) or
+  the package text's value on it (a package round) against each side's red line, the
+  zone of agreement and what became of the issue; below, the timeline of the agenda
+  (the issues open, agreed and parked over time).
 - ``whatif_figure``: the probability of a target event against each lever's shift.
 """
 
@@ -22,6 +23,7 @@ from matplotlib.ticker import MaxNLocator
 from sim.fileio import make_folder, write_atomically
 from sim.model.agents import ItemStatus
 from sim.model.round import NegotiationRound
+from sim.scenario.spec import Protocol
 
 PARTY_COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:brown")
 STATUS_COLOURS = {ItemStatus.AGREED: "tab:green", ItemStatus.PARKED: "tab:orange",
@@ -30,47 +32,94 @@ STATUS_WORDS = {ItemStatus.AGREED: "agreed", ItemStatus.PARKED: "parked",
                 ItemStatus.TIMED_OUT: "timed out", ItemStatus.PENDING: "in progress"}
 
 
-def _items_reached(model: NegotiationRound) -> list[int]:
-    """Agenda items discussed so far, in the order taken up."""
-    seen: list[int] = []
+def _package(model: NegotiationRound) -> bool:
+    return model.setup.protocol is Protocol.PACKAGE
+
+
+def issues_reached(model: NegotiationRound) -> list[int]:
+    """Issues discussed so far: item by item, in the order taken up; in a package
+    round, every issue that has been in the text, in the agenda's order."""
+    setup = model.setup
+    if _package(model):
+        seen = {name for record in model.history for name in record.open_issues}
+        return [i for i, name in enumerate(setup.issues) if name in seen]
+    reached: list[int] = []
     for record in model.history:
-        index = model.setup.issues.index(record.item)
-        if index not in seen:
-            seen.append(index)
-    return seen
+        index = setup.issues.index(record.item)
+        if index not in reached:
+            reached.append(index)
+    return reached
+
+
+def issue_span(model: NegotiationRound, item: int) -> tuple[int, int, ItemStatus]:
+    """When an issue was under discussion (first minute, the minute after its last)
+    and what became of it (PENDING while it still is)."""
+    name = model.setup.issues[item]
+    if _package(model):
+        minutes = [r.minute for r in model.history if name in r.open_issues]
+        return minutes[0], minutes[-1] + 1, ItemStatus(int(model.status[0, item]))
+    records = [r for r in model.history if r.item == name]
+    return records[0].minute, records[-1].minute + 1, ItemStatus(records[-1].status)
+
+
+def blocked_issues(model: NegotiationRound) -> list[int]:
+    """Package issues parked before the first text (a linkage no level can meet)."""
+    if not _package(model) or not model.history:
+        return []
+    first = model.history[0].open_issues
+    return [i for i, name in enumerate(model.setup.issues)
+            if name not in first and model.status[0, i] == ItemStatus.PARKED]
+
+
+def _status_words(model: NegotiationRound, status: ItemStatus) -> str:
+    if status == ItemStatus.PENDING and not model.running:
+        return "cut short"
+    return STATUS_WORDS[status]
 
 
 def draw_item(ax: Axes, model: NegotiationRound, item: int) -> None:
-    """Offers of each side on one item, minute by minute, against its red line (dashed);
-    the zone of agreement shaded; the mediator's texts as black dots; the end of the
-    item marked (a star where agreed)."""
+    """One issue over the minutes it was discussed, against each side's red line
+    (dashed), the zone of agreement shaded: item by item, each side's offers and the
+    mediator's texts (black dots); in a package round, the package text's value on the
+    issue (black; none where the mediator saw no zone). The end is marked (a star
+    where agreed)."""
     setup, issue = model.setup, model.setup.issues[item]
-    records = [r for r in model.history if r.item == issue]
-    minutes = np.array([r.minute for r in records])
-    first, last = minutes.min(), minutes.max()
     k_lo, k_hi = setup.zone_lo[0, item], setup.zone_hi[0, item]
     if k_lo <= k_hi:
         ax.axhspan(k_lo * setup.step[item], k_hi * setup.step[item], color="0.88",
                    label="zone of agreement")
+    if _package(model):
+        records = [r for r in model.history if issue in r.open_issues]
+    else:
+        records = [r for r in model.history if r.item == issue]
+    minutes = np.array([r.minute for r in records])
+    first, last = minutes.min(), minutes.max()
     for p, name in enumerate(setup.party_names):
         colour = PARTY_COLOURS[p % len(PARTY_COLOURS)]
-        ax.plot(minutes, [r.offers[p] for r in records], drawstyle="steps-post",
-                marker=".", markersize=4, color=colour, label=f"{name}: offer")
+        if not _package(model):
+            ax.plot(minutes, [r.offers[p] for r in records], drawstyle="steps-post",
+                    marker=".", markersize=4, color=colour, label=f"{name}: offer")
         ax.axhline(setup.red_line[0, p, item], color=colour, linestyle="--",
                    label=f"{name}: red line")
-    texts = [(r.minute, r.proposal) for r in records if r.proposal is not None]
-    if texts:
-        ax.plot(*zip(*texts, strict=True), "o", color="black", markersize=3,
-                label=f"{setup.mediator_name}: text")
-    end = records[-1]
-    if end.status == ItemStatus.AGREED:
-        ax.plot([end.minute], [end.proposal], "*", color="tab:green", markersize=14,
+    if _package(model):
+        values = [r.text[item] for r in records]
+        ax.plot(minutes, values, drawstyle="steps-post", marker=".", markersize=4,
+                color="black", label=f"{setup.mediator_name}: package text")
+        if np.isnan(values).all():
+            ax.text(0.5, 0.5, f"no text: {setup.mediator_name} saw no zone", ha="center",
+                    va="center", transform=ax.transAxes, fontsize=8, color="0.4")
+    else:
+        texts = [(r.minute, r.proposal) for r in records if r.proposal is not None]
+        if texts:
+            ax.plot(*zip(*texts, strict=True), "o", color="black", markersize=3,
+                    label=f"{setup.mediator_name}: text")
+    _, _, status = issue_span(model, item)
+    if status == ItemStatus.AGREED:
+        ax.plot([last], [model.value[0, item]], "*", color="tab:green", markersize=14,
                 label="agreed")
-    status = STATUS_WORDS[ItemStatus(end.status)] + ("" if k_lo <= k_hi else " (no zone)")
-    if end.status == ItemStatus.PENDING and not model.running:
-        status = "cut short"
+    words = _status_words(model, status) + ("" if k_lo <= k_hi else " (no zone)")
     spec = setup.specs[item]
-    ax.set_title(f"{spec.label}: {status}", fontsize=10)
+    ax.set_title(f"{spec.label}: {words}", fontsize=10)
     ax.set_xlabel("minute", fontsize=8)
     scale = spec.scale
     if spec.levelled:
@@ -86,30 +135,36 @@ def draw_item(ax: Axes, model: NegotiationRound, item: int) -> None:
 
 
 def draw_timeline(ax: Axes, model: NegotiationRound) -> None:
-    """The agenda over the round: one bar per item from when it was opened to when it
-    was closed, coloured by what became of it (agreements over time)."""
+    """The agenda over the round: one bar per issue from when it was opened (item by
+    item) or entered the package text to when it was closed, coloured by what became
+    of it; the openings and the mediator's caucuses shaded."""
     setup = model.setup
-    reached = _items_reached(model)
     labels = []
-    for row, item in enumerate(reached):
-        records = [r for r in model.history if r.item == setup.issues[item]]
-        start, end = records[0].minute, records[-1].minute + 1
-        status = ItemStatus(records[-1].status)
-        word = STATUS_WORDS[status]
-        if status == ItemStatus.PENDING and not model.running:
-            word = "cut short"
-        ax.barh(row, end - start, left=start, color=STATUS_COLOURS[status], height=0.6)
-        ax.text(end + 0.5, row, word, va="center", fontsize=8)
+    rows = [(item, *issue_span(model, item)) for item in issues_reached(model)]
+    rows += [(item, None, None, ItemStatus.PARKED) for item in blocked_issues(model)]
+    for row, (item, start, end, status) in enumerate(rows):
+        if start is None:  # parked before the package's first text
+            start = end = int(model.plenary_start[0])
+            ax.text(start + 0.5, row, "parked at the opening (linkage)", va="center",
+                    fontsize=8)
+        else:
+            ax.barh(row, end - start, left=start, color=STATUS_COLOURS[status], height=0.6)
+            ax.text(end + 0.5, row, _status_words(model, status), va="center", fontsize=8)
         labels.append(setup.specs[item].label)
     opening = float(setup.opening_minutes[0])
+    plenary = float(model.plenary_start[0])
+    top = max(len(labels) - 1, 0)
     if opening:
         ax.axvspan(0, opening, color="0.92")
-        ax.text(opening / 2, max(len(labels) - 1, 0), "opening", ha="center",
-                va="center", fontsize=7, color="0.4")
+        ax.text(opening / 2, top, "opening", ha="center", va="center", fontsize=7, color="0.4")
+    if plenary > opening:
+        ax.axvspan(opening, plenary, color="0.85")
+        ax.text((opening + plenary) / 2, top, "caucuses", ha="center", va="center",
+                fontsize=7, color="0.3")
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_ylim(len(labels) - 0.4 if labels else 0.6, -1.2)
     limit = model.minute if model.running else float(model.duration[0])
-    ax.set_xlim(0, max(limit, opening + 1) + 8)
+    ax.set_xlim(0, max(limit, plenary + 1) + 8)
     ax.set_xlabel("minute", fontsize=8)
     if not model.running:
         ax.axvline(float(model.duration[0]), color="black", linewidth=0.8)
@@ -117,13 +172,15 @@ def draw_timeline(ax: Axes, model: NegotiationRound) -> None:
             name = setup.party_names[model.walkout_party[0]]
             ax.text(float(model.duration[0]), -0.9, f" {name} walks out", fontsize=8,
                     color="tab:red", va="center")
-    ax.set_title("agenda over time", fontsize=10)
+    ax.set_title("the package's issues over time" if _package(model) else "agenda over time",
+                 fontsize=10)
     ax.tick_params(labelsize=8)
 
 
 def round_figure(model: NegotiationRound, title: str = "") -> Figure:
-    """Offers against red lines for every item reached, and the agenda's timeline."""
-    reached = _items_reached(model)
+    """Offers (or package texts) against red lines for every issue reached, and the
+    agenda's timeline."""
+    reached = issues_reached(model)
     columns = 2 if len(reached) > 1 else 1
     rows = max(1, math.ceil(len(reached) / columns))
     fig = Figure(figsize=(5.2 * columns, 2.6 * rows + 2.2), layout="constrained")
