@@ -249,3 +249,37 @@ def test_the_same_command_twice_writes_the_same_bytes(tmp_path):
     assert len(files) == 2 + 2 * 5 + 1 + 4  # particles, 5 derived, checks, 2 figures
     for name in files:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_readme_reading_of_the_predictive_checks():
+    """'every fact of a round at once in under 2% of replays, each round'; the
+    ceasefires agreed (a02, a03 local; a09, a17, a18 partial) reproduced in under 10%;
+    a01's duration and a06's written positions never; of the 2025/Turkey keys only
+    Russia's patience partly informed."""
+    checks = committed_checks()
+    post = checks["posterior_predictive"]
+    assert all(r["p"] < 0.02 for r in post if r["fact"] == "ALL")
+    ceasefires = [r for r in post if r["round"] in ("a02", "a03", "a09", "a17", "a18")
+                  and r["fact"].startswith("ceasefire_level")]
+    assert len(ceasefires) == 5 and all(r["p"] < 0.10 for r in ceasefires)
+    never = {(r["round"], r["fact"]) for r in post if r["p"] == 0}
+    assert {("a01", "duration_minutes = 300-360"), ("a06", "memorandum_value = 1")} <= never
+    table = checks["identifiability"][derived_name("2025", "turkey")]
+    assert [r["parameter"] for r in table if r["verdict"] != "stays near its prior"] == [
+        "parties.russia.patience"]
+
+
+def test_readme_june_reading_of_the_two_posteriors():
+    """'its Russian concession (1.63 on average) is well above the Istanbul fit's
+    Boulware value, and its exchange willingness lower': the 2025/Turkey means against
+    the Istanbul posterior's (checks.json)."""
+    track = {r["parameter"]: r["posterior_mean"] for r in
+             committed_checks()["identifiability"][derived_name("2025", "turkey")]}
+    istanbul = {r["parameter"]: r["posterior_mean"] for r in json.loads(
+        (CALIBRATION / "checks.json").read_text())["identifiability"]}
+    said = " ".join(section("The track record").split())
+    concession = track["parties.russia.concession"]
+    assert f"concession ({concession:.3g} on average, the table above)" in said
+    assert istanbul["parties.russia.concession"] < 1 < concession
+    willingness = "parties.russia.exchange_willingness"
+    assert track[willingness] < istanbul[willingness]

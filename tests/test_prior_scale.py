@@ -153,16 +153,17 @@ def test_no_record_no_claim(tmp_path, capsys):
 
 def test_readme_prior_sensitivity_reading_is_the_committed_study():
     """What the README says of the table: a ceasefire of any kind and a next round
-    move by under 2 points across K; the exchange, remains, children and walk-outs move
-    by more than 2 points from K = 1 to K = 0.5, and less from K = 1 to K = 2; at
-    K = 0.5 the exchange is over 99%, the children 0 and walk-outs under 0.5%."""
+    move by under 2 points across K; the exchange and the children move more from
+    K = 1 to K = 0.5 (over 5 points) than to K = 2; at K = 0.5 the exchange is over 99%
+    and the children 0; walk-outs grow with K; remains move by under 3 points."""
     events = json.loads((CALIBRATION / "prior-sensitivity.json").read_text())["events"]
     for name in ("ceasefire_any", "next_round_agreed"):
         assert max(events[name]["p"]) - min(events[name]["p"]) < 0.02, name
-    for name in ("pow_exchange_agreed", "remains_agreed", "children_return_agreed",
-                 "walkout"):
+    for name in ("pow_exchange_agreed", "children_return_agreed"):
         narrow, same, wide = events[name]["p"]
-        assert abs(narrow - same) > 0.02 and abs(wide - same) < abs(narrow - same), name
+        assert abs(narrow - same) > 0.05 and abs(wide - same) < abs(narrow - same), name
     assert events["pow_exchange_agreed"]["p"][0] > 0.99
     assert events["children_return_agreed"]["p"][0] == 0
-    assert events["walkout"]["p"][0] < 0.005
+    walkout = events["walkout"]["p"]
+    assert walkout[0] < walkout[1] < walkout[2]
+    assert max(events["remains_agreed"]["p"]) - min(events["remains_agreed"]["p"]) < 0.03
