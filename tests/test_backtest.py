@@ -359,29 +359,29 @@ def test_readme_backtest_table_is_the_committed_json():
 
 
 def test_readme_backtest_reading_is_the_committed_scores():
-    """What calibration/README.md says of the backtest: worse than every baseline on
-    the Brier and log scores (the base rate best), better on the CRPS; a next round
-    given 0 at all nine rounds scored (six had one); Belarus 2 and 3's ceasefires under
-    1%, the partial ones (a09, a17, a18) under 4%; 22 of the 24 forecasts on the wrong
-    side of 1/2 miss by more than 0.9; 48 events not scored."""
+    """What calibration/README.md says of the backtest: on the Brier score better than
+    persistence and uniform, on the log score than persistence only, the base rate best
+    on both; better than all three on the CRPS; Belarus 2 and 3's ceasefires under 6%,
+    the partial ones (a09, a17, a18) under 9%; 14 of the 25 forecasts on the wrong side
+    of 1/2 miss by more than 0.9; 48 events not scored."""
     result = json.loads((CALIBRATION / "backtest.json").read_text())["forecasters"]
+    model = result["model"]
+    assert model["brier"] < result["persistence"]["brier"]
+    assert model["brier"] < result["uniform"]["brier"] < model["brier"] + 0.01  # barely
+    assert result["uniform"]["log"] < model["log"] < result["persistence"]["log"]
     for score in ("brier", "log"):
-        assert all(result["model"][score] > result[b][score]
-                   for b in ("persistence", "base_rate", "uniform"))
         assert min(result, key=lambda name: result[name][score]) == "base_rate"
-    assert all(result["model"]["crps"] < result[b]["crps"]
+    assert all(model["crps"] < result[b]["crps"]
                for b in ("persistence", "base_rate", "uniform"))
     scores = committed_scores()
-    model = scores[(scores["forecaster"] == "model") & (scores["kind"] == "event")]
-    by = model.set_index(["round", "target"])
-    nxt = model[model["target"] == "next_round_agreed"]
-    assert len(nxt) == 9 and nxt["happened"].sum() == 6 and (nxt["p"] == 0).all()
+    events = scores[(scores["forecaster"] == "model") & (scores["kind"] == "event")]
+    by = events.set_index(["round", "target"])
     assert all(by.loc[(r, "ceasefire_any"), "happened"] and by.loc[(r, "ceasefire_any"), "p"]
-               < 0.01 for r in ("a02", "a03"))
+               < 0.06 for r in ("a02", "a03"))
     assert all(by.loc[(r, "ceasefire_partial"), "happened"]
-               and by.loc[(r, "ceasefire_partial"), "p"] < 0.04 for r in ("a09", "a17", "a18"))
-    miss = (model["p"] - model["happened"].astype(float)).abs()
-    assert ((miss > 0.5).sum(), (miss > 0.9).sum()) == (24, 22)
+               and by.loc[(r, "ceasefire_partial"), "p"] < 0.09 for r in ("a09", "a17", "a18"))
+    miss = (events["p"] - events["happened"].astype(float)).abs()
+    assert ((miss > 0.5).sum(), (miss > 0.9).sum()) == (25, 14)
     text = " ".join((CALIBRATION / "README.md").read_text().split())
     assert "the 48 events not scored" in text
     from sim.cli.backtest import DEFAULTS
