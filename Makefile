@@ -10,8 +10,9 @@ RUN_OUT := results/june-20-30-2025
 run: $(VENV)/.installed-run
 	$(VENV)/bin/negsim run scenarios/june-20-30-2025.toml --out $(RUN_OUT) --resume
 
+# on every core (pytest-xdist), each test file on one worker so its fixtures are made once
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 bench: $(VENV)/.installed-run
 	$(PY) experiments/bench.py

@@ -1,64 +1,108 @@
-"""Rounds per second: the vectorised engine against one Mesa model per replicate.
+"""Rounds per second of the June 20-30 round, one core: the compiled engine, the numpy
+engine and an honest baseline — a plain scalar Mesa model of the same rules, one model
+per replicate with Python floats (``experiments/scalar_mesa.py``; identical outcomes on
+the shipped scenarios, tests/test_scalar_mesa.py).
 
-Both run the June 20-30 scenario with the same rules and the same code; the
-baseline builds one ``NegotiationRound`` (and its agents) for each replicate, the way
-a Mesa model is usually run, while negsim runs a chunk of replicates in one model.
-Both include drawing the round's parameters. One process, one core. Each figure is the
-median of ``--repeats`` timings, measured in the same run.
+Every figure counts drawing the round's parameters (``realise``, per chunk of 16,384 as
+``negsim run`` does) and running the rounds; no files. Figures are rounds per CPU
+second of this process (pinned to one core), the median of ``--repeats`` repeats that
+take turns, so that a busy machine slows each engine alike; wall-clock rates and the
+load average are printed beside them.
 
-    python experiments/bench.py [--rounds 200000] [--baseline-rounds 400] [--repeats 3]
+It also prints, for the numpy and the compiled engines, the rate of the package
+protocol with private information (the same round with ``round.protocol = "package"``
+and ``information.private = true``: an uninformed mediator who caucuses) against the
+sequential protocol's (issue 12: within 3x).
+
+    python experiments/bench.py [--rounds 200000] [--numpy-rounds 50000]
+        [--baseline-rounds 1000] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from pathlib import Path
 
-import numpy as np
+from scalar_mesa import run_scalar
 
 from sim.batch.chunks import CHUNK_SIZE, chunk_bounds, chunk_rng
 from sim.model.parameters import realise
 from sim.model.round import NegotiationRound
 from sim.scenario.load import load_scenario
+from sim.scenario.overrides import with_values
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "june-20-30-2025.toml"
+PACKAGE_PRIVATE = {"round.protocol": "package", "information.private": True}
 
 
-def vectorised(scenario, rounds: int) -> float:
-    start = time.perf_counter()
+def compiled_engine(scenario, rounds: int) -> None:
     for k, (_, count) in enumerate(chunk_bounds(rounds, CHUNK_SIZE)):
-        rng = chunk_rng(0, k)
-        NegotiationRound(realise(scenario, count, rng), rng=rng).run()
-    return rounds / (time.perf_counter() - start)
+        setup = realise(scenario, count, chunk_rng(0, k), compiled=True)
+        NegotiationRound(setup, compiled=True).run().outcomes()
 
 
-def one_model_per_replicate(scenario, rounds: int) -> float:
-    start = time.perf_counter()
-    for r in range(rounds):
-        rng = np.random.default_rng(r)
-        NegotiationRound(realise(scenario, 1, rng), rng=rng).run()
-    return rounds / (time.perf_counter() - start)
+def numpy_engine(scenario, rounds: int) -> None:
+    for k, (_, count) in enumerate(chunk_bounds(rounds, CHUNK_SIZE)):
+        NegotiationRound(realise(scenario, count, chunk_rng(0, k))).run().outcomes()
+
+
+def scalar_mesa(scenario, rounds: int) -> None:
+    for k, (_, count) in enumerate(chunk_bounds(rounds, CHUNK_SIZE)):
+        run_scalar(realise(scenario, count, chunk_rng(0, k)))
+
+
+def rate(engine, scenario, rounds: int) -> tuple[float, float]:
+    """Rounds per CPU second and per wall-clock second."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    engine(scenario, rounds)
+    return rounds / (time.process_time() - cpu), rounds / (time.perf_counter() - wall)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=200_000)
-    parser.add_argument("--baseline-rounds", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=200_000, help="compiled engine")
+    parser.add_argument("--numpy-rounds", type=int, default=50_000)
+    parser.add_argument("--baseline-rounds", type=int, default=1_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    scenario = load_scenario(SCENARIO)
-    vectorised(scenario, 1000)  # warm-up: imports, caches
-    ours, base = [], []
-    for _ in range(args.repeats):
-        ours.append(vectorised(scenario, args.rounds))
-        base.append(one_model_per_replicate(scenario, args.baseline_rounds))
-        print(f"negsim {ours[-1]:,.0f} rounds/s   one model per replicate "
-              f"{base[-1]:,.0f} rounds/s", flush=True)
-    x, y = statistics.median(ours), statistics.median(base)
-    print(f"median over {args.repeats}: negsim {x:,.0f} rounds/s ({args.rounds:,} rounds), "
-          f"baseline {y:,.0f} rounds/s ({args.baseline_rounds:,} rounds)")
+    if hasattr(os, "sched_setaffinity"):  # one core, whichever this process is on
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    june = load_scenario(SCENARIO)
+    package = with_values(SCENARIO, PACKAGE_PRIVATE)
+    runs = {  # name: (engine, scenario, rounds)
+        "compiled": (compiled_engine, june, args.rounds),
+        "numpy": (numpy_engine, june, args.numpy_rounds),
+        "scalar Mesa": (scalar_mesa, june, args.baseline_rounds),
+        "compiled, package private": (compiled_engine, package, args.rounds // 4),
+        "numpy, package private": (numpy_engine, package, args.numpy_rounds // 4),
+    }
+    for engine, scenario, _ in runs.values():  # warm up: imports, compiled code, caches
+        engine(scenario, 200)
+    print(f"load average at start {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
+          f"one core; rounds per CPU second (wall-clock in brackets)", flush=True)
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
+    for repeat in range(args.repeats):
+        line = []
+        for name, (engine, scenario, rounds) in runs.items():
+            per_cpu, per_wall = rate(engine, scenario, rounds)
+            cpu[name].append(per_cpu)
+            line.append(f"{name} {per_cpu:,.0f} ({per_wall:,.0f})")
+        print(f"repeat {repeat + 1}: " + "; ".join(line) + f"; load {os.getloadavg()[0]:.2f}",
+              flush=True)
+    median = {name: statistics.median(values) for name, values in cpu.items()}
+    for name, (_, _, rounds) in runs.items():
+        print(f"median {name}: {median[name]:,.0f} rounds/s ({rounds:,} rounds a repeat)")
+    for engine in ("numpy", "compiled"):
+        slower = median[engine] / median[f"{engine}, package private"]
+        print(f"{engine} engine: package protocol with private information "
+              f"{median[f'{engine}, package private']:,.0f} rounds/s, sequential "
+              f"{median[engine]:,.0f}: {slower:.2f}x the sequential protocol's cost "
+              f"(issue 12: within 3x)")
+    x, y = median["compiled"], median["scalar Mesa"]
+    print(f"compiled / numpy engine: {x / median['numpy']:.1f}x")
     print(f"BENCH rounds_per_s={x:.0f} baseline_rounds_per_s={y:.1f} ratio={x / y:.1f}")
 
 

@@ -4,9 +4,9 @@ Three benchmarks of the June 20-30 round, each ending with its ``BENCH`` line:
 
 - ``throughput``: ``negsim run`` as a user runs it (a fresh process, the default pool
   of all cores, Parquet parts and summary written; ``--no-plots``, and once more with
-  the figures), against the baseline of the same run: the single-core vectorised
-  engine in this process, times the cores — what a pool without any overhead would
-  reach;
+  the figures), against the baseline of the same run: the single-core compiled
+  engine in this process, times the cores — what a pool without any
+  overhead would reach;
 - ``speedup``: ``--workers 2`` against ``--workers 1`` (in-process), same rounds;
   beside them, two ``--workers 1`` runs of half the rounds at once: the speed-up a
   pool without any overhead would reach on this machine at that moment;
@@ -50,12 +50,12 @@ NEGSIM = Path(sys.executable).parent / "negsim"
 
 
 def engine_rounds_per_second(rounds: int) -> float:
-    """The vectorised engine alone, one core, in this process (no files, no summary)."""
+    """The compiled engine alone, one core, in this process (no files, no summary)."""
     scenario = load_scenario(JUNE)
     start = time.perf_counter()
     for k, (_, count) in enumerate(chunk_bounds(rounds, CHUNK_SIZE)):
-        rng = chunk_rng(0, k)
-        NegotiationRound(realise(scenario, count, rng), rng=rng).run()
+        setup = realise(scenario, count, chunk_rng(0, k), compiled=True)
+        NegotiationRound(setup, compiled=True).run()
     return rounds / (time.perf_counter() - start)
 
 

@@ -100,3 +100,14 @@ def _discard(handle: int | None, temp: Path) -> None:
         except OSError:
             pass
     temp.unlink(missing_ok=True)
+
+
+def rendered(figure, **savefig_options) -> bytes:
+    """A figure's image in memory (``figure.savefig`` into a buffer), for a page that
+    shows it without a file: the one place outside ``write_atomically`` that calls
+    ``savefig``, so that no module writes a figure file by itself."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, **savefig_options)
+    return buffer.getvalue()

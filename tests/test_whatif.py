@@ -148,7 +148,7 @@ def test_cli_table_figure_and_json(tmp_path, capsys):
 
 
 def test_cli_says_plainly_when_no_single_lever_reaches_it(tmp_path, capsys):
-    assert main(["whatif", str(CLASSROOM), "--target", "pow_exchange_agreed <= 0.5",
+    assert main(["whatif", str(CLASSROOM), "--target", "exchange_agreed <= 0.5",
                  "--runs", "20", "--lever", "mediator.pressure",
                  "--figure", str(tmp_path / "w.png")]) == 0
     out = capsys.readouterr().out

@@ -5,7 +5,9 @@ always draws from child ``k`` of the batch's ``SeedSequence(seed)``, so a replic
 result depends only on (scenario, seed, chunk size, its run id) — never on what else
 runs, where, or in what order.
 
-``run_chunk`` is the plain computation (an error in the model raises).
+``run_chunk`` is the plain computation (an error in the model raises). Chunks run on the
+compiled engine (``NegotiationRound(setup, compiled=True)``: the numpy engine's outcomes,
+one replicate after another to its end).
 ``compute_chunk`` is what a batch's workers run: the same rows, but a replicate
 that raises becomes a failure row instead of sinking its chunk, and the result
 comes back encoded as a Parquet part with the chunk's ``Tally`` (and, unless the
@@ -33,6 +35,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.batch.executors import InProcess, LocalPool
+from sim.batch.memory import keep_freed_memory
+from sim.model import compiled as compiled_engine
 from sim.model.outcomes import ROUND_DTYPES, outcome_dtypes
 from sim.model.parameters import RoundSetup, realise
 from sim.model.round import NegotiationRound
@@ -106,7 +110,7 @@ def chunk_bounds(runs: int, chunk_size: int = CHUNK_SIZE) -> ChunkBounds:
     return ChunkBounds(runs, chunk_size)
 
 
-def _frame(outcomes: dict[str, np.ndarray], run_ids: np.ndarray, seed: int, chunk: int,
+def outcome_frame(outcomes: dict[str, np.ndarray], run_ids: np.ndarray, seed: int, chunk: int,
            draw_id: np.ndarray) -> pd.DataFrame:
     """One row per replicate: the ids, then the outcome columns."""
     frame = pd.DataFrame(outcomes)
@@ -122,9 +126,23 @@ def _frame(outcomes: dict[str, np.ndarray], run_ids: np.ndarray, seed: int, chun
 def run_chunk(scenario: Scenario, seed: int, chunk: int, first: int, count: int) -> pd.DataFrame:
     """Run one chunk; one row per replicate, outcome columns after the ids."""
     rng = chunk_rng(seed, chunk)
-    setup = realise(scenario, count, rng)
-    model = NegotiationRound(setup).run()
-    return _frame(model.outcomes(), np.arange(first, first + count), seed, chunk, setup.draw_id)
+    setup = realise(scenario, count, rng, compiled=True)
+    model = NegotiationRound(setup, compiled=True).run()
+    return outcome_frame(model.outcomes(), np.arange(first, first + count), seed, chunk,
+                         setup.draw_id)
+
+
+def engine_compiled() -> bool:
+    """Whether the compiled engine's machine code is cached on this machine (numba
+    compiles it on the first run: about a minute, once)."""
+    return compiled_engine.cached_on_disk()
+
+
+def compile_engine(scenario: Scenario) -> None:
+    """Compile (and cache on disk) the compiled engine's kernels, by running one
+    replicate of ``scenario``: a pool's workers then load them instead of each
+    compiling them."""
+    run_chunk(scenario, 0, 0, 0, 1)
 
 
 @dataclass(frozen=True)
@@ -160,7 +178,7 @@ class ChunkOutcome:
     inputs: bytes | None = None
 
 
-def _error_text(error: BaseException) -> str:
+def error_text(error: BaseException) -> str:
     text = f"{type(error).__name__}: {error}".splitlines()[0] if str(error) else (
         type(error).__name__)
     return text[:ERROR_CHARS]
@@ -190,15 +208,16 @@ def _run_isolating(setup: RoundSetup, rows: np.ndarray
             continue
         runs += 1
         try:
-            ran.append((group, NegotiationRound(setup.select(group)).run().outcomes()))
+            ran.append((group, NegotiationRound(setup.select(group), compiled=True).run()
+                          .outcomes()))
         except RESOURCE_ERRORS:
             raise
         except Exception as error:  # any model error becomes data
             if group.size == 1:
-                failed.append((int(group[0]), _error_text(error)))
+                failed.append((int(group[0]), error_text(error)))
             else:
                 half = group.size // 2
-                queue += [(group[:half], _error_text(error)), (group[half:], _error_text(error))]
+                queue += [(group[:half], error_text(error)), (group[half:], error_text(error))]
     ran.sort(key=_first_row)
     failed.sort()
     return ran, failed
@@ -240,16 +259,17 @@ def run_chunk_recorded(scenario: Scenario, seed: int, chunk: int, first: int, co
     rng = chunk_rng(seed, chunk)
     ids = np.arange(first, first + count, dtype=np.int64)
     try:
-        setup = realise(scenario, count, rng)
+        setup = realise(scenario, count, rng, compiled=True)
     except RESOURCE_ERRORS:
         raise
     except Exception as error:  # the draws of the whole chunk failed: no rows
         failures = pd.DataFrame({"run_id": ids, "seed": np.int64(seed), "chunk": np.int64(chunk),
-                                 "draw_id": np.int64(-1), "error": _error_text(error)})
-        return _frame(_no_outcomes(scenario), ids[:0], seed, chunk, ids[:0]), failures, None
+                                 "draw_id": np.int64(-1), "error": error_text(error)})
+        return (outcome_frame(_no_outcomes(scenario), ids[:0], seed, chunk, ids[:0]),
+                failures, None)
     try:
-        model = NegotiationRound(setup).run()
-        return (_frame(model.outcomes(), ids, seed, chunk, setup.draw_id), None,
+        model = NegotiationRound(setup, compiled=True).run()
+        return (outcome_frame(model.outcomes(), ids, seed, chunk, setup.draw_id), None,
                 inputs_frame(setup.inputs, ids))
     except RESOURCE_ERRORS:
         raise
@@ -262,7 +282,7 @@ def run_chunk_recorded(scenario: Scenario, seed: int, chunk: int, first: int, co
     else:  # every replicate raised: no rows, but the columns (for the dataset's schema)
         rows = np.arange(0)
         outcomes = _no_outcomes(scenario)
-    frame = _frame(outcomes, ids[rows], seed, chunk, setup.draw_id[rows])
+    frame = outcome_frame(outcomes, ids[rows], seed, chunk, setup.draw_id[rows])
     bad = np.array([row for row, _ in failed], dtype=np.int64)
     failures = pd.DataFrame({"run_id": ids[bad], "seed": np.int64(seed),
                              "chunk": np.int64(chunk), "draw_id": setup.draw_id[bad],
@@ -288,13 +308,13 @@ def decode_part(data: bytes, columns: list[str] | None = None) -> pd.DataFrame:
     return pq.read_table(pa.BufferReader(data), columns=columns).to_pandas()
 
 
-def _labelled(frame: pd.DataFrame, labels: tuple[tuple[str, object], ...]) -> pd.DataFrame:
+def labelled(frame: pd.DataFrame, labels: tuple[tuple[str, object], ...]) -> pd.DataFrame:
     for place, (column, value) in enumerate(labels, start=4):
         frame.insert(place, column, value)
     return frame
 
 
-def _keyed(inputs: pd.DataFrame, labels: tuple[tuple[str, object], ...]) -> pd.DataFrame:
+def keyed(inputs: pd.DataFrame, labels: tuple[tuple[str, object], ...]) -> pd.DataFrame:
     """Inputs with the labels that key a study's rows (``KEY_LABELS``) after ``run_id``;
     the knob values are not repeated (a knob on a drawn key would share its name)."""
     for place, (column, value) in enumerate(
@@ -307,19 +327,20 @@ def compute_chunk(task: ChunkTask) -> ChunkOutcome:
     """What a worker does with a chunk: run it, failures isolated, and encode it. A
     resource error raises ``ChunkResourceError`` (a message that pickles, for the
     pool and Dask), never failure rows."""
+    keep_freed_memory()
     try:
         frame, failures, inputs = run_chunk_recorded(task.scenario, task.seed, task.chunk,
                                                      task.first, task.count)
     except RESOURCE_ERRORS as error:
         hint = " (try a smaller --chunk-size in a new folder)" if isinstance(
             error, MemoryError) else ""
-        raise ChunkResourceError(f"{task} stopped: {_error_text(error)}{hint}") from None
+        raise ChunkResourceError(f"{task} stopped: {error_text(error)}{hint}") from None
     tally = Tally.of(frame, Measures.of(task.scenario), failures)
     return ChunkOutcome(
-        results=encode_part(_labelled(frame, task.labels)),
-        failures=None if failures is None else encode_part(_labelled(failures, task.labels)),
+        results=encode_part(labelled(frame, task.labels)),
+        failures=None if failures is None else encode_part(labelled(failures, task.labels)),
         tally=tally,
-        inputs=encode_part(_keyed(inputs, task.labels), dictionary=False) if (
+        inputs=encode_part(keyed(inputs, task.labels), dictionary=False) if (
             task.inputs and inputs is not None) else None)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from sim.batch.chunks import ChunkTask, compute_chunk
 from sim.batch.executors.base import Executor
+from sim.batch.grouped import compute_group, groups
 from sim.batch.progress import progress_bar
 from sim.batch.storage import MANIFEST, FolderError, ResultsFolder
 from sim.stats.summary import Measures
@@ -23,10 +24,12 @@ Group = tuple[tuple[str, object], ...]
 
 
 def run_tasks(tasks: Sequence[ChunkTask], folder: ResultsFolder, executor: Executor,
-              runs: int) -> dict[Group, Tally]:
+              runs: int, grouped: bool = False) -> dict[Group, Tally]:
     """Run every task whose part the folder has not recorded (``folder.prepare``), store
     it, and return the tally of each group over all its tasks (done before or now).
-    ``runs``: the replicates of all tasks together (for the progress bar)."""
+    ``runs``: the replicates of all tasks together (for the progress bar). ``grouped``:
+    consecutive small chunks (a study's design points) run as one model each
+    (``sim.batch.grouped``; the same parts and tallies)."""
     tallies: dict[Group, Tally] = {}
     done = folder.recorded
     done_runs = 0
@@ -47,8 +50,14 @@ def run_tasks(tasks: Sequence[ChunkTask], folder: ResultsFolder, executor: Execu
     before = frozenset(done)  # (the folder records each part written from now on)
     todo = (task for task in tasks if task.part not in before)
     bar = progress_bar(runs, done_runs)
+    if grouped:
+        finished = ((task, outcome)
+                    for group, outcomes in executor.map_unordered(compute_group, groups(todo))
+                    for task, outcome in zip(group.tasks, outcomes, strict=True))
+    else:
+        finished = executor.map_unordered(compute_chunk, todo)
     try:
-        for task, outcome in executor.map_unordered(compute_chunk, todo):
+        for task, outcome in finished:
             folder.write_part(task, outcome)
             _tally(tallies, task).merge(outcome.tally)
             bar.update(task.count)

@@ -1,10 +1,10 @@
 """Calibrating the Istanbul parties: replay the observed rounds under proposed
 parameters and keep those that reproduce what was reported.
 
-``replay`` runs every observed round once per parameter vector — one vectorised
-``NegotiationRound`` per round for the whole batch — and returns the discrepancy of
-each simulated round from each reported fact. ``calibrate`` runs ABC-SMC over that and
-``write`` stores the posterior with its manifest.
+``replay`` runs every observed round once per parameter vector — one
+``NegotiationRound`` per round for the whole batch, on the compiled engine — and returns
+the discrepancy of each simulated round from each reported fact. ``calibrate`` runs
+ABC-SMC over that and ``write`` stores the posterior with its manifest.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ def simulate_round(observed: ObservedRound, prior: Prior, theta: np.ndarray,
                    rng: np.random.Generator) -> pd.DataFrame:
     """One simulated round per parameter vector (rows of ``theta``), as outcome columns."""
     values = {key: theta[:, j] for j, key in enumerate(prior.keys)}
-    setup = realise(observed.scenario, theta.shape[0], rng, values=values)
-    return pd.DataFrame(NegotiationRound(setup).run().outcomes())
+    setup = realise(observed.scenario, theta.shape[0], rng, values=values, compiled=True)
+    return pd.DataFrame(NegotiationRound(setup, compiled=True).run().outcomes())
 
 
 def discrepancies(observed: ObservedRound, outcomes: pd.DataFrame) -> np.ndarray:

@@ -148,8 +148,9 @@ class World:
         if not rows.size:
             return None
         scenario = self.c.round_scenario
-        setup = realise(scenario, rows.size, self.rng, values=self._round_values(rows))
-        out = NegotiationRound(setup).run().outcomes()
+        setup = realise(scenario, rows.size, self.rng, values=self._round_values(rows),
+                        compiled=True)
+        out = NegotiationRound(setup, compiled=True).run().outcomes()
         self.held.append((day, rows))
         self.rounds[rows] += 1
         self.last_round[rows] = day

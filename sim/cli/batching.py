@@ -5,11 +5,13 @@ for sweep and sensitivity, their command line and the start of their run."""
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
-from sim.batch.chunks import ChunkResourceError
+from sim.batch.chunks import ChunkResourceError, compile_engine, engine_compiled
 from sim.batch.executors import ExecutorError, make_executor
 from sim.batch.executors.base import Executor, WorkerLost
 from sim.batch.runner import Group, run_tasks
@@ -36,6 +38,18 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
                         "(smaller and faster; negsim discover needs them)")
 
 
+def prepare_engine(tasks: Sequence) -> None:
+    """Compile the engine before the first chunk where it was never compiled on this
+    machine, saying so (it takes about a minute, once): the pool's workers then load it
+    from numba's disk cache instead of each compiling it."""
+    if len(tasks) and not engine_compiled():
+        scenario = getattr(tasks[0], "scenario", None)  # a campaign's: its round's
+        if scenario is None:
+            scenario = tasks[0].campaign.round_scenario
+        print("compiling the engine (once)...", file=sys.stderr, flush=True)
+        compile_engine(scenario)
+
+
 def run_batch[R](args: argparse.Namespace, out: Path, manifest: dict, tasks: Sequence,
                  run: Callable[[Sequence, ResultsFolder, Executor, int], R] = run_tasks) -> R:
     """Check the folder, start the executor, then, holding the folder's lock, check
@@ -53,6 +67,8 @@ def run_batch[R](args: argparse.Namespace, out: Path, manifest: dict, tasks: Seq
     except (FolderError, ExecutorError) as error:
         raise UsageError(str(error)) from None
     try:
+        if not args.scheduler:  # a cluster's workers compile on their own machines
+            prepare_engine(tasks)
         with folder.locked():
             folder.prepare(manifest, args.resume)
             return run(tasks, folder, executor, manifest["runs"])
@@ -86,7 +102,8 @@ def run_experiment(args: argparse.Namespace, kind: str, study, settings: dict
                    ) -> tuple[Path, dict[Group, Tally]]:
     """Run every design point of a sweep or sensitivity study (``kind``), its
     scenario changed by ``settings`` (``--set``), into its folder: the folder and the
-    tally of each point, in design order."""
+    tally of each point, in design order. Small points run together, as one model
+    each group (``sim.batch.grouped``)."""
     path = getattr(args, kind)
     out = Path(args.out) if args.out else default_folder(Path(path).stem, settings=settings)
     tasks = study.tasks()
@@ -97,4 +114,5 @@ def run_experiment(args: argparse.Namespace, kind: str, study, settings: dict
                              study.replicates * len(study.scenarios), study.chunk_size,
                              len(tasks), experiment_sha256=study.experiment.sha256,
                              inputs=args.inputs) | {"settings": settings}
-    return out, run_batch(args, out, manifest, tasks)
+    return out, run_batch(args, out, manifest, tasks,
+                          run=partial(run_tasks, grouped=True))

@@ -13,11 +13,14 @@ from sim.cli.batching import add_batch_options, run_batch
 from sim.cli.common import integer_at_least
 from sim.cli.scenario_args import add_set_option, default_folder, load_scenario_arg, settings_of
 from sim.report.identified import unidentified_line, unidentified_parameters
-from sim.report.output import FIGURES_FOLDER, write_run_figures
 from sim.stats.summary import format_table
 from sim.terminal import printable
 
 RUNS, SEED = 10_000, 0
+
+#: The figures' folder in a results folder (``sim.report.output.FIGURES_FOLDER``, which
+#: is not imported here: matplotlib is loaded only where figures are drawn).
+FIGURES_FOLDER = "figures"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -96,6 +99,8 @@ def main(args: argparse.Namespace) -> int:
     print(f"\nwrote {out / RESULTS} ({len(tasks):,} Parquet part{plural}){inputs}, "
           f"{out / SUMMARY}", file=notes)
     if not args.no_plots:
+        # imported here: matplotlib's start-up (about 0.3 s) only for runs that draw
+        from sim.report.output import write_run_figures
         figures = write_run_figures(out, scenario)
         print(f"wrote {len(figures)} figures (PNG and SVG) in {out / FIGURES_FOLDER}",
               file=notes)

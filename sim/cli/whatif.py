@@ -9,7 +9,8 @@ from pathlib import Path
 
 from sim.cli.common import UsageError, integer_at_least
 from sim.cli.scenario_args import add_set_option, load_scenario_arg, settings_of
-from sim.teach.whatif import format_whatif, parse_target, what_would_it_take
+from sim.scenario.spec import Scenario
+from sim.teach.whatif import ScenarioFile, format_whatif, parse_target, what_would_it_take
 from sim.viz.teaching import save, whatif_figure
 
 DESCRIPTION = """\
@@ -51,13 +52,25 @@ def register(commands: argparse._SubParsersAction) -> None:
     whatif.set_defaults(handler=main)
 
 
+def parsed(path: str, settings: dict) -> tuple[ScenarioFile, Scenario]:
+    """The scenario file parsed once for the whole search, and the scenario with
+    ``settings``; where that fails, the error a user gets for it elsewhere
+    (``load_scenario_arg``: a campaign file named as such, a bad ``--set``)."""
+    try:
+        scenario_file = ScenarioFile(path)
+        return scenario_file, scenario_file.changed(settings)
+    except ValueError:
+        load_scenario_arg(path, settings)  # raises it, worded for the command line
+        raise
+
+
 def main(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    scenario = load_scenario_arg(args.scenario, settings)
+    scenario_file, scenario = parsed(args.scenario, settings)
     try:
         target = parse_target(args.target, scenario)
         result = what_would_it_take(args.scenario, settings, target, args.runs, args.seed,
-                                    tuple(args.lever), args.steps)
+                                    tuple(args.lever), args.steps, scenario_file)
     except ValueError as error:  # a scenario error, a bad target or lever
         raise UsageError(str(error)) from None
     figure = Path(args.figure) if args.figure else (

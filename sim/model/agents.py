@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-import mesa
 import numpy as np
 
 from sim.model import package, rules
 from sim.model.beliefs import learn, reckon
+from sim.model.mesa_core import mesa
 from sim.scenario.spec import ProposalRule, Protocol
 
 

@@ -346,12 +346,14 @@ def _zones(red: np.ndarray, wants: np.ndarray, minimum: np.ndarray, maximum: np.
 
 
 def realise(scenario: Scenario, n: int, rng: np.random.Generator,
-            values: Mapping[str, np.ndarray] | None = None) -> RoundSetup:
+            values: Mapping[str, np.ndarray] | None = None, compiled: bool = False
+            ) -> RoundSetup:
     """Draw ``n`` replicates of a scenario's round from ``rng`` (in a fixed order).
 
     Parameters come from ``values`` where given (arrays of length ``n`` by scenario
     key), else from the scenario's posterior (one particle per replicate, recorded as
-    ``draw_id``), else from the scenario's own values and ranges."""
+    ``draw_id``), else from the scenario's own values and ranges. ``compiled``: the Nash
+    points by the compiled kernel (``sim.model.compiled.nash_points``, the same points)."""
     draw_id = np.full(n, -1, dtype=np.int64)
     if values is None and scenario.posterior is not None:
         draw_id, values = scenario.posterior.sample(n, rng)
@@ -391,9 +393,14 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator,
     deadline = scenario.round.deadline_minutes
     horizon = rules.concession_horizon(deadline, rules.discount_rate(positions.discount))
     power = rules.nash_powers(positions.power, horizon, deadline)
-    nash = np.stack([
-        rules.nash_point(ideal[:, :, i], red[:, :, i], wants[:, i], power,
-                         k_lo[:, i], k_hi[:, i], step[i]) for i in range(n_issues)], axis=1)
+    if compiled:
+        # imported here: numba's start-up is paid only by the runs that use it
+        from sim.model.compiled import nash_points
+        nash = nash_points(ideal, red, wants, power, k_lo, k_hi, step)
+    else:
+        nash = np.stack([
+            rules.nash_point(ideal[:, :, i], red[:, :, i], wants[:, i], power,
+                             k_lo[:, i], k_hi[:, i], step[i]) for i in range(n_issues)], axis=1)
     salience = positions.salience
     weight = salience / np.maximum(salience.sum(axis=2, keepdims=True), rules.EPS)
 

@@ -39,12 +39,12 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass, field
 
-import mesa
 import numpy as np
 
 from sim.model import rules
 from sim.model.agents import Delegation, ItemStatus, Mediator, RoundView
 from sim.model.beliefs import believed, reckon, spend_levers
+from sim.model.mesa_core import mesa
 from sim.model.outcomes import outcome_dtypes
 from sim.model.parameters import RoundSetup
 from sim.scenario.spec import Format, Protocol
@@ -143,11 +143,16 @@ class MinuteRecord:
 class NegotiationRound(mesa.Model):
     """A mediated round between delegations, for ``setup.replicates`` replicates."""
 
-    def __init__(self, setup: RoundSetup, record: bool = False, seat: Seat | None = None
-                 ) -> None:
+    def __init__(self, setup: RoundSetup, record: bool = False, seat: Seat | None = None,
+                 compiled: bool = False) -> None:
         # Everything random was drawn in ``realise``; the model takes no generator, and
         # Mesa's own is seeded with a constant so that nothing depends on entropy.
         super().__init__(rng=0)
+        if (record or seat is not None) and compiled:
+            raise ValueError("a recorded round (record=True) or one with a seat runs on "
+                             "the numpy engine")
+        #: ``run`` with the compiled kernel (``sim.model.compiled``): the same outcomes
+        self.compiled = compiled
         self.setup = setup
         n, n_issues = setup.replicates, len(setup.issues)
         self.package_round = setup.protocol is Protocol.PACKAGE
@@ -723,7 +728,13 @@ class NegotiationRound(mesa.Model):
         self.item_start[0] += setup.caucus_minutes
 
     def run(self) -> NegotiationRound:
-        """Run every replicate to its end."""
+        """Run every replicate to its end (the compiled engine runs them one after the
+        other, each to its end; the numpy engine steps all of them a minute at a time)."""
+        if self.compiled and self.running:
+            # imported here: numba's start-up is paid only by the runs that use it
+            from sim.model.compiled import run_compiled
+            run_compiled(self)
+            return self
         while self.running:
             self.step()
         return self

@@ -182,26 +182,38 @@ def lattice_argmax(score_of, k_lo: np.ndarray, k_hi: np.ndarray, step,
     ``score_of(x)`` (``x`` ``(..., points)`` -> scores of the same shape) is largest: a
     grid of at most ``grid`` points, then finer grids around the best point until the
     lattice itself is searched (a zoom; exact where the score is unimodal, as a concave
-    Nash objective is). Ties: the middle one. NaN where the zone is empty."""
-    lo, hi = np.asarray(k_lo), np.asarray(k_hi)
-    empty = lo > hi
-    lo, hi = np.where(empty, 0, lo), np.where(empty, 0, hi)
+    Nash objective is). Ties: the middle one. NaN where the zone is empty.
+
+    Each replicate is searched on its own lattice, as if alone: its grid has
+    ``min(grid, width + 1)`` points whatever the others' widths, and it stops zooming
+    when its own grid is the lattice. (A grid shared by the replicates of a chunk made a
+    replicate's point depend on which others ran with it.)"""
+    k_lo, k_hi = np.asarray(k_lo), np.asarray(k_hi)
+    empty = k_lo > k_hi
+    lo, hi = np.where(empty, 0, k_lo), np.where(empty, 0, k_hi)
+    pick = lo.copy()
+    zooming = ~empty  # replicates whose grid is still coarser than the lattice
     while True:
-        width = np.maximum(hi - lo, 0)
-        points = int(min(grid, width.max(initial=0) + 1))
-        stride = np.maximum(1, np.ceil(width / max(points - 1, 1))).astype(np.int64)
-        k = lo[..., None] + np.minimum(np.arange(points) * stride[..., None], width[..., None])
+        width = np.where(zooming, np.maximum(hi - lo, 0), 0)
+        own = np.minimum(grid, width + 1)  # each replicate's own number of grid points
+        points = int(own.max(initial=1))
+        stride = np.maximum(1, np.ceil(width / np.maximum(own - 1, 1))).astype(np.int64)
+        column = np.arange(points)
+        k = lo[..., None] + np.minimum(column * stride[..., None], width[..., None])
         score = score_of(k * step)
-        best = score.max(axis=-1, keepdims=True)
-        ties = score >= best - 1e-12
+        valid = column < own[..., None]  # the points past a replicate's own are not its
+        best = score.max(axis=-1, keepdims=True, where=valid, initial=-np.inf)
+        ties = valid & (score >= best - 1e-12)
+        tied = ties.any(axis=-1)
         first = np.argmax(ties, axis=-1)
-        last = points - 1 - np.argmax(ties[..., ::-1], axis=-1)
-        pick = np.take_along_axis(k, ((first + last) // 2)[..., None], axis=-1)[..., 0]
-        if stride.max(initial=1) <= 1:
+        last = np.where(tied, points - 1 - np.argmax(ties[..., ::-1], axis=-1), own - 1)
+        chosen = np.take_along_axis(k, ((first + last) // 2)[..., None], axis=-1)[..., 0]
+        pick = np.where(zooming, chosen, pick)
+        zooming &= stride > 1
+        if not zooming.any():
             break
-        lo = np.maximum(np.asarray(k_lo), pick - stride)
-        hi = np.minimum(np.asarray(k_hi), pick + stride)
-        lo, hi = np.where(empty, 0, lo), np.where(empty, 0, hi)
+        lo = np.where(zooming, np.maximum(k_lo, pick - stride), pick)
+        hi = np.where(zooming, np.minimum(k_hi, pick + stride), pick)
     return np.where(empty, np.nan, pick * step)
 
 

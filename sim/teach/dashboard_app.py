@@ -20,7 +20,6 @@ goes in as text: ``sim.teach.page_text``), so it loads nothing from a CDN.
 
 from __future__ import annotations
 
-import io
 import os
 import shlex
 import textwrap
@@ -31,6 +30,7 @@ from matplotlib.figure import Figure
 from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 
+from sim.fileio import rendered
 from sim.model.agents import ItemStatus
 from sim.scenario.load import load_scenario
 from sim.scenario.spec import Protocol
@@ -105,9 +105,7 @@ CSS = """
 
 
 def _png(fig: Figure) -> bytes:
-    data = io.BytesIO()
-    fig.savefig(data, format="png", dpi=DPI)
-    return data.getvalue()
+    return rendered(fig, format="png", dpi=DPI)
 
 
 def _chart(fig: Figure):

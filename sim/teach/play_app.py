@@ -23,7 +23,6 @@ variables as the class's fixed seat, if any, and first seed).
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from pathlib import Path
@@ -31,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import solara
 
-from sim.fileio import write_atomically
+from sim.fileio import rendered, write_atomically
 from sim.scenario.load import load_scenario
 from sim.teach.classroom import Classroom, Ticket
 from sim.teach.page_text import element, table
@@ -83,9 +82,7 @@ CSS = """
 
 
 def _png(played: Played, data: dict) -> bytes:
-    buffer = io.BytesIO()
-    figure(played, data).savefig(buffer, format="png", dpi=110)
-    return buffer.getvalue()
+    return rendered(figure(played, data), format="png", dpi=110)
 
 
 def _number(value: float) -> str:

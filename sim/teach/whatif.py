@@ -16,9 +16,11 @@ Levers are compared by the size of the shift as a share of their allowed range.
 
 from __future__ import annotations
 
+import copy
 import difflib
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,11 +29,12 @@ from sim.batch.chunks import chunk_bounds, chunk_rng
 from sim.model.parameters import RoundSetup, realise
 from sim.model.round import NegotiationRound
 from sim.scenario.events import evaluate
-from sim.scenario.load import load_scenario
+from sim.scenario.load import build_scenario, read_scenario_data
+from sim.scenario.overrides import setting_values
 from sim.scenario.spec import Scenario, ScenarioError
 from sim.stats.intervals import wilson_interval
 from sim.stats.summary import Measures, percent
-from sim.teach.levers import Lever, levers, scenario_with
+from sim.teach.levers import Lever, levers
 from sim.terminal import printable
 
 _TARGET = re.compile(r"^\s*(?P<event>[A-Za-z_][\w]*)\s*(?P<op>>=|<=)\s*(?P<p>\S+?)\s*$")
@@ -146,11 +149,42 @@ class WhatIf:
                             "curve": [point(pt) for pt in r.curve]} for r in self.results]}
 
 
+class ScenarioFile:
+    """A scenario file read and parsed once (``extends`` and ``include`` resolved), and
+    validated anew with each change: a search evaluates hundreds of changes of one file,
+    which ``overrides.scenario_with`` would each read and parse again."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.data, self.sources = read_scenario_data(self.path)
+        self.as_filed = build_scenario(copy.deepcopy(self.data), self.path, self.sources)
+
+    def changed(self, settings: Mapping[str, Any], moves: Mapping[str, float] | None = None
+                ) -> Scenario:
+        """The scenario with keys set and drawn keys moved (``overrides.setting_values``),
+        validated like a file: what ``overrides.scenario_with`` gives."""
+        values = setting_values(self.as_filed, settings, moves)
+        if not values:
+            return self.as_filed
+        data = copy.deepcopy(self.data)
+        for key, value in values.items():
+            *tables, last = key.split(".")
+            node = data
+            for i, name in enumerate(tables):
+                if not isinstance(node.get(name), dict):
+                    raise ScenarioError(self.path, ".".join(tables[: i + 1]),
+                                        "no such table to change")
+                node = node[name]
+            node[last] = value
+        change = json.dumps(dict(values), sort_keys=True, default=str)
+        return build_scenario(data, self.path, self.sources + "\n# with " + change)
+
+
 def batch_setup(scenario: Scenario, runs: int, seed: int) -> RoundSetup:
     """The replicates of ``negsim run --runs runs --seed seed`` as one setup: each
     chunk realised from its own generator (``sim.batch.chunks``), then joined."""
-    return RoundSetup.concat([realise(scenario, count, chunk_rng(seed, chunk))
-                          for chunk, (_, count) in enumerate(chunk_bounds(runs))])
+    return RoundSetup.concat([realise(scenario, count, chunk_rng(seed, chunk), compiled=True)
+                              for chunk, (_, count) in enumerate(chunk_bounds(runs))])
 
 
 #: Most replicates run in one model (memory: about 1 kB per replicate and party-issue).
@@ -160,13 +194,17 @@ MAX_REPLICATES = 65_536
 def probabilities(scenarios: list[Scenario], event: str, runs: int, seed: int) -> list[float]:
     """The event's probability in each scenario, over the same ``runs`` replicates of
     batch seed ``seed`` (common random numbers). They run together, as few models as
-    memory allows: what costs in a round is its minutes, not its replicates."""
+    memory allows, on the compiled engine (each replicate to its end: a model's cost is
+    its replicates' minutes, and the fewer models the less Python around them)."""
+    if not scenarios:  # every change of a stage was out of its key's bounds
+        return []
     per_model = max(1, MAX_REPLICATES // runs)
     found: list[float] = []
     tree = next(e.tree for e in scenarios[0].events if e.name == event)
     for start in range(0, len(scenarios), per_model):
         group = scenarios[start:start + per_model]
-        model = NegotiationRound(RoundSetup.concat([batch_setup(s, runs, seed) for s in group]))
+        model = NegotiationRound(RoundSetup.concat([batch_setup(s, runs, seed) for s in group]),
+                                 compiled=True)
         hits = evaluate(tree, model.run().outcomes())
         found += [float(p) for p in hits.reshape(len(group), runs).mean(axis=1)]
     return found
@@ -235,12 +273,13 @@ def _walk(evaluate: Evaluate, lines: list[tuple[Lever, int, list[float]]]
 
 def what_would_it_take(path: str | Path, settings: dict[str, Any], target: Target,
                        runs: int = 1000, seed: int = 0, keys: tuple[str, ...] = (),
-                       steps: int = 8) -> WhatIf:
+                       steps: int = 8, scenario_file: ScenarioFile | None = None) -> WhatIf:
     """Search every lever of the scenario (or those named in ``keys``) for the
     smallest shift that reaches ``target``; ``settings`` are scenario keys set first
-    (the base the levers move from)."""
-    as_filed = load_scenario(path)
-    base = scenario_with(path, settings, as_filed=as_filed)
+    (the base the levers move from). ``scenario_file``: the file at ``path`` already
+    parsed (else it is parsed here, once)."""
+    scenario_file = scenario_file or ScenarioFile(path)
+    base = scenario_file.changed(settings)
     chosen = select_levers(base, keys)
     now = probabilities([base], target.event, runs, seed)[0]
 
@@ -249,7 +288,7 @@ def what_would_it_take(path: str | Path, settings: dict[str, Any], target: Targe
         for lever, shift in moves:
             setting, moved = lever.change(shift)
             try:
-                scenarios.append(scenario_with(path, settings | setting, moved, as_filed))
+                scenarios.append(scenario_file.changed(settings | setting, moved))
             except ScenarioError:
                 scenarios.append(None)
         found = iter(probabilities([s for s in scenarios if s is not None], target.event,

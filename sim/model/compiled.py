@@ -1,0 +1,162 @@
+"""The compiled engine: ``NegotiationRound(setup, compiled=True).run()``.
+
+The Mesa model and its agents are built as for the numpy engine — they hold the round's
+arrays — and ``run_compiled`` hands those arrays to ``compiled_round.run_replicates``,
+which runs each replicate from its opening to its end (a finished replicate costs
+nothing more) and writes the outcomes and the agents' state back into the same arrays.
+The outcomes equal the numpy engine's (tests/test_compiled.py). ``nash_points`` is
+``rules.nash_point`` over a chunk, one replicate at a time on its own lattice, for
+``realise``.
+
+Numba caches the machine code on disk (``cache=True``): the first run on a machine
+compiles for about a minute, every later process loads it (``compiled()`` says which).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import namedtuple
+
+import numpy as np
+
+from sim.model import compiled_round
+from sim.model.compiled_rules import MAX_ISSUES, kernel, nash_point
+from sim.scenario.spec import Format, ProposalRule
+
+#: What every replicate of the chunk shares (scalars and per-issue arrays).
+Shared = namedtuple("Shared", [
+    "wants", "step", "minimum", "maximum", "span", "compound", "levelled", "pull", "pull_ideal",
+    "pull_weight", "link", "link_at", "max_minutes", "closing_minutes",
+    "exploration_minutes", "item_minutes", "shuttle_minutes", "package", "proximity",
+    "informed", "split", "weighing"])
+
+#: The replicates' inputs, read only.
+Replicates = namedtuple("Replicates", [
+    "ideal", "red_line", "limit", "salience", "tolerance", "weight", "concession",
+    "horizon", "discount", "bluff", "walkout_threshold", "reserve", "power", "credibility",
+    "opening_minutes", "plenary_start", "pressure", "level", "order", "batna", "shift",
+    "bonus"])
+
+#: The mediator's picture (``Mediator.believed``) and its package target.
+Picture = namedtuple("Picture", [
+    "lo", "hi", "b_lo", "b_hi", "red_line", "batna", "reserve", "zone_lo", "zone_hi", "nash",
+    "target", "target_value"])
+
+#: The delegations' beliefs about each other's red lines, ``(n, observer, P, I)``.
+Beliefs = namedtuple("Beliefs", ["lo", "hi"])
+
+#: The round's state and outcomes (the model's own arrays).
+State = namedtuple("State", [
+    "status", "value", "settled", "agreed_minute", "duration", "walkout_party", "walk_reason",
+    "frustration", "text", "demands", "open_", "package_pressure"])
+
+
+def cached_on_disk() -> bool:
+    """Whether numba's disk cache holds the minute loop's machine code for this source
+    (else the first run compiles it: about a minute). Reads numba's own record of the
+    cache (``Dispatcher._cache``); a numba that keeps it otherwise is taken to have it."""
+    try:
+        index = compiled_round.run_replicates._cache._cache_file._index_path
+    except AttributeError:
+        return True
+    return os.path.isfile(index)
+
+
+def _floats(a) -> np.ndarray:
+    """``a`` as the kernels take it: C-contiguous float64, writeable (numba types a
+    read-only array apart, and would compile the kernel again for it)."""
+    return np.require(a, np.float64, ("C", "W"))
+
+
+def _ints(a) -> np.ndarray:
+    return np.require(a, np.int64, ("C", "W"))
+
+
+def run_compiled(model) -> None:
+    """Run a ``NegotiationRound`` (built, not yet stepped) to its end with the compiled
+    kernel: the same outcomes and final state as ``model.run()`` on numpy."""
+    setup, mediator, delegations = model.setup, model.mediator, model.delegations
+    if len(setup.issues) > MAX_ISSUES:  # sums as numpy's beyond: the numpy engine
+        while model.running:
+            model.step()
+        return
+    links = setup.linkage
+    shared = Shared(
+        wants=_floats(setup.wants), step=_floats(setup.step), minimum=_floats(setup.minimum),
+        maximum=_floats(setup.maximum), span=_floats(setup.span),
+        compound=np.require(setup.compound, np.bool_, ("C", "W")),
+        levelled=np.array([spec.levelled for spec in setup.specs], dtype=np.bool_),
+        pull=float(setup.pull), pull_ideal=_floats(setup.pull_ideal),
+        pull_weight=_floats(setup.pull_weight),
+        link=_ints(np.array([link[:3] for link in links]).reshape(len(links), 3)),
+        link_at=_floats([link[3] for link in links]),
+        max_minutes=int(setup.max_minutes), closing_minutes=float(setup.closing_minutes),
+        exploration_minutes=int(setup.exploration_minutes),
+        item_minutes=int(setup.item_minutes), shuttle_minutes=int(setup.shuttle_minutes),
+        package=bool(model.package_round), proximity=setup.format is Format.PROXIMITY,
+        informed=bool(setup.informed), split=setup.proposal_rule is not ProposalRule.NASH,
+        weighing=bool(model.weighing))
+    replicates = Replicates(
+        ideal=_floats(setup.ideal), red_line=_floats(setup.red_line),
+        limit=_floats(np.stack([d.limit for d in delegations], axis=1)),
+        salience=_floats(setup.salience), tolerance=_floats(setup.tolerance),
+        weight=_floats(setup.weight), concession=_floats(setup.concession),
+        horizon=_floats(setup.horizon), discount=_floats(setup.discount),
+        bluff=_floats(setup.bluff), walkout_threshold=_floats(setup.walkout_threshold),
+        reserve=_floats(model.reserve), power=_floats(setup.power),
+        credibility=_floats(setup.credibility), opening_minutes=_floats(setup.opening_minutes),
+        plenary_start=_floats(model.plenary_start), pressure=_floats(mediator.pressure),
+        level=_ints(setup.level), order=_ints(setup.order), batna=_floats(setup.batna),
+        shift=_floats(model.batna_shift), bonus=_floats(model.bonus))
+    b = mediator.believed
+    for key in ("lo", "hi", "b_lo", "b_hi", "red_line", "batna", "reserve", "nash"):
+        b[key] = _floats(b[key])
+    for key in ("zone_lo", "zone_hi"):
+        b[key] = _ints(b[key])
+    picture = Picture(lo=b["lo"], hi=b["hi"], b_lo=b["b_lo"], b_hi=b["b_hi"],
+                      red_line=b["red_line"], batna=b["batna"], reserve=b["reserve"],
+                      zone_lo=b["zone_lo"], zone_hi=b["zone_hi"], nash=b["nash"],
+                      target=mediator.target, target_value=mediator.target_value)
+    beliefs = Beliefs(lo=_floats(np.stack([d.belief_lo for d in delegations], axis=1)),
+                      hi=_floats(np.stack([d.belief_hi for d in delegations], axis=1)))
+    frustration = _floats(np.stack([d.frustration for d in delegations], axis=1))
+    state = State(status=model.status, value=model.value, settled=model.settled,
+                  agreed_minute=model.agreed_minute, duration=model.duration,
+                  walkout_party=model.walkout_party, walk_reason=model.walk_reason,
+                  frustration=frustration, text=model.text, demands=model.demands,
+                  open_=model.open_, package_pressure=model.package_pressure)
+    work = compiled_round.scratch(*setup.wants.shape)
+    minute = compiled_round.run_replicates(shared, replicates, picture, beliefs, state, work)
+    for p, d in enumerate(delegations):  # the agents' state, as the numpy engine leaves it
+        d.frustration = frustration[:, p].copy()
+        d.belief_lo, d.belief_hi = beliefs.lo[:, p].copy(), beliefs.hi[:, p].copy()
+    model.minute = int(minute)
+    model.started[:] = model.plenary_start < minute
+    model.active[:] = False
+    model.running = False
+
+
+@kernel
+def _nash_points(ideal, red_line, wants, power, k_lo, k_hi, step, out, ks, scores,
+                 column_ideal, column_red, column_wants) -> None:
+    n, parties, issues = ideal.shape
+    for r in range(n):
+        for i in range(issues):
+            for p in range(parties):
+                column_ideal[p] = ideal[r, p, i]
+                column_red[p] = red_line[r, p, i]
+                column_wants[p] = wants[p, i]
+            out[r, i] = nash_point(column_ideal, column_red, column_wants, power[r], k_lo[r, i],
+                                   k_hi[r, i], step[i], 0.0, 0.0, 1.0, ks, scores)
+
+
+def nash_points(ideal: np.ndarray, red_line: np.ndarray, wants: np.ndarray, power: np.ndarray,
+                k_lo: np.ndarray, k_hi: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """``rules.nash_point`` of every replicate ``(n, P, I)`` on every issue, each on its own
+    lattice: ``(n, I)``, NaN where there is no zone."""
+    out = np.empty(k_lo.shape)
+    parties = ideal.shape[1]
+    _nash_points(_floats(ideal), _floats(red_line), _floats(wants), _floats(power), _ints(k_lo),
+                 _ints(k_hi), _floats(step), out, np.empty(256, np.int64), np.empty(256),
+                 np.empty(parties), np.empty(parties), np.empty(parties))
+    return out

@@ -1,0 +1,302 @@
+"""The bargaining rules of ``sim.model.rules`` for one replicate, compiled (numba).
+
+Each function here is the scalar twin of a rule in ``rules`` (or ``package``): the same
+arithmetic in the same order, so that the compiled engine reaches the numpy engine's
+decisions (tests/test_compiled.py runs both on every scenario). Where numpy's own
+semantics matter they are spelt out: ``maximum``/``minimum`` propagate NaN, ``clip`` is
+numpy's ``min(max(x, lo), hi)`` with NaN kept, a float cast to int64 that does not fit
+gives numpy's (and the processor's) ``INT64_MIN``, and a sum over a row is numpy's
+pairwise summation (``row_sum``).
+
+One difference cannot be removed: numpy computes ``log`` and ``**`` with its own SIMD
+routines, the compiled code with the C library's; the two differ in the last bit for
+a few inputs in a hundred. No decision of the engine hinges on that bit: every
+comparison of a quantity computed through them has a margin (``EPS`` on positions,
+``1e-9`` on utilities, ``1e-12`` on Nash scores, far above the rounding of either),
+so a decision could differ only where a value falls within a rounding error of such a
+margin's edge (docs/architecture.md, "The compiled engine").
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from sim.model.rules import EPS
+
+#: What numpy gives for a float that does not fit an int64 (NaN, +-inf, huge values).
+INT64_MIN = np.int64(-9223372036854775808)
+
+#: numpy's block of pairwise summation (``pairwise_sum`` in numpy's loops): the most
+#: agenda issues the compiled engine sums as numpy does.
+MAX_ISSUES = 128
+
+NAN = np.nan
+INF = np.inf
+
+#: Every compiled function: cached on disk (compiled once per machine), with numpy's
+#: error model (a division by zero gives inf or NaN, as in the numpy engine, instead of
+#: raising as Python does), and without numba's reference counting (``_nrt=False``):
+#: the kernels allocate nothing (every array comes from the caller), and counting the
+#: references to the arrays each access reads took four fifths of the run time.
+kernel = njit(cache=True, error_model="numpy", _nrt=False)
+
+#: A compiled function inlined into its callers (numba's IR): for the minute loop's
+#: parts, which take the chunk's named tuples of arrays (a call would copy them).
+inlined = njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+
+
+@kernel
+def maximum(a: float, b: float) -> float:
+    """``np.maximum``: NaN if either is NaN."""
+    if a != a or b != b:
+        return NAN
+    return a if a >= b else b
+
+
+@kernel
+def minimum(a: float, b: float) -> float:
+    """``np.minimum``: NaN if either is NaN."""
+    if a != a or b != b:
+        return NAN
+    return a if a <= b else b
+
+
+@kernel
+def clip(x: float, lo: float, hi: float) -> float:
+    """``np.clip``: ``min(max(x, lo), hi)``, NaN kept."""
+    if x != x:
+        return x
+    m = x if x > lo else lo
+    return m if m < hi else hi
+
+
+@kernel
+def nan_to_num(x: float) -> float:
+    """``np.nan_to_num`` of a value that is never infinite here: NaN becomes 0."""
+    return 0.0 if x != x else x
+
+
+@kernel
+def to_int(x: float) -> np.int64:
+    """``x.astype(np.int64)`` for a float already whole: numpy's result where it does not
+    fit (``INT64_MIN``)."""
+    if x != x or x >= 9.2233720368547758e18 or x < -9.2233720368547758e18:
+        return INT64_MIN
+    return np.int64(x)
+
+
+@kernel
+def _block(a, start: int, n: int) -> float:
+    """numpy's pairwise sum of at most ``MAX_ISSUES`` values: sequential below 8,
+    else eight running sums added in pairs."""
+    if n < 8:
+        res = 0.0
+        for i in range(start, start + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    i = 8
+    while i < n - (n % 8):
+        j = start + i
+        r0 += a[j]
+        r1 += a[j + 1]
+        r2 += a[j + 2]
+        r3 += a[j + 3]
+        r4 += a[j + 4]
+        r5 += a[j + 5]
+        r6 += a[j + 6]
+        r7 += a[j + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[start + i]
+        i += 1
+    return res
+
+
+@kernel
+def row_sum(a) -> float:
+    """``a.sum()`` of a 1-d array of at most ``MAX_ISSUES`` values as numpy sums a row:
+    pairwise from 0.0 (numpy halves longer rows; the compiled engine is not used for
+    agendas that long: ``compiled.run_compiled``)."""
+    return _block(a, 0, a.shape[0])
+
+
+@kernel
+def power(base: float, exponent: float) -> float:
+    """``base ** exponent``, without the call where the answer is exact whatever the
+    library: a base of 0 or 1 (the clock before the talks and past the horizon), an
+    exponent of 0 or 1. (Both libraries return these exactly.)"""
+    if base == 1.0 or exponent == 0.0:
+        return 1.0
+    if exponent == 1.0:
+        return base
+    if base == 0.0 and exponent > 0.0:
+        return 0.0
+    return base ** exponent
+
+
+@kernel
+def concession_fraction(elapsed_share: float, concession: float) -> float:
+    """``rules.concession_fraction``: Faratin's ``(t / T) ** (1 / beta)``."""
+    return power(clip(elapsed_share, 0.0, 1.0), 1.0 / concession)
+
+
+@kernel
+def utility(x: float, ideal: float, red_line: float, wants: float) -> float:
+    """``rules.utility``: 0 at the red line, 1 at the ideal, satiated past it; where the
+    red line is the ideal, 1 on its acceptable side and -1 past it."""
+    gap = abs(ideal - red_line)
+    side = wants * (x - red_line)
+    if gap > EPS:
+        return minimum(side / maximum(gap, EPS), 1.0)
+    return 1.0 if side >= -EPS else -1.0
+
+
+@kernel
+def acceptable(x: float, red_line: float, wants: float, scale: float) -> bool:
+    """``rules.acceptable``: on the ideal's side of the red line."""
+    return wants * (x - red_line) >= -EPS * scale
+
+
+@kernel
+def ceil_index(x: float, step: float) -> np.int64:
+    """The lower lattice bound of ``rules.lattice_bounds``."""
+    return to_int(np.ceil(x / step - EPS))
+
+
+@kernel
+def floor_index(x: float, step: float) -> np.int64:
+    """The upper lattice bound of ``rules.lattice_bounds``."""
+    return to_int(np.floor(x / step + EPS))
+
+
+@kernel
+def round_toward_ideal(x: float, wants: float, step: float) -> float:
+    """``rules.round_toward_ideal``: a stated offer on the lattice, on the ideal's side."""
+    if wants > 0:
+        return np.ceil(x / step - EPS) * step
+    return np.floor(x / step + EPS) * step
+
+
+@kernel
+def mean_utility(x, ideal, red_line, wants, weight, mask) -> float:
+    """``rules.mean_utility`` over one replicate's issues (1-d arrays): the weighted mean
+    of the issue utilities in ``mask`` (NaN where it is empty)."""
+    total = 0.0
+    weighted = 0.0
+    for i in range(x.shape[0]):
+        u = utility(nan_to_num(x[i]), ideal[i], red_line[i], wants[i])
+        w = weight[i] if mask[i] else 0.0
+        if i == 0:
+            total = w
+            weighted = w * u
+        else:
+            total += w
+            weighted += w * u
+    return weighted / total
+
+
+@kernel
+def zone_probability(own_red: float, own_wants: float, lo: float, hi: float,
+                     other_wants: float) -> float:
+    """``rules.zone_probability``: the belief that another's red line leaves room."""
+    if not own_wants * other_wants < 0:
+        return 1.0
+    width = maximum(hi - lo, EPS)
+    if hi - lo < EPS:  # a belief that is a point: certain
+        if own_wants > 0:
+            return 1.0 if lo >= own_red - EPS else 0.0
+        return 1.0 if hi <= own_red + EPS else 0.0
+    if own_wants > 0:
+        return clip((hi - own_red) / width, 0.0, 1.0)
+    return clip((own_red - lo) / width, 0.0, 1.0)
+
+
+@kernel
+def minutes_to_accept(value: float, reservation: float, beta: float, speed: float,
+                      elapsed_share: float) -> float:
+    """``rules.minutes_to_accept``."""
+    span = maximum(1.0 - reservation, EPS)
+    fraction = clip((1.0 - value) / span, 0.0, 1.0)
+    needed = power(fraction, beta)
+    return maximum(needed - elapsed_share, 0.0) / maximum(speed, EPS)
+
+
+@kernel
+def staying_value(p_deal: float, value: float, reservation: float,
+                  discount_per_hour: float, minutes: float) -> float:
+    """``rules.staying_value``."""
+    later = p_deal * value + (1.0 - p_deal) * reservation
+    return later * power(1.0 - clip(discount_per_hour, 0.0, 1.0), minutes / 60.0)
+
+
+# ------------------------------------------------------------------- lattice search
+@kernel
+def grid(lo: np.int64, hi: np.int64, size: int, ks) -> tuple:
+    """The grid ``rules.lattice_argmax`` searches in ``[lo, hi]`` (one replicate):
+    fills ``ks`` with the lattice indices and returns ``(points, stride)``."""
+    width = hi - lo if hi > lo else 0
+    points = min(size, width + 1)
+    stride = to_int(max(1.0, np.ceil(width / max(points - 1, 1))))
+    for j in range(points):
+        ks[j] = lo + min(j * stride, width)
+    return points, stride
+
+
+@kernel
+def pick(scores, ks, points: int) -> np.int64:
+    """The grid point ``rules.lattice_argmax`` picks: the middle of the points within
+    ``1e-12`` of the best score (NaN anywhere: the middle of the grid)."""
+    best = -INF
+    for j in range(points):
+        s = scores[j]
+        if s != s:
+            best = NAN
+            break
+        if s > best:
+            best = s
+    first, last = -1, -1
+    if best == best:
+        floor = best - 1e-12
+        for j in range(points):
+            if scores[j] >= floor:
+                if first < 0:
+                    first = j
+                last = j
+    if first < 0:
+        first, last = 0, points - 1
+    return ks[(first + last) // 2]
+
+
+@kernel
+def nash_point(ideal, red_line, wants, power, k_lo: np.int64, k_hi: np.int64, step: float,
+               pull: float, pull_ideal: float, pull_span: float, ks, scores) -> float:
+    """``rules.nash_point`` of one replicate on one issue, on its own lattice (grid of
+    256, zoomed): ``ideal, red_line, wants, power`` over the parties; ``ks, scores``
+    scratch of 256."""
+    if k_lo > k_hi:
+        return NAN
+    parties = ideal.shape[0]
+    lo, hi = k_lo, k_hi
+    while True:
+        points, stride = grid(lo, hi, 256, ks)
+        for j in range(points):
+            x = ks[j] * step
+            score = 0.0
+            for p in range(parties):
+                span = maximum(abs(ideal[p] - red_line[p]), EPS)
+                u = minimum(wants[p] * (x - red_line[p]) / span, 1.0) + EPS
+                score += power[p] * math.log(maximum(u, 0.0))
+            if pull != 0.0:
+                score = score - pull * abs(x - pull_ideal) / pull_span
+            scores[j] = score
+        chosen = pick(scores, ks, points)
+        if stride <= 1:
+            return chosen * step
+        lo = max(k_lo, chosen - stride)
+        hi = min(k_hi, chosen + stride)

@@ -1,0 +1,81 @@
+"""What a command loads before it works: Mesa's core without its spaces and networks,
+no matplotlib for a run without figures, and the engine compiled once per machine, said
+on screen (numba's disk cache)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from sim.cli import batching, main
+
+ROOT = Path(__file__).resolve().parents[1]
+JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
+
+
+def python(code: str, **env) -> str:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, check=True, env=None if not env else env)
+    return done.stdout
+
+
+def test_the_model_loads_mesa_s_core_only_and_the_rest_on_demand():
+    out = json.loads(python(
+        "import json, sys\n"
+        "import sim.model.round\n"
+        "before = sorted(m for m in ('networkx', 'scipy.spatial', 'mesa.discrete_space',"
+        " 'mesa.batchrunner', 'matplotlib') if m in sys.modules)\n"
+        "import mesa\n"
+        "core = [mesa.Model is sim.model.round.NegotiationRound.__mro__[1]]\n"
+        "from mesa import DataCollector, batch_run\n"  # the rest of Mesa, when asked for
+        "import mesa.experimental\n"
+        "print(json.dumps({'before': before, 'core': core, 'after': 'networkx' in sys.modules,"
+        " 'devs': hasattr(mesa.experimental, 'devs'), 'name': DataCollector.__name__}))"))
+    assert out == {"before": [], "core": [True], "after": True, "devs": True,
+                   "name": "DataCollector"}
+
+
+def test_mesa_imported_first_is_used_as_it_is():
+    out = python("import mesa, sys\nimport sim.model.round\n"
+                 "print(hasattr(mesa, 'DataCollector'), 'networkx' in sys.modules)")
+    assert out.split() == ["True", "True"]
+
+
+def test_a_run_without_figures_does_not_load_matplotlib(tmp_path):
+    out = python(
+        "import sys\nfrom sim.cli import main\n"
+        f"code = main(['run', {str(JUNE)!r}, '--runs', '3', '--workers', '1', '--no-plots', "
+        f"'--out', {str(tmp_path / 'out')!r}])\n"
+        "print('RESULT', code, 'matplotlib' in sys.modules, 'networkx' in sys.modules)")
+    assert out.splitlines()[-1] == "RESULT 0 False False"
+
+
+def test_the_first_batch_compiles_the_engine_once_and_says_so(tmp_path, monkeypatch, capsys):
+    """Where numba's cache has no machine code, the command compiles it before any chunk
+    (the pool's workers then load it) and says so once; where it has, it says nothing."""
+    compiled = []
+    monkeypatch.setattr(batching, "engine_compiled", lambda: bool(compiled))
+    monkeypatch.setattr(batching, "compile_engine", lambda scenario: compiled.append(scenario))
+    for k in range(2):
+        assert main(["run", str(JUNE), "--runs", "2", "--workers", "1", "--no-plots",
+                     "--out", str(tmp_path / str(k))]) == 0
+    err = capsys.readouterr().err
+    assert err.count("compiling the engine (once)...") == 1 and len(compiled) == 1
+
+
+def test_the_engine_s_machine_code_is_cached_on_disk():
+    out = python("from sim.batch.chunks import run_chunk, engine_compiled\n"
+                 "from sim.scenario.load import load_scenario\n"
+                 f"run_chunk(load_scenario({str(JUNE)!r}), 0, 0, 0, 2)\n"
+                 "print(engine_compiled())")
+    assert out.split()[-1] == "True"
+
+
+def test_a_worker_keeps_freed_memory_for_its_next_chunk_where_glibc_allows():
+    import platform
+
+    from sim.batch.memory import keep_freed_memory
+
+    assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
