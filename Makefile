@@ -10,8 +10,13 @@ RUN_OUT := results/june-20-30-2025
 run: $(VENV)/.installed-run
 	$(VENV)/bin/negsim run scenarios/june-20-30-2025.toml --out $(RUN_OUT) --resume
 
-# on every core (pytest-xdist), each test file on one worker so its fixtures are made once
+# on every core (pytest-xdist), each test file on one worker so its fixtures are made once;
+# numba compiles the engine once and caches it on disk (about a minute): done first, so
+# that the test workers and the processes they start load it instead of each compiling it
 test: $(VENV)/.installed-test
+	$(PY) -c "from sim.batch.chunks import compile_engine; \
+	  from sim.scenario.load import load_scenario; \
+	  compile_engine(load_scenario('scenarios/river-basin.toml'))"
 	$(PY) -m pytest -q -n auto --dist loadfile --durations=30
 
 bench: $(VENV)/.installed-run
