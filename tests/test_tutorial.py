@@ -232,6 +232,8 @@ def test_a_batna_buys_a_larger_share_and_walking_out_is_a_decision(printed):
     assert f"{minute:.0f} Northland walks out: staying was worth {staying:.2f}" in leaves
     quote = re.search(r'"(staying was worth .+?)"', FLAT_DOC)[1].replace("**", "")
     assert quote in leaves and f"less than its BATNA now, {batna:.2f}" in leaves
+    wait = re.search(r"would take (\d+) minutes to come down", FLAT_DOC)[1]
+    assert f"for the {wait} minutes it expected to wait" in leaves
 
     istanbul = output(printed, "--run 7")
     threshold, minute = claimed("Russia's walk-out threshold is short", 2)
@@ -369,6 +371,9 @@ def test_a_guarantee_opens_a_zone(printed):
 
 # ------------------------------------------------------------------------ 9: linkage
 def test_linkage(printed):
+    base = list(load_scenario(ROOT / "scenarios" / "june-20-30-2025.toml").agenda)
+    place, count = claimed("raises a leaders' meeting itself, last on the agenda", 2)
+    assert (base.index("leaders_meeting") + 1, len(base)) == (place, count) == (count, count)
     variant = load_scenario(ROOT / "scenarios" / "june-20-30-2025-leaders-meeting.toml")
     agenda = list(variant.agenda)
     place, count = claimed("puts the meeting on the agenda", 2)
