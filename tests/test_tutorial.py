@@ -443,6 +443,9 @@ def test_private_red_lines_lose_deals_and_caucuses_win_them_back(printed):
             f"(by the true red lines: {true_low:.0f} to {true_high:.0f})") in told
     assert f"Arbiter's text: licence fee {text:.0f} thousand" in told
     assert parked(told) == minute and "Agreed: nothing" in told
+    reckoned, true = claimed("the mediator had reckoned Licensee's red line at about", 2)
+    assert (f"Licensee's red lines: on the licence fee no more than {true:.0f} (Arbiter "
+            f"reckoned no more than about {reckoned:.0f}") in told
     assert "WHAT EACH SIDE REALLY HELD" in told and "overstated its own by 0.10" in told
     assert told.index("WHAT EACH SIDE REALLY HELD") > told.index("The round ends")
 
@@ -454,6 +457,10 @@ def test_private_red_lines_lose_deals_and_caucuses_win_them_back(printed):
     assert f"Arbiter's redrafted text: licence fee {redraft:.0f} thousand" in learns
     assert f"a package agreed — licence fee {value:.0f} thousand" in learns
     assert true_low <= value <= true_high
+    # the replicates told are rows of the first batch (same seed, same --runs)
+    rows = pd.read_parquet(printed["folder"] / "results" / "private" / "results")
+    rows = rows.set_index("run_id")
+    assert not rows.loc[4, "fee_agreed"] and rows.loc[17, "fee_value"] == value
 
 
 # ------------------------------------------------------------ 12: one round in a batch
