@@ -371,7 +371,12 @@ def test_a_guarantee_opens_a_zone(printed):
 
 # ------------------------------------------------------------------------ 9: linkage
 def test_linkage(printed):
-    base = list(load_scenario(ROOT / "scenarios" / "june-20-30-2025.toml").agenda)
+    june = load_scenario(ROOT / "scenarios" / "june-20-30-2025.toml")
+    base = list(june.agenda)
+    russia = next(p for p in june.parties if p.key == "russia")
+    assert [(link.requires, link.at_least) for link in russia.linkage
+            if link.issue == "leaders_meeting"] == [("ceasefire", 2)]
+    assert "`at_least = 2`, a general ceasefire" in FLAT_DOC
     place, count = claimed("raises a leaders' meeting itself, last on the agenda", 2)
     assert (base.index("leaders_meeting") + 1, len(base)) == (place, count) == (count, count)
     variant = load_scenario(ROOT / "scenarios" / "june-20-30-2025-leaders-meeting.toml")
