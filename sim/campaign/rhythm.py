@@ -233,6 +233,10 @@ def mean_gap(post: BetaPosterior, min_gap: int) -> float:
     return math.inf if post.a <= 1 else min_gap - 1 + (post.a + post.b - 1) / (post.a - 1)
 
 
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
 def rhythm_document(record: MeetingRecord, record_file: str) -> dict:
     """The fitted file's content (``calibration/rhythm.json``): the fit, what it rests
     on, and every gap."""
@@ -244,7 +248,8 @@ def rhythm_document(record: MeetingRecord, record_file: str) -> dict:
         post = fitted.posterior(agreed)
         states[name] = {"gaps": c.gaps, "open": c.open, "quiet_days": c.quiet_days,
                         "a": post.a, "b": post.b, "daily_chance_mean": post.mean,
-                        "mean_gap_days": mean_gap(post, fitted.min_gap_days)}
+                        # None: infinite (no gap of the state yet)
+                        "mean_gap_days": _finite(mean_gap(post, fitted.min_gap_days))}
     return {
         "model": "two-state discrete-time hazard with a threshold (sim/campaign/rhythm.py)",
         "record": record_file, "record_sha256": record.sha256,

@@ -95,10 +95,11 @@ def fit_rhythm_command(args: argparse.Namespace) -> int:
     for name, label in (("next_round_agreed", "after a round that agreed a next one"),
                         ("no_next_round", "after a round that did not")):
         mean = s[name]["mean_gap_days"]
+        mean = "infinite (none yet)" if mean is None else f"{mean:,.1f} days"
         print(f"  {label}: daily chance Beta({s[name]['a']}, {s[name]['b']}), mean "
               f"{s[name]['daily_chance_mean']:.4f}; {s[name]['gaps']} gaps, "
               f"{s[name]['open']} open, {s[name]['quiet_days']:,} days without a round; "
-              f"mean gap {mean:,.1f} days")
+              f"mean gap {mean}")
     print(f"wrote {out}")
     return 0
 
@@ -111,8 +112,8 @@ def backtest_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--out: {out} is a file; give a folder")
     table, summary = backtest_rhythm(record)
     if not len(table):
-        raise UsageError(f"{record_path}: rounds: the backtest needs at least three rounds "
-                         "(a gap to fit to and one to score)")
+        raise UsageError(f"{record_path}: rounds: the backtest needs a gap to fit to and "
+                         "one after it to score (two rounds, and a cutoff after the last)")
     out.mkdir(parents=True, exist_ok=True)
     document = backtest_document(table, summary, record_path.as_posix(), record.sha256)
     write_atomically(out / "campaign-backtest.json", dumps(document))
