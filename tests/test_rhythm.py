@@ -7,6 +7,7 @@ writes; the Istanbul campaign starts where the record ends and meets as the fit 
 bad input gives one clear line (file, key), exit 2."""
 
 import datetime as dt
+import hashlib
 import math
 import subprocess
 import sys
@@ -17,7 +18,9 @@ import pytest
 from scipy.special import beta as beta_fn
 
 from sim.calibration.track_record import load_sources, load_track_record
+from sim.campaign.batch import campaign_manifest
 from sim.campaign.engine import simulate_chunk
+from sim.campaign.report import format_campaign, summarise_campaign
 from sim.campaign.rhythm import (
     Gap,
     backtest_rhythm,
@@ -33,6 +36,7 @@ from sim.campaign.rhythm import (
     survival,
 )
 from sim.campaign.spec import load_campaign
+from sim.campaign.tally import CampaignTally
 from sim.campaign.timing import BetaPosterior
 from sim.cli import main
 from sim.errors import InputError
@@ -253,6 +257,25 @@ def test_the_first_round_meets_as_the_fit_says():
     gaps = [(b - a).days for dates in rows["round_dates"]
             for a, b in zip(dates, dates[1:], strict=False)]
     assert gaps and min(gaps) >= 3
+
+
+def test_the_rhythm_is_in_the_manifest_and_the_summary():
+    """A batch resumed with another fitted rhythm is refused (``depends_on``), and
+    ``summary.json`` and the printed table say how rounds were convened."""
+    campaign = load_campaign(CAMPAIGN)
+    digest = hashlib.sha256((CALIBRATION / "rhythm.json").read_bytes()).hexdigest()
+    manifest = campaign_manifest(campaign, str(CAMPAIGN), 0, 10, 10, 1)
+    assert manifest["depends_on"]["rhythm_sha256"] == digest
+    table, _ = simulate_chunk(campaign, seed=0, chunk=0, first=0, count=20)
+    tally = CampaignTally(days=campaign.days)
+    tally.add(CampaignTally.of(table, campaign))
+    summary = summarise_campaign(campaign, tally, seed=0)
+    s = summary["scheduling"]
+    assert (s["model"], s["rhythm"], s["rhythm_sha256"], s["min_gap_days"]) == (
+        "fitted rhythm", "../calibration/rhythm.json", digest, 3)
+    assert s["daily_chance"]["no_next_round"] == {"a": 4, "b": 1023, "mean": 4 / 1027}
+    assert "rounds convened by the fitted rhythm (../calibration/rhythm.json): at least 3 " \
+        "days apart" in format_campaign(summary)
 
 
 # ---------------------------------------------------------------- bad input
