@@ -9,7 +9,8 @@ is an ``InputError`` naming the file, the key and what is allowed.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,28 @@ class Prior:
         """Mean and standard deviation of each parameter under the prior."""
         sample = self.sample(draws, np.random.default_rng(seed))
         return sample.mean(axis=0), sample.std(axis=0)
+
+    def scaled(self, factor: float, bounds: Mapping[str, tuple[float, float]]) -> Prior:
+        """Every prior's support widened (``factor`` > 1) or narrowed around its centre
+        (``scaled_support``), within its key's allowed range (``bounds``, by key): the
+        prior sensitivity of ``negsim calibrate --prior-scale``."""
+        pairs = [scaled_support(kind, lo, hi, factor, bounds[key]) for key, kind, lo, hi
+                 in zip(self.keys, self.kinds, self.low, self.high, strict=True)]
+        return replace(self, low=np.array([p[0] for p in pairs]),
+                       high=np.array([p[1] for p in pairs]))
+
+
+def scaled_support(kind: str, low: float, high: float, factor: float,
+                   bounds: tuple[float, float]) -> tuple[float, float]:
+    """A prior's support ``[low, high]`` scaled by ``factor`` around its centre, on the
+    prior's own scale (the geometric centre and ratios of a log-uniform), then clipped
+    to the key's allowed range ``bounds`` (and kept above 0 for a log-uniform); a beta
+    keeps its shape on the new support."""
+    if kind == "loguniform":
+        centre, half = np.sqrt(low * high), np.sqrt(high / low) ** factor
+        return float(max(centre / half, bounds[0], 1e-12)), float(min(centre * half, bounds[1]))
+    centre, half = (low + high) / 2, (high - low) / 2 * factor
+    return float(max(centre - half, bounds[0])), float(min(centre + half, bounds[1]))
 
 
 def calibration_scenario_data(path: Path) -> tuple[dict, str]:

@@ -76,11 +76,12 @@ def _version(package: str) -> str:
 
 
 def write(path: str | Path, fit: Fit, prior: Prior, settings: Settings,
-          hashes: dict[str, str], model: Model) -> str:
+          hashes: dict[str, str], model: Model, extra: dict | None = None) -> str:
     """Write the posterior and its manifest (atomically); return the posterior's hash.
     The manifest holds nothing that changes from one run to the next (no time taken,
     no date): the same fit gives the same bytes. ``model``: the protocol and
-    information the rounds were replayed under."""
+    information the rounds were replayed under; ``extra``: more entries for the
+    manifest (e.g. the prior scale of a sensitivity fit)."""
     manifest = {
         "method": "ABC-SMC (sim/calibration/abc.py): quantile epsilon schedule, "
                   "adaptive distance, Gaussian kernel of twice the weighted covariance",
@@ -98,4 +99,5 @@ def write(path: str | Path, fit: Fit, prior: Prior, settings: Settings,
         "versions": {"negsim": _version("negsim"), "mesa": _version("mesa"),
                      "numpy": np.__version__, "python": platform.python_version()},
     }
-    return write_posterior(path, prior.keys, fit.particles, fit.weights, manifest)
+    return write_posterior(path, prior.keys, fit.particles, fit.weights,
+                           manifest | (extra or {}))

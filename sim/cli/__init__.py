@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sensitivity": ("sim.cli.sensitivity", "Sobol indices of outcomes with respect to "
                     "chosen parameters"),
     "calibrate": ("sim.cli.calibrate", "fit parameters to the reported rounds (ABC-SMC)"),
+    "backtest": ("sim.cli.backtest", "forecast each round of the track record from the "
+                 "rounds before it, and score it"),
     "campaign": ("sim.cli.campaign", "rounds, implementation and scheduling, day by "
                  "day"),
     "trace": ("sim.cli.trace", "tell one simulated round minute by minute"),

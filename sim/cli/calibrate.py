@@ -12,6 +12,10 @@ or under ``--protocol`` and ``--information``. ``--compare-protocols`` fits ever
 (both protocols, under each information setting or the one given) and writes
 ``protocols.json``, each model's posteriors in ``protocols/`` and
 ``figures/protocols.*`` (``sim.report.protocols``).
+
+``--record FILE`` fits the track record instead (``sim.cli.calibrate_track``);
+``--prior-scale K`` widens or narrows every prior, and with ``--forecast SCENARIO``
+the fits at each K forecast the scenario (``sim.cli.prior_sensitivity``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,10 @@ from sim.calibration import checks
 from sim.calibration.abc import Generation, StalledError
 from sim.calibration.evidence import ObservedRound, load_observations, load_priors
 from sim.calibration.fit import Settings, calibrate, write
+from sim.calibration.hierarchy_checks import UNIDENTIFIED, identifiability_by_file, unidentified
+from sim.calibration.hierarchy_fit import in_memory
 from sim.calibration.models import INFORMATION, Model, model_of, under
+from sim.cli import calibrate_track, prior_sensitivity
 from sim.cli.common import UsageError, integer_at_least
 from sim.fileio import write_atomically
 from sim.report import protocols
@@ -39,6 +46,8 @@ from sim.viz.style import save_figure
 #: Where a calibration is written unless told otherwise.
 DEFAULT_OUT = Path("results/calibration")
 POSTERIOR = "posterior.parquet"
+PRIORS = "calibration/priors.toml"
+PARTICLES, GENERATIONS, DRAWS = 2000, 8, 20_000
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -47,8 +56,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "posterior the scenarios draw from")
     c.add_argument("--observations", default="calibration/observations.toml",
                    help="reported facts of each round (default %(default)s)")
-    c.add_argument("--priors", default="calibration/priors.toml",
-                   help="free parameters and their priors (default %(default)s)")
+    c.add_argument("--priors", help="free parameters and their priors (default "
+                   "calibration/priors.toml; with --record, track-priors.toml beside it)")
+    c.add_argument("--record", metavar="FILE",
+                   help="fit every round of a track record instead (hierarchical: "
+                   "party parameters shared across rounds with period deviations, each "
+                   "mediator's own), e.g. calibration/track-record.toml")
     c.add_argument("--out", metavar="DIR",
                    help=f"folder to write {POSTERIOR}, its manifest and (--report) checks.json "
                    f"and figures/ into (default {DEFAULT_OUT})")
@@ -57,10 +70,23 @@ def register(commands: argparse._SubParsersAction) -> None:
                    "replacing the committed posterior the scenarios draw from, its manifest, "
                    "checks and figures")
     c.add_argument("--seed", type=integer_at_least("--seed", 0), default=0)
-    c.add_argument("--particles", type=integer_at_least("--particles", 50), default=2000)
-    c.add_argument("--generations", type=integer_at_least("--generations", 1), default=8)
-    c.add_argument("--draws", type=integer_at_least("--draws", 100), default=20_000,
-                   help="replicates for the predictive checks (default %(default)s)")
+    c.add_argument("--particles", type=integer_at_least("--particles", 50),
+                   help=f"(default {PARTICLES}; {calibrate_track.PARTICLES} with --record)")
+    c.add_argument("--generations", type=integer_at_least("--generations", 1),
+                   help=f"(default {GENERATIONS})")
+    c.add_argument("--draws", type=integer_at_least("--draws", 100),
+                   help=f"replicates for the predictive checks (default {DRAWS:,}; "
+                   f"{calibrate_track.DRAWS:,} with --record)")
+    c.add_argument("--prior-scale", type=float, nargs="+", default=[1.0], metavar="K",
+                   help="widen (K > 1) or narrow every prior around its centre, within its "
+                   "key's bounds (default 1); several values with --forecast compare the "
+                   "forecasts they give")
+    c.add_argument("--forecast", metavar="SCENARIO",
+                   help="forecast this scenario from each fit (its posterior replaced by "
+                   "the fit's of the same file name) and write prior-sensitivity.json, "
+                   "instead of the posterior")
+    c.add_argument("--runs", type=integer_at_least("--runs", 100), default=20_000,
+                   help="simulated rounds of each --forecast (default %(default)s)")
     c.add_argument("--report", action="store_true",
                    help="also fit on all rounds but the last to forecast it, and write "
                    "checks.json and figures beside the posterior")
@@ -94,7 +120,7 @@ def _progress(start: float):
 def out_folder(args: argparse.Namespace) -> Path:
     """The folder to write into, checked before anything runs: the committed one (the
     observations file's) only with ``--write-committed``."""
-    committed = Path(args.observations).parent
+    committed = Path(args.record or args.observations).parent
     if args.write_committed:
         if args.out is not None:
             raise UsageError("--out and --write-committed: give one (--write-committed "
@@ -129,6 +155,15 @@ def chosen_model(args: argparse.Namespace, rounds: tuple[ObservedRound, ...]) ->
 def main(args: argparse.Namespace) -> int:
     """The command; a fit that cannot go on (``StalledError``: facts the model cannot
     reproduce) is one line about the observations file, exit 2, nothing written."""
+    calibrate_track.check_scales(args.prior_scale)
+    if args.forecast or len(args.prior_scale) > 1:
+        if not args.forecast:
+            raise UsageError("several --prior-scale values compare a forecast: give "
+                             "--forecast SCENARIO (e.g. scenarios/june-20-30-2025-track.toml)")
+        fitter = _track_fitter(args) if args.record else _fitter(args)
+        return prior_sensitivity.study(args, out_folder(args), fitter)
+    if args.record:
+        return calibrate_track.main(args, out_folder(args))
     try:
         return fit_and_write(args)
     except StalledError as error:
@@ -136,11 +171,12 @@ def main(args: argparse.Namespace) -> int:
 
 
 def fit_and_write(args: argparse.Namespace) -> int:
+    (scale,) = args.prior_scale
     rounds, observations_hash = load_observations(args.observations)
-    prior, priors_hash = load_priors(args.priors, tuple(r.scenario for r in rounds))
+    prior, priors_hash = _priors(args, rounds, scale)
     out = out_folder(args)
-    settings = Settings(particles=args.particles, generations=args.generations,
-                        seed=args.seed)
+    settings = _settings(args)
+    draws = args.draws or DRAWS
     hashes = {"observations": observations_hash, "priors": priors_hash}
     if args.compare_protocols:
         if args.protocol or args.report:
@@ -153,12 +189,11 @@ def fit_and_write(args: argparse.Namespace) -> int:
     fit = calibrate(rounds, prior, settings, progress=_progress(start))
     seconds = time.perf_counter() - start
     if args.report:  # everything is made before anything is written
-        result = compute_checks(rounds, prior, fit.particles, fit.weights, settings,
-                                args.draws)
-        made = figures(rounds, prior, fit.particles, fit.weights, settings, args.draws,
-                       result)
+        result = compute_checks(rounds, prior, fit.particles, fit.weights, settings, draws)
+        made = figures(rounds, prior, fit.particles, fit.weights, settings, draws, result)
     hashes |= {f"scenario:{r.name}": r.scenario.sha256 for r in rounds}
-    digest = write(out / POSTERIOR, fit, prior, settings, hashes, model)
+    digest = write(out / POSTERIOR, fit, prior, settings, hashes, model,
+                   {"prior_scale": scale} if scale != 1 else None)
     print(f"wrote {out / POSTERIOR} ({model.label}; {len(fit.weights):,} particles, "
           f"{fit.simulations:,} simulated replays, {seconds:.0f} s; sha256 {digest[:12]})")
     table = checks.identifiability(prior, fit.particles, fit.weights)
@@ -186,6 +221,55 @@ def fit_and_write(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(particles=args.particles or PARTICLES,
+                    generations=args.generations or GENERATIONS, seed=args.seed)
+
+
+def _priors(args: argparse.Namespace, rounds, scale: float):
+    """The priors file's priors (``--priors``), scaled by ``scale`` within each key's
+    bounds (the tightest over the rounds' scenarios), and the file's hash."""
+    prior, digest = load_priors(args.priors or PRIORS, tuple(r.scenario for r in rounds))
+    if scale == 1:
+        return prior, digest
+    bounds: dict[str, tuple[float, float]] = {}
+    for r in rounds:
+        for key, low, high in r.scenario.bounds:
+            was = bounds.get(key, (low, high))
+            bounds[key] = (max(was[0], low), min(was[1], high))
+    return prior.scaled(scale, bounds), digest
+
+
+def _fitter(args: argparse.Namespace) -> prior_sensitivity.Fitter:
+    """The Istanbul fit at a prior scale, as a study uses it."""
+    rounds, _ = load_observations(args.observations)
+    rounds = under(rounds, chosen_model(args, rounds))
+
+    def fit_at(scale: float):
+        prior, _ = _priors(args, rounds, scale)
+        fit = calibrate(rounds, prior, _settings(args))
+        posterior = in_memory(f"(this fit: {POSTERIOR})", prior.keys, fit.particles,
+                              fit.weights)
+        table = checks.identifiability(prior, fit.particles, fit.weights)
+        left = [str(p) for p in table.loc[table["verdict"] == UNIDENTIFIED, "parameter"]]
+        return {POSTERIOR: posterior}, {POSTERIOR: left}
+
+    return fit_at
+
+
+def _track_fitter(args: argparse.Namespace) -> prior_sensitivity.Fitter:
+    """The track fit at a prior scale, as a study uses it."""
+
+    def fit_at(scale: float):
+        done = calibrate_track.fit(args, scale, quiet=True)
+        made = calibrate_track.posteriors(done)
+        tables = identifiability_by_file(done.prior, done.fit.particles, done.fit.weights,
+                                         calibrate_track.POSTERIOR)
+        return made, {name: unidentified(tables[name]) for name in made}
+
+    return fit_at
+
+
 def compare_protocols(args: argparse.Namespace, rounds: tuple[ObservedRound, ...], prior,
                       settings: Settings, hashes: dict[str, str], out: Path) -> int:
     """``--compare-protocols``: fit every model, judge them side by side, write
@@ -204,7 +288,8 @@ def compare_protocols(args: argparse.Namespace, rounds: tuple[ObservedRound, ...
     fits = protocols.fit_models(rounds, prior, models, settings, progress=show)
     posteriors = {f.model.key: ((f.fit.particles, f.fit.weights),
                                 (f.held_out.particles, f.held_out.weights)) for f in fits}
-    result = protocols.compare(rounds, prior, models, posteriors, settings, args.draws,
+    result = protocols.compare(rounds, prior, models, posteriors, settings,
+                               args.draws or DRAWS,
                                args.choice_draws)
     figure = protocols_figure(result)
     for f, entry in zip(fits, result["models"], strict=True):  # all made: now write

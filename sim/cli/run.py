@@ -12,6 +12,7 @@ from sim.batch.storage import INPUTS, RESULTS, SUMMARY, ResultsFolder, make_mani
 from sim.cli.batching import add_batch_options, run_batch
 from sim.cli.common import integer_at_least
 from sim.cli.scenario_args import add_set_option, default_folder, load_scenario_arg, settings_of
+from sim.report.identified import unidentified_line, unidentified_parameters
 from sim.stats.summary import format_table
 from sim.terminal import printable
 
@@ -77,12 +78,18 @@ def main(args: argparse.Namespace) -> int:
     summary |= {"scenario_file": str(args.scenario), "scenario_sha256": scenario.sha256,
                 "settings": settings, "chunk_size": args.chunk_size,
                 "parameters": scenario.parameter_sources()}
+    flag = unidentified_parameters(summary["parameters"]["posterior"])
+    summary["parameters"]["unidentified"] = flag
     ResultsFolder(out).write_json(SUMMARY, summary)
     notes = sys.stderr if args.json else sys.stdout
     if args.json:
         print(json.dumps(table_json(summary), indent=2))
     else:
         print(format_table(summary | {"scenario": printable(summary["scenario"])}))
+        line = unidentified_line(flag, len(scenario.posterior.keys) if scenario.posterior
+                                 else 0)
+        if line:
+            print(printable(line))
     failed = summary["failures"]["count"]
     if failed:
         print(f"\n{failed:,} rounds raised an error and are left out above: see "

@@ -20,6 +20,7 @@ from sim.report.html import (
     to_html,
     to_markdown,
 )
+from sim.report.identified import unidentified_parameters
 from sim.report.narrative import number, summary_text
 from sim.report.output import FIGURES_FOLDER, ZONE_DRAWS, run_figures
 from sim.stats.numbers import percent, percent_interval, whole
@@ -133,6 +134,18 @@ def _posterior_text(used: dict) -> str:
             f"of the results): {parameters}. Every other parameter is the scenario file's.")
 
 
+def _unidentified_text(flag: dict, drawn: int) -> str:
+    names = flag.get("parameters") or []
+    source = flag.get("source", "the calibration's checks")
+    if not names:
+        return (f"Every one of the {drawn} parameters drawn from the posterior was informed "
+                f"by the calibration's data ({source}).")
+    return (f"Not pinned down by the data: {len(names)} of the {drawn} parameters drawn "
+            f"from the posterior stay near their prior in the calibration ({source}), so "
+            "what this report says about them rests on the priors, not on evidence: "
+            + ", ".join(names) + ".")
+
+
 def source_blocks(run: RunResults) -> list[Block]:
     """Where the parameters came from: the posterior (or none) and the shifts, as
     ``summary.json`` or ``manifest.json`` record them (else as the scenario now says);
@@ -149,6 +162,11 @@ def source_blocks(run: RunResults) -> list[Block]:
     used = sources.get("posterior")
     if used:
         blocks.append(Paragraph(_posterior_text(used)))
+        flag = sources.get("unidentified") if "unidentified" in sources else (
+            unidentified_parameters(used))
+        if flag is not None:
+            blocks.append(Paragraph(_unidentified_text(flag, len(used.get("parameters")
+                                                                 or []))))
     else:
         blocks.append(Paragraph(
             "No posterior: every parameter is the scenario file's value, or, where the "

@@ -164,14 +164,14 @@ def slider_specs(scenario: Scenario) -> tuple[SliderSpec, ...]:
         base = f"parties.{party.key}"
         for spec in scenario.agenda_issues:
             issue, pos = spec.name, party.position(spec.name)
-            ceasefire = spec.compound
-            name = "conditions_red_line" if ceasefire else "red_line"
+            compound = spec.compound
+            name = "conditions_red_line" if compound else "red_line"
             lever = by_key[f"{base}.issues.{issue}.{name}"]
-            ideal, red = ((pos.conditions_ideal, pos.conditions_red_line) if ceasefire
+            ideal, red = ((pos.conditions_ideal, pos.conditions_red_line) if compound
                           else (pos.ideal, pos.red_line))
-            wants = pos.conditions_wants if ceasefire else pos.wants
+            wants = pos.conditions_wants if compound else pos.wants
             low, high = (lever.low, ideal.low) if wants > 0 else (ideal.high, lever.high)
-            step = spec.scale.step if ceasefire or not spec.levelled else 0.1
+            step = spec.scale.step if compound or not spec.levelled else 0.1
             add(lever, party.name, lever.label.removeprefix(f"{party.name}: "), red, low,
                 high, step)
         willing = by_key[f"{base}.exchange_willingness"]
