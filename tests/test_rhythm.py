@@ -8,6 +8,7 @@ bad input gives one clear line (file, key), exit 2."""
 
 import datetime as dt
 import hashlib
+import json
 import math
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from sim.campaign.rhythm import (
     record_gaps,
     survival,
 )
+from sim.campaign.rhythm_report import campaign_entry
 from sim.campaign.spec import load_campaign
 from sim.campaign.tally import CampaignTally
 from sim.campaign.timing import BetaPosterior
@@ -230,6 +232,29 @@ def test_the_committed_fit_and_backtest_are_what_the_command_writes(tmp_path, mo
                  str(tmp_path)]) == 0
     for name in ("campaign-backtest.json", "campaign-backtest.md"):
         assert (tmp_path / name).read_bytes() == (CALIBRATION / name).read_bytes(), name
+
+
+def test_negsim_backtest_holds_the_campaign_backtest(record):
+    """The committed backtest.json's ``campaign`` entry is the rhythm's backtest on the
+    record of rounds, as ``negsim backtest`` computes it, and agrees with the committed
+    campaign-backtest.json."""
+    table, summary = backtest_rhythm(record)
+    entry = campaign_entry(table, summary, "calibration/meetings.toml")
+    committed = json.loads((CALIBRATION / "backtest.json").read_text())["campaign"]
+    assert committed == json.loads(json.dumps(entry))
+    detail = json.loads((CALIBRATION / "campaign-backtest.json").read_text())["summary"]
+    assert committed["forecasters"]["model"]["log"] == detail["model"]["log"]
+    assert committed["forecasters"]["exponential"]["crps"] == detail["baseline"]["crps"]
+    assert len(committed["origins"]) == detail["scored"] == 10
+
+
+def test_negsim_backtest_refuses_a_bad_record_of_rounds_before_it_runs(tmp_path, capsys):
+    bad = tmp_path / "meetings.toml"
+    bad.write_text(GOOD.replace('format = "HOSTED-DIRECT"', 'format = "PHONE"', 1))
+    assert main(["backtest", "--meetings", str(bad), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{bad}: rounds[0].format: 'PHONE'" in err[0], err
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_istanbul_campaign_starts_where_the_record_ends(record):

@@ -35,6 +35,18 @@ def backtest_document(table: pd.DataFrame, summary: dict, record_file: str,
             "origins": rows}
 
 
+def campaign_entry(table: pd.DataFrame, summary: dict, record_file: str) -> dict:
+    """The ``campaign`` entry of ``negsim backtest``'s ``backtest.json``: the origins
+    scored and each forecaster's mean log score, CRPS (days) and chance of the next
+    round by the day it met (``summarise_backtest``)."""
+    return {"record": record_file, "origins": summary["origins"],
+            "forecasters": {
+                name: {"log": _finite(summary[key]["log"]),
+                       "crps": _finite(summary[key]["crps"]),
+                       "p_by": _finite(summary[key]["p_by_mean"])}
+                for name, key in (("model", "model"), ("exponential", "baseline"))}}
+
+
 def _num(value, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-" if value is None else "inf"
