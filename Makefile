@@ -12,7 +12,7 @@ run: $(VENV)/.installed-run
 
 # on every core (pytest-xdist), each test file on one worker so its fixtures are made once
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q -n auto --dist loadfile
+	$(PY) -m pytest -q -n auto --dist loadfile --durations=30
 
 bench: $(VENV)/.installed-run
 	$(PY) experiments/bench.py

@@ -21,7 +21,9 @@ from sim.scenario.spec import Protocol
 ROOT = Path(__file__).resolve().parent.parent
 CALIBRATION = ROOT / "calibration"
 SCENARIOS = ROOT / "scenarios"
-ISTANBUL = sorted([*SCENARIOS.glob("istanbul-*.toml"), *SCENARIOS.glob("june-*.toml")])
+# the -track variant draws from the track record's posterior (tests/test_hierarchy*.py)
+ISTANBUL = sorted(p for p in [*SCENARIOS.glob("istanbul-*.toml"), *SCENARIOS.glob("june-*.toml")]
+                  if not p.stem.endswith("-track"))
 
 
 def favoured() -> dict:

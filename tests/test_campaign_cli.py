@@ -199,7 +199,7 @@ def test_a_round_that_raises_stops_the_campaign_in_one_line(tmp_path, capsys, mo
     import sim.campaign.engine
 
     class Broken:
-        def __init__(self, setup):
+        def __init__(self, setup, compiled=False):
             pass
 
         def run(self):

@@ -221,14 +221,20 @@ def test_a_folder_without_inputs_is_one_line(tmp_path, capsys):
 @pytest.mark.parametrize("args, needles", [
     (["--event", "ceasefire_any"],
      ["--event ceasefire_any: not an event of", "Allowed: water_deal, big_water, border_deal,"]),
-    (["--event", "commission"],
-     ["--event commission: holds in none of the 3,000 rounds read from",
-      "PRIM needs rounds with and without it"]),
 ])
 def test_an_unknown_or_constant_event_is_one_line(copy, capsys, args, needles):
     assert main(["discover", str(copy), *args]) == 2
     one_error_line(capsys, *needles)
     assert not (copy / "discover.json").exists()
+
+
+def test_an_event_that_never_holds_is_one_line(copy, tmp_path, capsys):
+    scenario = tmp_path / "river.toml"
+    scenario.write_text(RIVER.read_text() + '\n[events.never]\nwhen = "water.value > 1000"'
+                        '\nlabel = "more water than there is"\n')
+    assert main(["discover", str(copy), "--event", "never", "--scenario", str(scenario)]) == 2
+    one_error_line(capsys, "--event never: holds in none of the 3,000 rounds read from",
+                   "PRIM needs rounds with and without it")
 
 
 def test_an_event_that_always_holds_is_one_line(copy, tmp_path, capsys):

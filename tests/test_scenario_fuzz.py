@@ -43,17 +43,20 @@ EVENT_NAMES = tuple(BASE["events"])
 # The keys each table allows, written out here (not imported) so that the test checks
 # the loader against the documented lists (docs/scenarios.md).
 ROUND_KEYS = ("name", "date", "deadline_minutes", "max_minutes", "opening_minutes",
-              "closing_minutes")
+              "closing_minutes", "protocol")
 CONTEXT_KEYS = ("third_party_pressure", "concession_noise", "walkout_shape")
+INFORMATION_KEYS = ("private", "prior_width", "caucus_noise")
 MEDIATOR_KEYS = ("name", "proposal_rule", "agenda_order", "pressure", "credibility",
-                 "exploration_minutes", "item_minutes", "own_items")
+                 "exploration_minutes", "item_minutes", "own_items", "informed", "format",
+                 "caucuses", "caucus_minutes", "shuttle_minutes", "bias", "stakes", "budget",
+                 "levers")
 PARTY_KEYS = ("name", "concession", "patience", "exchange_willingness", "bargaining_power",
-              "momentum", "issues", "linkage")
+              "momentum", "batna", "discount_per_hour", "bluff", "issues", "linkage")
 POSITION_KEYS = ("wants", "ideal", "red_line", "salience")
 CEASEFIRE_KEYS = POSITION_KEYS + ("conditions_wants", "conditions_ideal",
                                   "conditions_red_line", "conditions_red_line_at")
-TOP_KEYS = ("round", "context", "issues", "agenda", "mediator", "parties", "events",
-            "observed", "posterior", "shift")
+TOP_KEYS = ("round", "context", "information", "issues", "agenda", "mediator", "parties",
+            "events", "observed", "posterior", "shift")
 ISSUE_KEYS = ("kind", "label", "unit", "min", "max", "step", "levels", "exchange",
               "contested", "contested_from_level", "conditions")
 SCALE_KEYS = ("label", "unit", "min", "max", "step")
@@ -202,7 +205,7 @@ def numeric_specs() -> list[tuple[tuple[str, ...], float, float, bool]]:
     """(path, low, high, accepts a range) of every number of the classroom scenario,
     optional ones included."""
     specs = [
-        (("round", "deadline_minutes"), 1, 1440, False),
+        (("round", "deadline_minutes"), 1, 1_000_000, False),
         (("round", "max_minutes"), 1, 1440, False),
         (("round", "opening_minutes"), 0, 600, True),
         (("round", "closing_minutes"), 0, 600, False),
@@ -246,6 +249,7 @@ REQUIRED = [("round",), ("round", "name"), ("agenda",), ("agenda", "items"), ("m
         ("conditions_wants", "conditions_ideal", "conditions_red_line")
         if issue == "ceasefire" else ())]
 TABLES = {(): TOP_KEYS, ("round",): ROUND_KEYS, ("context",): CONTEXT_KEYS,
+          ("information",): INFORMATION_KEYS,
           ("agenda",): ("items",), ("mediator",): MEDIATOR_KEYS}
 for _p in PARTIES:
     TABLES[("parties", _p)] = PARTY_KEYS
@@ -268,7 +272,9 @@ def dotted(path) -> str:
 
 
 def within(low, high) -> str:
-    return f"within [{low:g}, {high:g}]"
+    def bound(x) -> str:  # as the loader writes a bound: 1000000, not 1e+06
+        return str(int(x)) if float(x).is_integer() else f"{x:g}"
+    return f"within [{bound(low)}, {bound(high)}]"
 
 
 # ----------------------------------------------------------------------------- families
@@ -601,7 +607,7 @@ def deep_value(draw) -> Case:
     # quadratic time); from ~1,500 levels repr() of it fails with RecursionError
     depth = draw(st.integers(1, 100) | st.integers(1600, 1800))
     text = BASE_TEXT.replace("deadline_minutes = 100", "deadline_minutes" + ".a" * depth + " = 1")
-    return Case(text, "round.deadline_minutes", ("must be a number within [1, 1440], got dict",))
+    return Case(text, "round.deadline_minutes", ("must be a number within [1, 1000000], got dict",))
 
 
 DRAWABLE = frozenset(key for key, _, _ in parse_scenario(BASE_TEXT, NAME).bounds)

@@ -21,6 +21,7 @@ from typing import Any
 
 from sim.cli.common import UsageError
 from sim.errors import InputError
+from sim.scenario.checks import read_file
 from sim.scenario.overrides import parse_settings, scenario_with
 from sim.scenario.spec import Scenario, ScenarioError
 
@@ -44,9 +45,10 @@ def settings_of(args: argparse.Namespace) -> dict[str, Any]:
 def is_campaign_file(path: str | Path) -> bool:
     """Whether the file is a campaign file (a top-level ``[campaign]`` table), which
     ``negsim campaign`` runs: read only to explain an error, so any failure is False."""
-    try:
-        return isinstance(tomllib.loads(Path(path).read_text("utf-8")).get("campaign"), dict)
-    except (OSError, ValueError, RecursionError):
+    try:  # read as every scenario is (a device, a pipe or a huge file is refused)
+        text = read_file(path).decode("utf-8")
+        return isinstance(tomllib.loads(text).get("campaign"), dict)
+    except (InputError, OSError, ValueError, RecursionError):
         return False
 
 

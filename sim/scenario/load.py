@@ -85,8 +85,8 @@ class _Reader:
                 self.fail(full, "is required but missing")
             return Range(default, default)
         value = data[name]
-        allowed = f"{_NUMBER} within [{low:g}, {high:g}]" if ranged else (
-            f"a number within [{low:g}, {high:g}]")
+        allowed = f"{_NUMBER} within [{_bound(low)}, {_bound(high)}]" if ranged else (
+            f"a number within [{_bound(low)}, {_bound(high)}]")
         if _is_number(value):
             pair = (float(value), float(value))
         elif ranged and isinstance(value, list) and len(value) == 2 and all(
@@ -174,6 +174,11 @@ class _Reader:
 
 def _join(key: str, name: Any) -> str:
     return f"{key}.{name}" if key else str(name)
+
+
+def _bound(x: float) -> str:
+    """A bound as a reader writes it: 1000000, not 1e+06; 0.05 as 0.05."""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def _is_number(value: Any) -> bool:
