@@ -35,7 +35,7 @@ from sim.campaign.rhythm_report import backtest_document, backtest_markdown
 from sim.campaign.spec import load_campaign
 from sim.cli.batching import add_batch_options, run_batch
 from sim.cli.common import UsageError, integer_at_least
-from sim.fileio import write_atomically
+from sim.fileio import make_folder, write_atomically
 from sim.report.output import FIGURES_FOLDER
 from sim.viz.campaign import campaign_figures
 from sim.viz.style import FORMATS, save_figure
@@ -114,7 +114,7 @@ def backtest_command(args: argparse.Namespace) -> int:
     if not len(table):
         raise UsageError(f"{record_path}: rounds: the backtest needs a gap to fit to and "
                          "one after it to score (two rounds, and a cutoff after the last)")
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     document = backtest_document(table, summary, record_path.as_posix(), record.sha256)
     write_atomically(out / "campaign-backtest.json", dumps(document))
     text = backtest_markdown(document)
