@@ -123,8 +123,9 @@ def test_resume_reuses_a_finished_batch_and_refuses_a_different_one(tmp_path, ca
     assert main(reseeded) == 2
     assert "cannot resume: seed was 2, now 3" in capsys.readouterr().err
     edited = tmp_path / "edited.toml"
-    edited.write_text(CAMPAIGN.read_text().replace("noise = 1.0", "noise = 1.1").replace(
-        'round = "', f'round = "{CAMPAIGN.parent}/').replace(
+    edited.write_text(CAMPAIGN.read_text().replace(
+        "patience_per_trust = 0.5", "patience_per_trust = 0.6").replace(
+        '\nround = "', f'\nround = "{CAMPAIGN.parent}/').replace(
         '"../calibration', f'"{CAMPAIGN.parent}/../calibration'))
     other = batch(out, "--workers", "1", "--resume", runs=80)
     other[1] = str(edited)

@@ -128,11 +128,12 @@ def campaign_manifest(campaign: Campaign, campaign_file: str, seed: int, runs: i
     """The batch's manifest: the round scenario's identity as ``negsim run`` records
     it (no ``inputs/``: a campaign keeps its rounds' outcomes only), and as
     ``depends_on`` what else decides the results (the campaign file, the
-    implementation record, the horizon)."""
+    implementation record, the fitted rhythm, the horizon)."""
     timing = campaign.timing
     depends_on = {
         "campaign_sha256": campaign.sha256,
         "implementation_record_sha256": None if timing is None else timing.record_sha256,
+        "rhythm_sha256": None if campaign.rhythm is None else campaign.rhythm.sha256,
         "start": str(campaign.start), "until": str(campaign.until)}
     manifest = make_manifest("campaign", campaign.round_scenario, campaign.round_scenario.path,
                              seed, runs, chunk_size, parts, inputs=False,

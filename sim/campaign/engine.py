@@ -27,6 +27,14 @@ file (``sim.campaign.spec``), never from names written here. Every day:
    logistic taste shock (random utility: McFadden 1974) — ``sigmoid(U / noise)`` is
    its chance of agreeing within a week. When all have agreed, the round meets
    ``lead_days`` later (not before a date already proposed).
+
+   **With a fitted rhythm** (``[scheduling] rhythm``, ``sim.campaign.rhythm``) instead:
+   each campaign draws the two daily chances from their posteriors once; after each
+   round (and at the start, from ``state.last_round``) the next round is set
+   ``min_gap_days - 1 + W`` days later, ``W`` geometric with the chance of the state the
+   round left (a next round agreed: ``next_round_event`` held; or not). At the start
+   the gap already elapsed without a round is conditioned on (the geometric forgets
+   it), as is a date already proposed, before which the first round does not meet.
 """
 
 from __future__ import annotations
@@ -78,11 +86,30 @@ class World:
             self.willing[:, self.parties.index(campaign.proposed_by)] = True
         self.scheduled = np.full(n, -1)
         self.last_round = np.full(n, -10**6)
+        if campaign.rhythm is not None:
+            self._start_rhythm(rng)
         self.rounds = np.zeros(n, dtype=np.int64)
         self.held: list[tuple[int, np.ndarray]] = []  # (day, campaigns) of each day's rounds
         self.event_day = {event.name: np.full(n, -1) for event in scenario.events}
         self.level = {issue: np.zeros(n, dtype=np.int64) for issue in campaign.compounds}
         self.walkouts = np.zeros(n, dtype=np.int64)
+
+    def _start_rhythm(self, rng: np.random.Generator) -> None:
+        """Draw each campaign's two daily chances, and its first round: ``G`` days after
+        the last round, given that none met in the ``e`` days before the start nor
+        meets before a date proposed (``q`` days after the last round):
+        ``max(s - 1, e, q - 1) + W`` (the geometric ``W`` is memoryless)."""
+        c, rhythm = self.c, self.c.rhythm
+        self.chance_agreed = rhythm.agreed.draw(rng, self.n)
+        self.chance_none = rhythm.none.draw(rng, self.n)
+        last = (c.last_round - c.start).days  # negative: before day 0
+        elapsed = -last - 1
+        chance = self.chance_agreed if c.next_round_agreed else self.chance_none
+        wait = max(rhythm.min_gap_days - 1, elapsed)
+        if c.round_proposed is not None:  # no round before the date proposed
+            wait = max(wait, (c.round_proposed - c.start).days - last - 1)
+        self.last_round[:] = last
+        self.scheduled[:] = last + wait + rng.geometric(chance)
 
     def _parameters(self, scenario):
         """Every parameter drawn once per campaign and kept for all its rounds (a
@@ -166,7 +193,13 @@ class World:
         for issue, level in self.level.items():
             level[rows] = np.maximum(level[rows], out[f"{issue}_level"])
         self.walkouts[rows] += out["walkout"]
-        if self.c.next_round_event is None:
+        if self.c.rhythm is not None:
+            agreed = (held[self.c.next_round_event] if self.c.next_round_event is not None
+                      else np.zeros(rows.size, dtype=bool))
+            chance = np.where(agreed, self.chance_agreed[rows], self.chance_none[rows])
+            self.scheduled[rows] = day + self.c.rhythm.min_gap_days - 1 + \
+                self.rng.geometric(chance)
+        elif self.c.next_round_event is None:
             self.scheduled[rows] = -1
         else:
             again = held[self.c.next_round_event]
@@ -180,6 +213,8 @@ class World:
         return self.rng.integers(low, high + 1, size)
 
     def schedule(self, day: int) -> None:
+        if self.c.rhythm is not None:
+            return  # every round was set when the one before it met
         free = np.flatnonzero((self.scheduled < 0) & (day - self.last_round >= self.c.min_gap_days))
         if not free.size:
             return

@@ -56,6 +56,25 @@ def exchange_labels(campaign: Campaign) -> dict[str, dict]:
                     "unit": scenario.issue(issue).scale.unit} for issue in campaign.exchanges}
 
 
+def scheduling(campaign: Campaign) -> dict:
+    """How the campaign convenes rounds: the fitted rhythm (its file, threshold and the
+    two states' Beta posteriors) or the hand-set random-utility model (its keys)."""
+    rhythm = campaign.rhythm
+    if rhythm is None:
+        return {"model": "hand-set", "min_gap_days": campaign.min_gap_days,
+                "lead_days": list(campaign.lead_days), "value": list(campaign.value),
+                "cost": list(campaign.cost), "mediator_push": campaign.mediator_push,
+                "noise": campaign.noise}
+    return {"model": "fitted rhythm", "rhythm": campaign.rhythm_path,
+            "rhythm_sha256": rhythm.sha256, "min_gap_days": rhythm.min_gap_days,
+            "last_round": str(campaign.last_round),
+            "next_round_agreed": campaign.next_round_agreed,
+            "daily_chance": {
+                name: {"a": post.a, "b": post.b, "mean": post.mean}
+                for name, post in (("next_round_agreed", rhythm.agreed),
+                                   ("no_next_round", rhythm.none))}}
+
+
 def summarise_campaign(campaign: Campaign, tally: CampaignTally, seed: int) -> dict:
     """The ``summary.json`` structure (``docs/campaigns.md``, "Outputs")."""
     n = tally.campaigns
@@ -95,6 +114,7 @@ def summarise_campaign(campaign: Campaign, tally: CampaignTally, seed: int) -> d
                    for e in campaign.round_scenario.events},
         "track": list(campaign.track),
         "next_round_event": campaign.next_round_event,
+        "scheduling": scheduling(campaign),
         "rounds_held": rounds, "round_dates": round_dates, "by_date": by_date,
     }
 
@@ -118,11 +138,25 @@ def _by_date(title: str, dates: list[str], lines: list[tuple[str, list[str]]]) -
     return out
 
 
+def _scheduling_line(s: dict | None) -> str:
+    if not s:
+        return ""
+    if s["model"] == "hand-set":
+        return (f"rounds convened by the hand-set scheduling (at least {s['min_gap_days']} "
+                "days apart, unless agreed at the table)")
+    c = s["daily_chance"]
+    return (f"rounds convened by the fitted rhythm ({printable(s['rhythm'])}): at least "
+            f"{s['min_gap_days']} days apart, then a daily chance of "
+            f"{c['next_round_agreed']['mean']:.4f} after a round that agreed a next one, "
+            f"{c['no_next_round']['mean']:.4f} after one that did not")
+
+
 def format_campaign(summary: dict) -> str:
     """The printed table: every round held, then by date the tracked events and what
     was carried out of each exchange."""
     lines = [f"{printable(summary['campaign'])}: {summary['campaigns']:,} simulated campaigns, "
-             f"{summary['start']} to {summary['until']}, seed {summary['seed']}", "",
+             f"{summary['start']} to {summary['until']}, seed {summary['seed']}",
+             _scheduling_line(summary.get("scheduling")), "",
              "rounds held      probability (95% interval)"]
     for k, entry in summary["rounds_held"].items():
         lines.append(f"  {k:>2}             {_pct(entry)}")

@@ -16,6 +16,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim.campaign.rhythm import Rhythm, read_rhythm
 from sim.campaign.timing import BetaPosterior, FixedChance, StageTiming, fit_stage_timing, unfitted
 from sim.errors import InputError
 from sim.scenario.checks import date, number, read_toml, span, table
@@ -57,6 +58,8 @@ class Campaign:
     pending: tuple[Span, ...]  # per exchange issue: agreed, not yet carried out
     round_proposed: dt.date | None  # a date one side has proposed for the next round
     proposed_by: str | None  # the party that proposed it (and so has agreed to meet)
+    last_round: dt.date | None  # the last round before the start (the fitted rhythm's)
+    next_round_agreed: bool  # whether it left a next round agreed (the rhythm's state)
     trust: tuple[Span, ...]  # per party of the round scenario, in its order
     # implementation
     stages: int
@@ -65,13 +68,16 @@ class Campaign:
     loss_per_slip: float
     willingness_per_trust: float
     patience_per_trust: float
-    # scheduling
-    min_gap_days: int
-    lead_days: tuple[int, int]
-    value: tuple[float, ...]  # per party: value of meeting when it fully trusts the other
-    cost: tuple[float, ...]  # per party: cost of a meeting
-    mediator_push: float
-    noise: float
+    # scheduling: the fitted rhythm (``rhythm``), or the hand-set random-utility model
+    # (the keys below it, None with a rhythm)
+    rhythm: Rhythm | None
+    rhythm_path: str | None
+    min_gap_days: int | None
+    lead_days: tuple[int, int] | None
+    value: tuple[float, ...] | None  # per party: value of meeting, fully trusting
+    cost: tuple[float, ...] | None  # per party: cost of a meeting
+    mediator_push: float | None
+    noise: float | None
 
     @property
     def days(self) -> int:
@@ -189,6 +195,62 @@ def _timing(path: Path, c: dict, im: dict | None, exchanges: tuple[str, ...]
     return fixed_timing(path, im, fit_stage_timing(path.parent / record))
 
 
+_HAND_SET = ("min_gap_days", "lead_days", "value", "cost", "mediator_push", "noise")
+
+
+def _scheduling(path: Path, value, parties: tuple[str, ...]) -> dict:
+    """``[scheduling]``: ``rhythm`` (a fitted rhythm file, relative to this file) alone,
+    or every key of the hand-set random-utility model."""
+    sc = table(path, "scheduling", value, ("rhythm",) + _HAND_SET)
+    if "rhythm" in sc:
+        extra = [k for k in _HAND_SET if k in sc]
+        if extra:
+            raise InputError(path, f"scheduling.{extra[0]}", "is set by the fitted rhythm "
+                             "(scheduling.rhythm): leave it out, or leave out rhythm")
+        if not isinstance(sc["rhythm"], str):
+            raise InputError(path, "scheduling.rhythm", "must be a path (relative to this "
+                             "file) to a rhythm written by negsim campaign --fit-rhythm")
+        return dict(rhythm=read_rhythm(path.parent / sc["rhythm"]), rhythm_path=sc["rhythm"],
+                    min_gap_days=None, lead_days=None, value=None, cost=None,
+                    mediator_push=None, noise=None)
+    sc = table(path, "scheduling", sc, _HAND_SET, _HAND_SET)
+    # at least a day: a round is held before the day's scheduling, so one set for the
+    # same day would never meet
+    lead = span(path, "scheduling.lead_days", sc["lead_days"], 1, 365)
+    return dict(
+        rhythm=None, rhythm_path=None,
+        min_gap_days=int(number(path, "scheduling.min_gap_days", sc["min_gap_days"], 1, 365)),
+        lead_days=(int(lead[0]), int(lead[1])),
+        value=_per_party(path, "scheduling.value", sc["value"], parties, -100, 100, False),
+        cost=_per_party(path, "scheduling.cost", sc["cost"], parties, -100, 100, False),
+        mediator_push=number(path, "scheduling.mediator_push", sc["mediator_push"], -100, 100),
+        noise=number(path, "scheduling.noise", sc["noise"], 0.01, 100))
+
+
+def _rhythm_state(path: Path, s: dict, start: dt.date, rhythm: Rhythm | None
+                  ) -> tuple[dt.date | None, bool]:
+    """``state.last_round`` and ``state.next_round_agreed``: where the fitted rhythm
+    starts (required with it: it counts the gap from the last round; refused without)."""
+    if rhythm is None:
+        for key in ("last_round", "next_round_agreed"):
+            if key in s:
+                raise InputError(path, f"state.{key}", "is read by the fitted rhythm only "
+                                 "(scheduling.rhythm); the hand-set scheduling counts from "
+                                 "the start")
+        return None, False
+    if "last_round" not in s:
+        raise InputError(path, "state.last_round", "is required with scheduling.rhythm: the "
+                         "date of the last round before the start (the gap counts from it)")
+    last = date(path, "state.last_round", s["last_round"])
+    if last >= start:
+        raise InputError(path, "state.last_round", f"{last} is not before the start {start}")
+    agreed = s.get("next_round_agreed", False)
+    if not isinstance(agreed, bool):
+        raise InputError(path, "state.next_round_agreed", "must be true (the last round "
+                         "agreed a next round) or false")
+    return last, agreed
+
+
 def load_campaign(path: str | Path) -> Campaign:
     """Read and check a campaign file."""
     path = Path(path)
@@ -210,7 +272,8 @@ def load_campaign(path: str | Path) -> Campaign:
         next_round = _event_name(path, "campaign.next_round_event", next_round, events)
 
     s = table(path, "state", top["state"], ("pending", "round_proposed", "proposed_by",
-                                            "trust"), ("trust",))
+                                            "trust", "last_round", "next_round_agreed"),
+              ("trust",))
     proposed = proposer = None
     if "round_proposed" in s:
         proposed = date(path, "state.round_proposed", s["round_proposed"])
@@ -229,12 +292,8 @@ def load_campaign(path: str | Path) -> Campaign:
                "willingness_per_trust", "patience_per_trust"),
                ("gain_per_stage", "loss_per_slip", "willingness_per_trust",
                 "patience_per_trust"))
-    sc = table(path, "scheduling", top["scheduling"], ("min_gap_days", "lead_days", "value",
-               "cost", "mediator_push", "noise"), ("min_gap_days", "lead_days", "value",
-                                                   "cost", "mediator_push", "noise"))
-    # at least a day: a round is held before the day's scheduling, so one set for the
-    # same day would never meet
-    lead = span(path, "scheduling.lead_days", sc["lead_days"], 1, 365)
+    scheduling = _scheduling(path, top["scheduling"], parties)
+    last_round, agreed = _rhythm_state(path, s, start, scheduling["rhythm"])
     campaign = Campaign(
         path=str(path), sha256=digest, name=str(c["name"]), start=start, until=until,
         round_scenario=scenario, timing=timing, exchanges=exchanges,
@@ -250,12 +309,7 @@ def load_campaign(path: str | Path) -> Campaign:
                                      tr["willingness_per_trust"], 0, 10),
         patience_per_trust=number(path, "trust.patience_per_trust", tr["patience_per_trust"],
                                   0, 10),
-        min_gap_days=int(number(path, "scheduling.min_gap_days", sc["min_gap_days"], 1, 365)),
-        lead_days=(int(lead[0]), int(lead[1])),
-        value=_per_party(path, "scheduling.value", sc["value"], parties, -100, 100, False),
-        cost=_per_party(path, "scheduling.cost", sc["cost"], parties, -100, 100, False),
-        mediator_push=number(path, "scheduling.mediator_push", sc["mediator_push"], -100, 100),
-        noise=number(path, "scheduling.noise", sc["noise"], 0.01, 100),
+        last_round=last_round, next_round_agreed=agreed, **scheduling,
     )
     _check_columns(path, campaign)
     return campaign

@@ -5,8 +5,12 @@ Writes into ``--out DIR`` (default ``results/backtest``): ``backtest.json`` (eac
 forecaster's mean Brier, log score and CRPS), ``scores.parquet`` (one row per round,
 target and forecaster), ``backtest.md`` and ``figures/backtest-reliability`` (PNG and
 SVG). With ``--write-committed``, into the record's folder (``calibration/``), the
-scores as ``backtest-scores.parquet``. Everything is computed before anything is
-written; the same command writes the same bytes (no time or date in any file).
+scores as ``backtest-scores.parquet``. ``backtest.json`` also holds ``campaign``: the
+rhythm of rounds backtested on the record of rounds (``--meetings``, default
+``meetings.toml`` beside the record; ``sim.campaign.rhythm.backtest_rhythm``), every
+origin whatever ``--until`` says (its own record, scored in a second). Everything is
+computed before anything is written; the same command writes the same bytes (no time
+or date in any file).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from pathlib import Path
 from sim.calibration.backtest import BacktestSettings, reliability, rolling_origin, summary
 from sim.calibration.hierarchy_priors import load_track_priors
 from sim.calibration.track_record import load_track_record
+from sim.campaign.rhythm import backtest_rhythm, load_meetings
+from sim.campaign.rhythm_report import campaign_entry
 from sim.cli.calibrate_track import PRIORS, load_text
 from sim.cli.common import UsageError, integer_at_least
 from sim.fileio import write_atomically
@@ -39,6 +45,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "rounds before it, and score it against what happened and the baselines")
     b.add_argument("--record", default=RECORD,
                    help="the track record (default %(default)s)")
+    b.add_argument("--meetings", help="the record of rounds the campaign's rhythm is "
+                   "backtested on (default meetings.toml beside the record)")
     b.add_argument("--priors", help="its hierarchical priors (default track-priors.toml "
                    "beside the record)")
     b.add_argument("--out", metavar="DIR",
@@ -117,6 +125,9 @@ def _note(line: str) -> None:
 def main(args: argparse.Namespace) -> int:
     out, scores_name = outputs(args)
     record = load_track_record(args.record)
+    meetings_file = Path(args.meetings) if args.meetings else \
+        Path(args.record).parent / "meetings.toml"
+    meetings = load_meetings(meetings_file)  # checked before the long run
     priors = Path(args.priors) if args.priors else Path(args.record).parent / PRIORS
     prior, _ = load_track_priors(priors, record)
     settings = BacktestSettings(particles=args.particles, generations=args.generations,
@@ -125,6 +136,9 @@ def main(args: argparse.Namespace) -> int:
     rounds = scored_rounds(record.rounds, args.until)
     done = rolling_origin(rounds, prior, settings, progress=_note)
     result = summary(done.scores)
+    rhythm_table, rhythm_summary = backtest_rhythm(meetings)
+    result["campaign"] = campaign_entry(rhythm_table, rhythm_summary,
+                                        meetings_file.as_posix())
     fitted = {f["round"]: f["fitted_on"] for f in done.fits}
     about = {"command": command_line(args), "particles": settings.particles,
              "generations": settings.generations, "runs": settings.runs,
@@ -150,6 +164,10 @@ def main(args: argparse.Namespace) -> int:
         cells = "".join(f"{'-' if v is None else f'{v:.3f}':>{w}}"
                         for v, w in zip(values.values(), (8, 8, 10), strict=True))
         print(f"{name:<12}{cells}")
+    rhythm = result["campaign"]["forecasters"]
+    print(f"the rhythm of rounds, {len(result['campaign']['origins'])} gaps: log "
+          f"{rhythm['model']['log']:.3f} (exponential {rhythm['exponential']['log']:.3f}), "
+          f"CRPS {rhythm['model']['crps']:.1f} days ({rhythm['exponential']['crps']:.1f})")
     if done.skipped:
         print(f"{len(done.skipped)} events not scored (not observed, or left open by a "
               "range): listed in backtest.md")
