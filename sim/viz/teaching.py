@@ -226,7 +226,7 @@ def whatif_figure(result, most: int = 10) -> Figure:
 
     ranked = sorted(result.results, key=lambda r: (r.reached is None, -spread(r)))
     drawn = [r for r in ranked if spread(r) > 1e-9][:most]
-    fig = Figure(figsize=(10, 5.2), layout="constrained")
+    fig = Figure(figsize=(10, 6.2), layout="constrained")
     ax = fig.add_subplot()
     for i, r in enumerate(drawn):
         x = [pt.shift / r.lever.span for pt in r.curve]
@@ -243,10 +243,12 @@ def whatif_figure(result, most: int = 10) -> Figure:
     ax.set_ylim(-2, 102)
     ax.set_xlabel("shift of the lever, as a share of its allowed range (0 = the scenario)")
     ax.set_ylabel(f"P({target.event}), %")
-    ax.set_title(f"What would it take: {target}\n{result.scenario_name}, "
+    # the title over the whole figure and the legend under it: neither overlaps the
+    # other however long the scenario's name and the levers' labels
+    fig.suptitle(f"What would it take: {target}\n{result.scenario_name}, "
                  f"{result.runs:,} rounds per point, common random numbers", fontsize=10)
     rest = len(result.results) - len(drawn)
     if rest:
         ax.plot([], [], " ", label=f"({rest} other levers: less effect, not drawn)")
-    fig.legend(fontsize=8, loc="outside right upper", frameon=False)
+    fig.legend(fontsize=8, loc="outside lower center", ncols=2, frameon=False)
     return fig
