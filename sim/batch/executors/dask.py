@@ -198,13 +198,21 @@ class DaskCluster:
         self._scattered: dict[int, tuple[Any, Any]] = {}  # key -> (array, its future)
 
     def _scatter(self, array: Any) -> Any:
-        """The array scattered to the cluster (after waiting for a worker, if none)."""
-        try:
-            self.client.wait_for_workers(1, timeout=WORKER_WAIT)
-            return self.client.scatter(array, hash=False)
-        except (TimeoutError, OSError) as error:
-            raise WorkerLost(f"the Dask cluster has had no worker for {WORKER_WAIT:g} s "
-                             f"({type(error).__name__})") from None
+        """The array scattered to the cluster (after waiting for a worker, if none).
+
+        A worker killed a moment ago may still be on the scheduler's list: scattering to
+        it fails at once (``CommClosedError``), so the scatter is tried again, as long
+        as ``WORKER_WAIT`` allows, until a live worker takes it."""
+        deadline = time.monotonic() + WORKER_WAIT
+        while True:
+            try:
+                self.client.wait_for_workers(1, timeout=max(deadline - time.monotonic(), 1))
+                return self.client.scatter(array, hash=False)
+            except (TimeoutError, OSError) as error:
+                if time.monotonic() >= deadline:
+                    raise WorkerLost(f"the Dask cluster has had no worker for "
+                                     f"{WORKER_WAIT:g} s ({type(error).__name__})") from None
+                time.sleep(0.5)
 
     def _submit(self, function: Callable[[Any], Any], task: Any) -> Any:
         """Submit ``function(task)``, its shared arrays scattered the first time (and
