@@ -73,7 +73,9 @@ items = ["fish", "land"]
 """
 
 
-def logroll(protocol: str, item_minutes: int = 1440) -> dict:
+def logroll_text(protocol: str, private: bool = False, item_minutes: int = 1440) -> str:
+    """The logrolling case: ``a`` cares 3:1 for fish, ``b`` 3:1 for land (shared with
+    tests/test_compiled.py and tests/test_frontier.py)."""
     a = """
 [parties.a.issues.fish]
 wants = "more"
@@ -90,8 +92,13 @@ salience = 1
         "ideal = 100", "IDEAL").replace("red_line = 0", "red_line = 100").replace(
         "IDEAL", "ideal = 0").replace("salience = 3", "SAL").replace(
         "salience = 1", "salience = 3").replace("SAL", "salience = 1")
-    scenario = parse_scenario(two_sides(protocol, LOGROLL_ISSUES, a, b,
-                                        item_minutes=item_minutes), "logroll.toml")
+    return two_sides(protocol, LOGROLL_ISSUES, a, b, private=private,
+                     item_minutes=item_minutes)
+
+
+def logroll(protocol: str, item_minutes: int = 1440) -> dict:
+    scenario = parse_scenario(logroll_text(protocol, item_minutes=item_minutes),
+                              "logroll.toml")
     row = run_scenario(scenario, 1, 0).iloc[0]
     x = {"fish": row["fish_value"], "land": row["land_value"]}
     if item_minutes < 1440:

@@ -18,9 +18,9 @@ from test_bargaining import (
     CLOSED_A,
     CLOSED_B,
     LEVER,
-    LOGROLL_ISSUES,
     ONE_ISSUE,
     PIE,
+    logroll_text,
     two_sides,
 )
 
@@ -108,27 +108,6 @@ def test_every_scenario_under_both_protocols_and_informations(path, protocol, pr
 
 
 # ------------------------------------------------------------------ the bargaining cases
-def logroll_text(protocol: str, private: bool, item_minutes: int = 1440) -> str:
-    a = """
-[parties.a.issues.fish]
-wants = "more"
-ideal = 100
-red_line = 0
-salience = 3
-[parties.a.issues.land]
-wants = "more"
-ideal = 100
-red_line = 0
-salience = 1
-"""
-    b = a.replace("parties.a", "parties.b").replace('"more"', '"less"').replace(
-        "ideal = 100", "IDEAL").replace("red_line = 0", "red_line = 100").replace(
-        "IDEAL", "ideal = 0").replace("salience = 3", "SAL").replace(
-        "salience = 1", "salience = 3").replace("SAL", "salience = 1")
-    return two_sides(protocol, LOGROLL_ISSUES, a, b, private=private,
-                     item_minutes=item_minutes)
-
-
 def logroll_cut_text(protocol: str, private: bool) -> str:
     """The logroll with 7 minutes an issue: a package parks its hardest issue after 14
     (item_minutes for each issue of the text), then the last after 7 more."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_bargaining import LOGROLL_ISSUES, two_sides
+from test_bargaining import logroll_text
 
 from sim.cli import main
 from sim.scenario.load import load_scenario, parse_scenario
@@ -32,35 +32,9 @@ SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 RIVER = SCENARIOS / "river-basin.toml"
 CLASSROOM = SCENARIOS / "classroom-two-party.toml"
 
-A = """
-[parties.a.issues.fish]
-wants = "more"
-ideal = 100
-red_line = 0
-salience = 3
-[parties.a.issues.land]
-wants = "more"
-ideal = 100
-red_line = 0
-salience = 1
-"""
-B = """
-[parties.b.issues.fish]
-wants = "less"
-ideal = 0
-red_line = 100
-salience = 1
-[parties.b.issues.land]
-wants = "less"
-ideal = 0
-red_line = 100
-salience = 3
-"""
-
-
 def logroll(protocol: str):
     """test_bargaining's logrolling case: a cares 3:1 for fish, b 3:1 for land."""
-    scenario = parse_scenario(two_sides(protocol, LOGROLL_ISSUES, A, B), "logroll.toml")
+    scenario = parse_scenario(logroll_text(protocol), "logroll.toml")
     return play(replicate_setup(scenario, 0, 0, 1))
 
 
