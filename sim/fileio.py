@@ -11,6 +11,7 @@ path and why (disk full, read-only file system, no permission) in one line.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -111,3 +112,12 @@ def rendered(figure, **savefig_options) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, **savefig_options)
     return buffer.getvalue()
+
+
+def files_digest(paths: list[str]) -> str:
+    """The SHA-256 of the files' contents, in order (hex): a key that changes when any
+    of them does (the compiled engine's cache, ``sim.model.compiled_rules``)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()

@@ -5,6 +5,7 @@ on screen (numba's disk cache)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +72,35 @@ def test_the_engine_s_machine_code_is_cached_on_disk():
                  f"run_chunk(load_scenario({str(JUNE)!r}), 0, 0, 0, 2)\n"
                  "print(engine_compiled())")
     assert out.split()[-1] == "True"
+
+
+def test_the_machine_code_cache_is_keyed_on_every_module_the_kernels_read():
+    """Numba checks only a cached function's own file: the cache directory is named by
+    a digest of the engine's sources (``compiled_rules.ENGINE_SOURCES``), so every
+    module of ``sim.model`` that a compiled module imports (rules it calls, constants
+    it freezes) must be among them, and a change to any of them moves the cache."""
+    import ast
+
+    from sim.model import compiled_rules
+
+    model_dir = Path(compiled_rules.__file__).parent
+    read = set()
+    for path in model_dir.glob("compiled*.py"):
+        read.add(path.name)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sim.model"):
+                names = ([node.module.rsplit(".", 1)[1]] if node.module != "sim.model"
+                         else [alias.name for alias in node.names])
+                read.update(f"{name}.py" for name in names)
+    assert read <= set(compiled_rules.ENGINE_SOURCES)
+    assert Path(compiled_rules.CACHE_DIR).name.startswith("negsim-engine-")
+    code = ("import sys; sys.path.insert(0, {root!r}); from sim.model import compiled_rules; "
+            "print(compiled_rules.CACHE_DIR)")
+    root = str(model_dir.parent.parent)
+    env = os.environ | {"NUMBA_CACHE_DIR": "/tmp/negsim-test-cache"}
+    shown = subprocess.run([sys.executable, "-c", code.format(root=root)], env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert shown == os.path.join("/tmp/negsim-test-cache", Path(compiled_rules.CACHE_DIR).name)
 
 
 def test_a_worker_keeps_freed_memory_for_its_next_chunk_where_glibc_allows():

@@ -20,10 +20,13 @@ margin's edge (docs/architecture.md, "The compiled engine").
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
+from numba import config as numba_config
 from numba import njit
 
+from sim.fileio import files_digest
 from sim.model.rules import EPS
 
 #: What numpy gives for a float that does not fit an int64 (NaN, +-inf, huge values).
@@ -36,16 +39,51 @@ MAX_ISSUES = 128
 NAN = np.nan
 INF = np.inf
 
+#: The engine's source files: its machine code is cached under a digest of them all.
+#: Numba checks only the cached function's own file, so a change to a rule it calls
+#: (in another file) or to a constant it froze at compile time (``package.GRID``,
+#: ``beliefs.LEVEL_TOL``) would have run the old machine code.
+ENGINE_SOURCES = ("compiled_rules.py", "compiled_package.py", "compiled_round.py",
+                  "compiled.py", "package.py", "beliefs.py", "rules.py")
+
+
+def _cache_dir() -> str:
+    """Where numba keeps the engine's machine code: ``negsim-engine-<digest>`` under
+    ``NUMBA_CACHE_DIR`` if set, else beside the sources (``__pycache__``, as numba's
+    own default); where that cannot be written numba falls back to its own places."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    digest = files_digest([os.path.join(here, name) for name in ENGINE_SOURCES])
+    base = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(here, "__pycache__")
+    return os.path.join(base, f"negsim-engine-{digest[:16]}")
+
+
+CACHE_DIR = _cache_dir()
+
+
+def _compiled(**options):
+    """``njit(cache=True, ...)`` with the cache in ``CACHE_DIR``: numba's locator reads
+    ``config.CACHE_DIR`` when a function is decorated, so it is set for that moment
+    only (other numba users in the process keep theirs)."""
+    def decorate(func):
+        saved = numba_config.CACHE_DIR
+        numba_config.CACHE_DIR = CACHE_DIR
+        try:
+            return njit(cache=True, **options)(func)
+        finally:
+            numba_config.CACHE_DIR = saved
+    return decorate
+
+
 #: Every compiled function: cached on disk (compiled once per machine), with numpy's
 #: error model (a division by zero gives inf or NaN, as in the numpy engine, instead of
 #: raising as Python does), and without numba's reference counting (``_nrt=False``):
 #: the kernels allocate nothing (every array comes from the caller), and counting the
 #: references to the arrays each access reads took four fifths of the run time.
-kernel = njit(cache=True, error_model="numpy", _nrt=False)
+kernel = _compiled(error_model="numpy", _nrt=False)
 
 #: A compiled function inlined into its callers (numba's IR): for the minute loop's
 #: parts, which take the chunk's named tuples of arrays (a call would copy them).
-inlined = njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+inlined = _compiled(error_model="numpy", _nrt=False, inline="always")
 
 
 @kernel
