@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 from itertools import product
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,11 +18,14 @@ from hypothesis import strategies as st
 from sim.batch.chunks import chunk_rng, run_scenario
 from sim.model import rules
 from sim.model.agents import ItemStatus
+from sim.model.beliefs import _level_guess
 from sim.model.parameters import realise
 from sim.model.round import NegotiationRound
 from sim.scenario.load import parse_scenario
+from sim.scenario.overrides import with_values
 
 PROTOCOLS = ("package", "sequential")
+JUNE = Path(__file__).resolve().parent.parent / "scenarios" / "june-20-30-2025.toml"
 
 
 def two_sides(protocol: str, issues: str, a: str, b: str, *, private: bool = False,
@@ -415,3 +420,45 @@ red_line = [0, 2]
                 value = rules.mean_utility(model.value[r], d.ideal[r], d.red_line[r],
                                            d.wants, d.weight[r], same)
                 assert value >= d.reserve[r] - 1e-9, "a package below the BATNA"
+
+
+def test_a_level_guess_stays_within_the_levels_its_belief_allows():
+    """``beliefs._level_guess``: the level nearest the belief's middle, but not past the
+    belief's bounds read as levels. A side that wants less with its (effective) red line
+    at 0.76 between levels 0 and 1, believed within [0.64, 0.998]: the middle (0.82)
+    is nearest 1, which the belief rules out, so the guess is 0; the mirror for a side
+    that wants more (believed within [1.002, 1.4]: 1, the nearest, ruled out, so 2)."""
+    setup = SimpleNamespace(step=np.array([1.0]), span=np.array([2.0]),
+                            red_line=np.array([[[0.76], [1.2]]]),
+                            wants=np.array([[-1.0], [1.0]]))
+    picture = {"lo": np.array([[[-0.06], [-0.099]]]), "hi": np.array([[[0.119], [0.1]]])}
+    middle = setup.red_line + setup.span * 0.5 * (picture["lo"] + picture["hi"])
+    assert np.round(middle, 3).tolist() == [[[0.819], [1.201]]]
+    guess = _level_guess(setup, picture, np.array([0]), middle)
+    assert guess.tolist() == [[[0.0], [2.0]]]
+    picture["hi"][0, 0, 0] = 0.12  # top exactly at level 1: 1 is allowed, and nearest
+    assert _level_guess(setup, picture, np.array([0]), middle)[0, 0, 0] == 1.0
+
+
+def test_a_mediator_never_drafts_again_what_a_side_said_was_past_its_red_line():
+    """Private information, package round, the June agenda: a side's "past my red line"
+    truncates the mediator's belief (``beliefs.learn``), so no side objects twice to the
+    same value of the same issue in a round. (The children item is an exchange issue:
+    exchange willingness pulls Russia's red line between levels; the mediator's guess
+    was the nearest level, which the objection could not move, and the same text was
+    drafted and refused every minute until the round timed out.)"""
+    scenario = with_values(JUNE, {"round.protocol": "package", "information.private": True})
+    model = NegotiationRound(realise(scenario, 300, chunk_rng(0, 0)))
+    heard: list[tuple] = []
+    hear = model.mediator.hear
+
+    def recording(rows, objections, text, open_, redraft=True):
+        at, party, issue = np.nonzero(objections)
+        heard.extend(zip(rows[at].tolist(), party.tolist(), issue.tolist(),
+                         text[at, issue].tolist(), strict=True))
+        return hear(rows, objections, text, open_, redraft)
+
+    model.mediator.hear = recording
+    model.run()
+    assert len(heard) > 50  # objections were made
+    assert len(set(heard)) == len(heard)

@@ -23,6 +23,7 @@ import numpy as np
 
 from sim.model import package, rules
 from sim.model.parameters import RoundSetup
+from sim.model.rules import LEVEL_TOL
 from sim.scenario.spec import Protocol
 
 
@@ -71,9 +72,15 @@ def reckon(setup: RoundSetup, picture: dict, rows: np.ndarray) -> dict:
     # its nearest level), the mediator's best guess is the level nearest its belief's
     # middle; the middle itself would sit inside the range, below a top level and above
     # a bottom one, and so never admit either (beliefs are clipped to the issue's range)
+    # -- but never a level its evidence rules out: a side that wants less accepts only
+    # levels at or below its red line, and the belief's top says the red line is no
+    # higher (a side that wants more, the mirror). After "past my red line" at a level
+    # (``learn`` truncates the belief just short of it) that level is not guessed again;
+    # without this an exchange issue's red line between levels (exchange willingness
+    # pulls it in) kept the guess at the level objected to, and the text with it.
     levelled = np.array([spec.levelled for spec in setup.specs])
     if levelled.any():
-        red = np.where(levelled, np.round(red / setup.step) * setup.step, red)
+        red = np.where(levelled, _level_guess(setup, picture, rows, red), red)
     batna = np.clip(setup.batna[rows] + 0.5 * (picture["b_lo"][rows] + picture["b_hi"][rows]),
                     0.0, 0.95)
     reserve = rules.reservation(batna + picture["shift"][rows], picture["bonus"][rows])
@@ -94,6 +101,23 @@ def reckon(setup: RoundSetup, picture: dict, rows: np.ndarray) -> dict:
             for i in range(len(setup.issues))], axis=1)
     return {"red_line": red, "batna": batna, "reserve": reserve, "zone_lo": zone_lo,
             "zone_hi": zone_hi, "nash": nash}
+
+
+def _level_guess(setup: RoundSetup, picture: dict, rows: np.ndarray, middle: np.ndarray
+                 ) -> np.ndarray:
+    """(r, P, I): the level nearest the belief's ``middle``, kept inside the levels the
+    belief allows: at most its top's level for a side that wants less, at least its
+    bottom's for one that wants more (``LEVEL_TOL`` absorbs rounding, not evidence:
+    ``learn`` truncates 1e-9 of the span short of a level objected to). A belief that
+    is a point (an informed mediator) is the red line itself, as where no belief is
+    reckoned (``believed``): an exchange issue's red line may lie between levels."""
+    step, true = setup.step, setup.red_line[rows]
+    lo, hi = picture["lo"][rows], picture["hi"][rows]
+    near = np.round(middle / step) * step
+    top = np.floor((true + setup.span * hi) / step + LEVEL_TOL) * step
+    bottom = np.ceil((true + setup.span * lo) / step - LEVEL_TOL) * step
+    guess = np.where(setup.wants < 0, np.minimum(near, top), np.maximum(near, bottom))
+    return np.where(hi > lo, guess, middle)  # a belief that is a point is the red line
 
 
 def learn(setup: RoundSetup, picture: dict, rows: np.ndarray, party: np.ndarray,

@@ -31,6 +31,7 @@ from sim.model.compiled_rules import (
     utility,
 )
 from sim.model.package import FLOOR, GRID, SWEEPS
+from sim.model.rules import LEVEL_TOL
 
 
 @kernel
@@ -193,7 +194,8 @@ def reckon(lo, hi, b_lo, b_hi, true_red, true_batna, ideal, shift, bonus, span, 
     and (item by item) Nash points the mediator's belief intervals imply, written into
     ``red_line, batna, reserve, zone_lo, zone_hi, nash``. ``limit`` ``(P, I)`` and the
     ``column_*`` ``(P,)``: scratch. A levelled issue's red line is the level nearest
-    the belief's middle (``np.round`` is ``rint``: halves to even); in a package round
+    the belief's middle (``np.round`` is ``rint``: halves to even), within the levels
+    its bounds allow (``beliefs._level_guess``); in a package round
     the zones are the red lines', item by item the BATNA limits'."""
     parties, issues = wants.shape
     for p in range(parties):
@@ -201,8 +203,16 @@ def reckon(lo, hi, b_lo, b_hi, true_red, true_batna, ideal, shift, bonus, span, 
         reserve[p] = clip(batna[p] + shift[p] - bonus[p], 0.0, 1.0)
         for i in range(issues):
             red_line[p, i] = true_red[p, i] + span[i] * 0.5 * (lo[p, i] + hi[p, i])
-            if levelled[i]:
-                red_line[p, i] = np.rint(red_line[p, i] / step[i]) * step[i]
+            if levelled[i] and hi[p, i] > lo[p, i]:  # beliefs._level_guess
+                near = np.rint(red_line[p, i] / step[i]) * step[i]
+                if wants[p, i] < 0:
+                    top = true_red[p, i] + span[i] * hi[p, i]
+                    red_line[p, i] = minimum(
+                        near, math.floor(top / step[i] + LEVEL_TOL) * step[i])
+                else:
+                    bottom = true_red[p, i] + span[i] * lo[p, i]
+                    red_line[p, i] = maximum(
+                        near, math.ceil(bottom / step[i] - LEVEL_TOL) * step[i])
             limit[p, i] = red_line[p, i] + clip(reserve[p], 0.0, 1.0) * (
                 ideal[p, i] - red_line[p, i])
     if package_round:

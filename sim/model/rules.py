@@ -18,6 +18,11 @@ import numpy as np
 #: Positions closer than this (in issue units, relative to the scale) count as equal.
 EPS = 1e-9
 
+#: Rounding slack when a belief's bound is read as a level (``beliefs._level_guess``):
+#: far below the 1e-9 of the span by which ``beliefs.learn`` truncates a belief short
+#: of a level objected to.
+LEVEL_TOL = 1e-12
+
 
 def concession_fraction(elapsed_share: np.ndarray, concession: np.ndarray) -> np.ndarray:
     """Share of the way from ideal to red line a delegation has conceded.
