@@ -63,12 +63,16 @@ class ItemColumns:
     """
 
     def __init__(self, **arrays: np.ndarray) -> None:
-        self._full = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
-        n = next(iter(self._full.values())).shape[0]
-        self._now = {name: np.zeros(n, a.dtype) for name, a in self._full.items()}
-        self._version = np.full(n, -1, dtype=np.int64)
+        # made contiguous at the first read: the compiled engine never reads them
+        self._arrays = arrays
+        self._full: dict[str, np.ndarray] | None = None
 
     def __call__(self, view: RoundView) -> dict[str, np.ndarray]:
+        if self._full is None:
+            self._full = {name: np.ascontiguousarray(a) for name, a in self._arrays.items()}
+            n = next(iter(self._full.values())).shape[0]
+            self._now = {name: np.zeros(n, a.dtype) for name, a in self._full.items()}
+            self._version = np.full(n, -1, dtype=np.int64)
         rows = np.flatnonzero(self._version != view.item_version)
         if rows.size:
             cells = view.cell[rows]
