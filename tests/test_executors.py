@@ -165,7 +165,8 @@ def test_closing_the_pool_ends_its_processes():
 
 
 @pytest.mark.parametrize(("argv", "pooled"), [
-    (["run", "june.toml"], True),
+    (["run", "june.toml"], False),  # the default 10,000 runs: one chunk, in this process
+    (["run", "june.toml", "--runs", "100000"], True),
     (["sweep", "sweep.toml", "--workers", "2"], True),
     (["run", "june.toml", "--workers", "1"], False),
     (["campaign", "c.toml", "--workers=1"], False),
@@ -179,3 +180,30 @@ def test_the_fork_server_is_started_early_only_for_a_local_pool(argv, pooled, mo
     assert sim.cli._pooled(argv[0], argv) is pooled
     monkeypatch.setattr(sim.batch.executors.base, "default_workers", lambda: 1)
     assert sim.cli._pooled(argv[0], argv) is False
+
+
+def test_a_batch_of_one_chunk_runs_in_this_process_unless_workers_are_asked_for():
+    """A pool costs about two seconds to start: the default (all cores) is capped at the
+    number of tasks, so one task runs here; ``--workers 2`` is taken as asked."""
+    from sim.batch.executors import make_executor
+
+    assert isinstance(make_executor(None, None, 1), InProcess)
+    pool = make_executor(2, None, 1)
+    try:
+        assert isinstance(pool, LocalPool)
+    finally:
+        pool.close()
+
+
+def test_the_command_line_starts_no_fork_server_for_a_run_of_one_chunk():
+    from sim.batch.executors import default_workers
+    from sim.batch.sizes import CHUNK_SIZE
+    from sim.cli import _pooled
+
+    cores = default_workers()
+    for runs in ("1", str(CHUNK_SIZE)):
+        assert not _pooled("run", ["run", "x.toml", "--runs", runs])
+        assert not _pooled("run", ["run", "x.toml", f"--runs={runs}"])
+    assert _pooled("run", ["run", "x.toml", "--runs", str(CHUNK_SIZE + 1)]) is (cores > 1)
+    assert not _pooled("run", ["run", "x.toml"])  # the default 10,000 runs: one chunk
+    assert _pooled("sweep", ["sweep", "x.toml"]) is (cores > 1)

@@ -42,9 +42,9 @@ from sim.model.parameters import RoundSetup, realise
 from sim.model.round import NegotiationRound
 from sim.scenario.spec import Scenario
 from sim.stats.summary import Measures
+from sim.batch.sizes import CHUNK_SIZE
 from sim.stats.tally import Tally
 
-CHUNK_SIZE = 16_384
 
 #: Columns of text, which may be missing in every row of a chunk.
 TEXT_COLUMNS = frozenset(name for name, dtype in ROUND_DTYPES.items() if dtype == "str") | {

@@ -68,8 +68,23 @@ def _pooled(command: str | None, argv: list[str]) -> bool:
         return False
     if "--workers=1" in argv or ("--workers", "1") in zip(argv, argv[1:], strict=False):
         return False
+    if command == "run":
+        from sim.batch.sizes import CHUNK_SIZE, DEFAULT_RUNS
+        runs = _runs(argv)
+        if (DEFAULT_RUNS if runs is None else runs) <= CHUNK_SIZE:  # one chunk: run here
+            return False
     from sim.batch.executors.base import default_workers
     return default_workers() > 1
+
+
+def _runs(argv: list[str]) -> int | None:
+    """``--runs N`` (or ``--runs=N``) as the raw arguments give it, if a whole number."""
+    for k, arg in enumerate(argv):
+        value = arg.partition("=")[2] if arg.startswith("--runs=") else (
+            argv[k + 1] if arg == "--runs" and k + 1 < len(argv) else None)
+        if value is not None:
+            return int(value) if value.isdigit() else None
+    return None
 
 
 def installed_version() -> str:

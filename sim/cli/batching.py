@@ -63,7 +63,7 @@ def run_batch[R](args: argparse.Namespace, out: Path, manifest: dict, tasks: Seq
     folder = ResultsFolder(out)
     try:
         folder.check(manifest, args.resume)
-        executor = make_executor(args.workers, args.scheduler)
+        executor = make_executor(args.workers, args.scheduler, len(tasks))
     except (FolderError, ExecutorError) as error:
         raise UsageError(str(error)) from None
     try:

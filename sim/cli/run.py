@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from sim.batch.chunks import CHUNK_SIZE, chunk_tasks
+from sim.batch.sizes import DEFAULT_RUNS
 from sim.batch.storage import INPUTS, RESULTS, SUMMARY, ResultsFolder, make_manifest
 from sim.cli.batching import add_batch_options, run_batch
 from sim.cli.common import integer_at_least
@@ -16,7 +17,7 @@ from sim.report.identified import unidentified_line, unidentified_parameters
 from sim.stats.summary import format_table
 from sim.terminal import printable
 
-RUNS, SEED = 10_000, 0
+RUNS, SEED = DEFAULT_RUNS, 0
 
 #: The figures' folder in a results folder (``sim.report.output.FIGURES_FOLDER``, which
 #: is not imported here: matplotlib is loaded only where figures are drawn).

@@ -33,10 +33,14 @@ def connect_dask(address: str, timeout: float = 10.0) -> Executor:
     return DaskCluster(address, timeout)
 
 
-def make_executor(workers: int | None, scheduler: str | None) -> Executor:
-    """In-process for one worker, a local pool for more (default: all cores), Dask
-    when a scheduler address is given."""
+def make_executor(workers: int | None, scheduler: str | None,
+                  tasks: int | None = None) -> Executor:
+    """In-process for one worker, a local pool for more (default: all cores, but no
+    more than there are ``tasks``: a batch of one chunk runs in this process, without
+    a pool's start-up of about two seconds), Dask when a scheduler address is given."""
     if scheduler:
         return connect_dask(scheduler)
-    workers = workers or default_workers()
+    if not workers:
+        workers = default_workers() if tasks is None else max(1, min(default_workers(),
+                                                                     tasks))
     return InProcess() if workers == 1 else LocalPool(workers)
