@@ -440,25 +440,38 @@ def test_a_level_guess_stays_within_the_levels_its_belief_allows():
     assert _level_guess(setup, picture, np.array([0]), middle)[0, 0, 0] == 1.0
 
 
-def test_a_mediator_never_drafts_again_what_a_side_said_was_past_its_red_line():
-    """Private information, package round, the June agenda: a side's "past my red line"
-    truncates the mediator's belief (``beliefs.learn``), so no side objects twice to the
-    same value of the same issue in a round. (The children item is an exchange issue:
-    exchange willingness pulls Russia's red line between levels; the mediator's guess
-    was the nearest level, which the objection could not move, and the same text was
-    drafted and refused every minute until the round timed out.)"""
-    scenario = with_values(JUNE, {"round.protocol": "package", "information.private": True})
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_mediator_never_drafts_again_what_a_side_said_was_past_its_red_line(protocol):
+    """Private information, the June agenda: a side's "past my red line" truncates the
+    mediator's belief (``beliefs.learn``), so no side objects twice to the same value of
+    the same issue in a round — in a package round and item by item. (The children item
+    is an exchange issue: exchange willingness pulls Russia's red line between levels;
+    the mediator's guess was the nearest level, which the objection could not move, and
+    the same text was drafted and refused every minute until the round timed out; item
+    by item the mediator did not listen at all.)"""
+    scenario = with_values(JUNE, {"round.protocol": protocol, "information.private": True})
     model = NegotiationRound(realise(scenario, 300, chunk_rng(0, 0)))
     heard: list[tuple] = []
-    hear = model.mediator.hear
+    mediator = model.mediator
+    if protocol == "package":
+        hear = mediator.hear
 
-    def recording(rows, objections, text, open_, redraft=True):
-        at, party, issue = np.nonzero(objections)
-        heard.extend(zip(rows[at].tolist(), party.tolist(), issue.tolist(),
-                         text[at, issue].tolist(), strict=True))
-        return hear(rows, objections, text, open_, redraft)
+        def recording(rows, objections, text, open_, redraft=True):
+            at, party, issue = np.nonzero(objections)
+            heard.extend(zip(rows[at].tolist(), party.tolist(), issue.tolist(),
+                             text[at, issue].tolist(), strict=True))
+            return hear(rows, objections, text, open_, redraft)
 
-    model.mediator.hear = recording
+        mediator.hear = recording
+    else:
+        hear_item = mediator.hear_item
+
+        def recording(rows, party, issue, text):
+            heard.extend(zip(rows.tolist(), party.tolist(), issue.tolist(), text.tolist(),
+                             strict=True))
+            return hear_item(rows, party, issue, text)
+
+        mediator.hear_item = recording
     model.run()
-    assert len(heard) > 50  # objections were made
+    assert len(heard) > 20  # objections were made
     assert len(set(heard)) == len(heard)

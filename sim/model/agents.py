@@ -67,6 +67,11 @@ class ItemColumns:
         self._arrays = arrays
         self._full: dict[str, np.ndarray] | None = None
 
+    def stale(self, rows: np.ndarray) -> None:
+        """The arrays changed in ``rows``: their columns are read again."""
+        if self._full is not None:
+            self._version[rows] = -1
+
     def __call__(self, view: RoundView) -> dict[str, np.ndarray]:
         if self._full is None:
             self._full = {name: np.ascontiguousarray(a) for name, a in self._arrays.items()}
@@ -309,10 +314,10 @@ class Mediator(mesa.Agent):
         self.wants = setup.wants  # (P, I): each side's direction is public
         # its own copies: what it learns during the round is written into them
         self.believed = {key: np.array(value) for key, value in believed.items()}
-        self.columns = ItemColumns(
-            zone_lo=believed["zone_lo"],
-            zone_hi=believed["zone_hi"],
-            nash=believed["nash"],
+        self.columns = ItemColumns(  # read from its own copies: they change as it learns
+            zone_lo=self.believed["zone_lo"],
+            zone_hi=self.believed["zone_hi"],
+            nash=self.believed["nash"],
             step=np.broadcast_to(setup.step, (n, n_issues)),
             **{f"wants_{p}": np.broadcast_to(w, (n, n_issues))
                for p, w in enumerate(setup.wants)},
@@ -417,6 +422,14 @@ class Mediator(mesa.Agent):
         redrafted = np.unique(replicates)
         self.draft(redrafted, open_)
         return redrafted
+
+    def hear_item(self, rows: np.ndarray, party: np.ndarray, issue: np.ndarray,
+                  text: np.ndarray) -> None:
+        """Item by item: a side said the text ``text`` on ``issue`` is past its red line
+        (in replicates ``rows``): its belief truncated there (``beliefs.learn``), and
+        the items' zones and Nash points of those replicates read anew."""
+        learn(self.setup, self.believed, rows, party, issue, text)
+        self.columns.stale(np.unique(rows))
 
     def revise(self, rows: np.ndarray, open_: np.ndarray, demands: np.ndarray) -> np.ndarray:
         """This minute's text for ``rows``: its target, or — where a side says the target

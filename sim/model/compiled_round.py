@@ -231,6 +231,20 @@ def _item_minute(r, t, item, minutes_on_item, since, pressure, sh, rp, pic, bel,
         status = PARKED
     if agreed:
         status = AGREED
+    if not sh.informed and proposal == proposal:  # NegotiationRound._hear_item
+        heard = False
+        for p in range(parties):
+            wants = sh.wants[p, item]
+            if acceptable(proposal, rp.red_line[r, p, item], wants, sh.span[item]):
+                continue
+            bound = (proposal - rp.red_line[r, p, item]) / sh.span[item]
+            new_lo = bound + 1e-9 if wants > 0 else -INF
+            new_hi = bound - 1e-9 if wants < 0 else INF
+            pic.lo[r, p, item], pic.hi[r, p, item] = narrow(pic.lo[r, p, item],
+                                                            pic.hi[r, p, item], new_lo, new_hi)
+            heard = True
+        if heard:
+            _reckon(r, sh, rp, pic, sc)
     if sh.weighing and not sh.informed and not sh.proximity:  # offers bound red lines
         for d in range(parties):
             for q in range(parties):

@@ -293,12 +293,38 @@ class NegotiationRound(mesa.Model):
         status = mediator.decide(view, agreed, zone_open)
         if self.mediating and self._move is not None:
             status = self._seat_item_status(view, agreed)
+        if not self.setup.informed and not self.mediating:
+            self._hear_item(view, proposal, held)
         if self.weighing and not self.setup.informed:
             self._learn_offers(view, offers)
         self._pending = (status, proposal, offers, aspirations, answers)
         salience = [d.columns(view)["salience"] for d in delegations]
         accepting = [session & a for a in answers]
         return agreed, accepting, salience
+
+    def _hear_item(self, view: RoundView, proposal: np.ndarray, held: int | None) -> None:
+        """Item by item as in a package round: a side says where the mediator's text is
+        past its red line (a red line is not bargained), and the mediator learns from
+        it (``Mediator.hear_item``: its belief truncated at the text, the item's zone
+        and Nash point reckoned anew), so it does not draft past that red line again.
+        (A person in a seat speaks for themselves: their answers only.)"""
+        setup = self.setup
+        rows = np.flatnonzero(view.session & ~np.isnan(proposal))
+        if not rows.size:
+            return
+        items, text = self.item[rows], proposal[rows]
+        found = []
+        for p in range(len(self.delegations)):
+            if p == held:
+                continue
+            past = ~rules.acceptable(text, setup.red_line[rows, p, items],
+                                     setup.wants[p, items], setup.span[items])
+            found.append((rows[past], np.full(past.sum(), p), items[past], text[past]))
+        at, party, issue, value = (np.concatenate(parts) for parts in zip(*found,
+                                                                          strict=True))
+        if at.size:
+            order = np.argsort(at, kind="stable")  # by replicate, then party
+            self.mediator.hear_item(at[order], party[order], issue[order], value[order])
 
     def _learn_offers(self, view: RoundView, offers: np.ndarray) -> None:
         """Each side takes the others' stated offers as bounds on their red lines (in
