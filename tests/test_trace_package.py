@@ -19,6 +19,7 @@ from sim.model import rules
 from sim.model.agents import ItemStatus
 from sim.model.round import WalkReason
 from sim.scenario.load import load_scenario, parse_scenario
+from sim.scenario.overrides import with_values
 from sim.teach.story import Story
 from sim.teach.trace import (
     answer,
@@ -36,6 +37,7 @@ from sim.teach.wording import utility
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 RIVER = SCENARIOS / "river-basin.toml"
+JUNE = SCENARIOS / "june-20-30-2025.toml"
 LEADERS = SCENARIOS / "june-20-30-2025-leaders-meeting.toml"
 
 #: Two sides over two counts (opposite saliences: room to logroll) and a yes/no issue
@@ -271,24 +273,45 @@ def test_the_replays_end_where_the_engine_ends():
     """The mediator's picture, replayed through the objections it heard, is the
     engine's final picture; the sides' beliefs, replayed through offers and accepted
     texts, are the delegations' final beliefs."""
-    learnt = heard = 0
+    learnt = 0
+    heard = {"package": 0, "sequential": 0}
     for protocol in ("package", "sequential"):
         for _, model in rounds(private_scenario(protocol), 16):
             story = Story.of(model)
             last = model.history[-1].minute
-            mediator = Mediator(story) if protocol == "package" else None
-            if mediator is not None:
-                heard += len(mediator.objections)
-                for key in ("zone_lo", "zone_hi", "red_line", "lo", "hi"):
-                    assert np.array_equal(mediator.after[last][key][0],
-                                          model.mediator.believed[key][0]), key
+            mediator = Mediator(story)
+            heard[protocol] += len(mediator.objections)
+            for key in ("zone_lo", "zone_hi", "red_line", "lo", "hi", "nash"):
+                assert np.array_equal(mediator.after[last][key][0],
+                                      model.mediator.believed[key][0], equal_nan=True), key
             beliefs = Beliefs(story)
             lo, hi = beliefs.at(last)
             for d in model.delegations:
                 assert np.array_equal(lo[d.party], d.belief_lo[0])
                 assert np.array_equal(hi[d.party], d.belief_hi[0])
                 learnt += int(not np.array_equal(lo[d.party], model.setup.party_lo[0, d.party]))
-    assert heard > 0 and learnt > 0  # both replays had something to replay
+    assert min(heard.values()) > 0 and learnt > 0  # the replays had something to replay
+
+
+def test_item_by_item_the_mediator_is_told_what_it_learns_from_an_objection():
+    """Private information, item by item (the June agenda): where a side says the text
+    is past its red line the trace says what the mediator now reckons, and the JSON's
+    reckoned red line is the replay's after that minute (the replay ends where the
+    engine ends: above)."""
+    scenario = with_values(JUNE, {"information.private": True})
+    told = 0
+    for _, model in rounds(scenario, 12):
+        setup = model.setup
+        replay = Mediator(Story.of(model))
+        for event in narrate(model):
+            for said in event.data.get("mediator_learns", []):
+                told += 1
+                assert "takes the objection as evidence" in event.text
+                p, i = setup.party_names.index(said["party"]), setup.issues.index(said["issue"])
+                assert (p, i, said["text"]) in replay.objections[said["minute"]]
+                assert said["reckons"] == replay.reckoned(said["minute"], p, i)
+                assert setup.wants[p, i] * (said["text"] - setup.red_line[0, p, i]) < 0
+    assert told > 0
 
 
 # --------------------------------------------------------------------------- walk-outs

@@ -7,7 +7,9 @@ Each answer's reason is the acceptance rule of ``Delegation.respond`` read backw
 (``rules.batna_red_line``: no item worth less than leaving, Fisher & Ury 1981); no
 worse than its aspiration by more than the mediator's tolerance (Pruitt & Johnson
 1970; offers overstate the aspiration by the side's bluff); and any linkage met.
-Minutes where nothing but the offers change are told as one stretch.
+Minutes where nothing but the offers change are told as one stretch. With private
+information a side says where the text is past its red line, and an uninformed mediator
+takes it as evidence (``trace_parking.Mediator`` replays what it then reckons).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sim.model.round import MinuteRecord
 from sim.scenario.spec import ProposalRule
 from sim.teach.story import Answer, Event, Story
 from sim.teach.trace_minds import Beliefs, learnt, walkout_event
+from sim.teach.trace_parking import Mediator
 from sim.teach.wording import (
     amount,
     amounts,
@@ -301,7 +304,29 @@ def _offers(story: Story, item: int, first: MinuteRecord, last: MinuteRecord) ->
     return "offers " + ", ".join(parts)
 
 
-def talks_event(story: Story, beliefs: Beliefs, s: _Stretch) -> Event:
+def _heard(story: Story, replay: Mediator | None, s: _Stretch) -> tuple[str, list]:
+    """What the mediator took from "past my red line" in the stretch: a sentence, and
+    the JSON of each objection with the red line it then reckons."""
+    if replay is None:
+        return "", []
+    setup, now, data = story.setup, [], []
+    for minute in range(s.first.minute, s.last.minute + 1):
+        for p, i, text in replay.objections.get(minute, []):
+            spec, wants = setup.specs[i], setup.wants[p, i]
+            reckoned = replay.reckoned(minute, p, i)
+            now.append(f"{setup.party_names[p]}'s red line "
+                       f"{'above' if wants > 0 else 'below'} {shown(spec, [text])[0]} "
+                       f"({limit_words(spec, reckoned, wants, about=True)})")
+            data.append({"minute": minute, "party": setup.party_names[p], "issue": spec.name,
+                         "text": text, "reckons": reckoned})
+    if not now:
+        return "", []
+    return (f"{story.mediator} takes the objection as evidence — it now reckons "
+            f"{listing(now)}."), data
+
+
+def talks_event(story: Story, beliefs: Beliefs, s: _Stretch,
+                replay: Mediator | None = None) -> Event:
     setup, mediator = story.setup, story.mediator
     issue = setup.specs[s.item]
     first, last = s.first.minute, s.last.minute
@@ -319,6 +344,9 @@ def talks_event(story: Story, beliefs: Beliefs, s: _Stretch) -> Event:
         felt, limit = s.last.frustration[p], setup.walkout_threshold[0, p]
         if felt >= 0.5 * limit:
             worn.append("{} {} of {}".format(names[p], *pair(felt, limit)))
+    said, heard = _heard(story, replay, s)
+    if said:
+        lines.append(said)
     if worn:
         lines.append("Frustration builds: " + ", ".join(worn) + " (the level at which it "
                      "would walk out).")
@@ -326,6 +354,8 @@ def talks_event(story: Story, beliefs: Beliefs, s: _Stretch) -> Event:
             "proposal": proposal,
             "answers": [a.to_json(names[p], story.private) for p, a in enumerate(s.answers)],
             "frustration": list(s.last.frustration)}
+    if heard:
+        data["mediator_learns"] = heard
     if not story.private:
         data["aspirations"] = list(s.last.aspirations)
     if story.learning:
@@ -380,11 +410,12 @@ def item_events(story: Story, beliefs: Beliefs) -> tuple[list[Event], dict[int, 
     agreed: dict[int, float] = {}
     stretch: _Stretch | None = None
     item, start = None, 0
+    replay = Mediator(story) if story.private and not setup.informed else None
 
     def flush():
         nonlocal stretch
         if stretch is not None:
-            events.append(talks_event(story, beliefs, stretch))
+            events.append(talks_event(story, beliefs, stretch, replay))
             stretch = None
 
     for record in story.model.history:

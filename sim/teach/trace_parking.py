@@ -31,7 +31,8 @@ from sim.teach.wording import the
 class Mediator:
     """The mediator's picture after each recorded minute: its picture when the talks
     open, and the red lines it learns each time a side objects that a text is past one
-    (``Mediator.hear``: its belief truncated at the text, its zones reckoned anew)."""
+    (``Mediator.hear``, item by item ``Mediator.hear_item``: its belief truncated at the
+    text, its zones reckoned anew)."""
 
     def __init__(self, story: Story) -> None:
         setup = story.setup
@@ -41,8 +42,9 @@ class Mediator:
         self.after: dict[int, dict] = {}
         self.objections: dict[int, list[tuple[int, int, float]]] = {}
         for record in story.model.history:
-            heard = [(p, i, record.text[i]) for p in range(len(setup.party_names))
-                     for i in objected(story, p, record)]
+            heard = ([(p, i, record.text[i]) for p in range(len(setup.party_names))
+                      for i in objected(story, p, record)] if record.item is None else
+                     item_objections(story, record))
             if heard and not setup.informed:
                 self.objections[record.minute] = heard
                 party, issue, text = (np.array(column) for column in zip(*heard, strict=True))
@@ -58,6 +60,18 @@ class Mediator:
 
     def reckoned(self, minute: int, party: int, issue: int) -> float:
         return float(self.after.get(minute, self.story.picture)["red_line"][0, party, issue])
+
+
+def item_objections(story: Story, record: MinuteRecord) -> list[tuple[int, int, float]]:
+    """Item by item: ``(party, item, text)`` for each side whose red line the
+    mediator's text is past (``NegotiationRound._hear_item``)."""
+    setup = story.setup
+    if record.proposal is None or np.isnan(record.proposal):
+        return []
+    item = setup.issues.index(record.item)
+    return [(p, item, float(record.proposal)) for p in range(len(setup.party_names))
+            if not rules.acceptable(record.proposal, setup.red_line[0, p, item],
+                                    setup.wants[p, item], setup.span[item])]
 
 
 def objected(story: Story, party: int, record: MinuteRecord) -> list[int]:
