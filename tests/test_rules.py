@@ -165,3 +165,21 @@ def test_wilson_interval_is_a_probability_interval(n, data):
     k = data.draw(st.integers(0, n))
     lo, hi = wilson_interval(np.array(k), np.array(n))
     assert 0 <= lo <= k / n <= hi <= 1
+
+
+def test_nan_to_zero_is_nan_to_num_on_values_that_are_never_infinite():
+    x = np.array([[np.nan, -0.0, 1.5], [2.0, np.nan, -3.25]])
+    assert np.array_equal(rules.nan_to_zero(x), np.nan_to_num(x))
+
+
+def test_utility_s_shortcut_without_a_red_line_at_its_ideal_gives_the_general_rule():
+    """``utility`` skips its case for a red line at the ideal where there is none; the
+    values are those of the general rule (with one such side present)."""
+    rng = np.random.default_rng(3)
+    x, ideal, red = rng.uniform(0, 10, (3, 50))
+    wants = np.where(rng.uniform(size=50) < 0.5, -1.0, 1.0)
+    fast = rules.utility(x, ideal, red, wants)
+    ideal_at = np.append(ideal, 4.0)
+    general = rules.utility(np.append(x, 4.0), ideal_at, np.append(red, 4.0),
+                            np.append(wants, 1.0))
+    assert np.array_equal(fast, general[:-1]) and general[-1] == 1.0

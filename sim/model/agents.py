@@ -212,7 +212,7 @@ class Delegation(mesa.Agent):
         aspiration within the mediator's credibility; what it tells the mediator it
         needs (its aspiration, overstated by its bluff); and the issues on which the
         text is past its red line (it says so: a red line is not bargained)."""
-        objection = open_ & ~rules.acceptable(np.nan_to_num(text), self.red_line[rows],
+        objection = open_ & ~rules.acceptable(rules.nan_to_zero(text), self.red_line[rows],
                                               self.wants, self.span)
         inside = ~objection.any(axis=1)
         value = self.package_value(text, open_, rows)
@@ -278,7 +278,7 @@ class Delegation(mesa.Agent):
         aspiration would come down to that deal. Returns the value and its parts."""
         weight = np.where(open_, self.weight, 0.0)
         total = np.maximum(weight.sum(axis=1), rules.EPS)
-        u = rules.utility(np.nan_to_num(expected), self.ideal, self.red_line, self.wants)
+        u = rules.utility(rules.nan_to_zero(expected), self.ideal, self.red_line, self.wants)
         u = np.where(np.isnan(expected), 0.0, np.maximum(u, 0.0))
         chance = np.where(np.isnan(expected), 0.0, chance)
         p_deal = (weight * chance).sum(axis=1) / total
@@ -443,7 +443,7 @@ class Mediator(mesa.Agent):
         push = np.where(np.isnan(own), 0.0, np.maximum(need - own, 0.0))
         corner = package.corner(b["zone_lo"][rows], b["zone_hi"][rows], s.step, s.wants,
                                 s.weight[rows], s.span, push)
-        return package.compromise(self.target[rows], corner, np.nan_to_num(own, nan=1.0),
+        return package.compromise(self.target[rows], corner, np.where(np.isnan(own), 1.0, own),
                                   need, open_, s.step, s.ideal[rows], b["red_line"][rows],
                                   s.wants, s.weight[rows])
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.rules import EPS, lattice_argmax, mean_utility, utility
+from sim.model.rules import EPS, lattice_argmax, mean_utility, nan_to_zero, utility
 
 #: Below this gain the Nash objective continues linearly (concave and smooth), so that
 #: the ascent is pushed toward packages every side gains from even where none does yet.
@@ -83,7 +83,7 @@ def target(k_lo: np.ndarray, k_hi: np.ndarray, step: np.ndarray, ideal: np.ndarr
     x = np.where(usable, k * step, np.nan)
     res = reserve[:, :, None]
     weight = np.where(usable[:, None, :], weight, 0.0)
-    gains = np.where(usable[:, None, :], issue_gains(np.nan_to_num(x), ideal, red_line, wants,
+    gains = np.where(usable[:, None, :], issue_gains(nan_to_zero(x), ideal, red_line, wants,
                                                      weight, res), 0.0)  # (n, P, I)
     total = _sum_last(gains)  # (n, P): each side's gain over the text, kept up to date
     moving = np.ones(n, dtype=bool)  # replicates whose last sweep changed a coordinate
@@ -146,7 +146,7 @@ def compromise(target_x: np.ndarray, corner_x: np.ndarray, own: np.ndarray,
     side's utility is linear (between its red line and ideal), so each bound is one
     division."""
     mask = open_ & ~np.isnan(target_x)
-    t = np.nan_to_num(target_x)
+    t = nan_to_zero(target_x)
     c = np.where(mask, corner_x, t)
     at_corner = np.stack([mean_utility(c, ideal[:, p], red_line[:, p], wants[p], weight[:, p],
                                        mask) for p in range(wants.shape[0])], axis=1)

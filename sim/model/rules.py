@@ -18,6 +18,13 @@ import numpy as np
 #: Positions closer than this (in issue units, relative to the scale) count as equal.
 EPS = 1e-9
 
+def nan_to_zero(x: np.ndarray) -> np.ndarray:
+    """NaN as 0, for values that are never infinite here (texts, utilities): what
+    ``np.nan_to_num`` gives them, without its checks for infinities (a fifth of the
+    package protocol's bookkeeping)."""
+    return np.where(np.isnan(x), 0.0, x)
+
+
 #: Rounding slack when a belief's bound is read as a level (``beliefs._level_guess``):
 #: far below the 1e-9 of the span by which ``beliefs.learn`` truncates a belief short
 #: of a level objected to.
@@ -85,8 +92,11 @@ def utility(x: np.ndarray, ideal: np.ndarray, red_line: np.ndarray, wants: np.nd
     past it (the linear form's 0/0 would give it nothing from its own ideal)."""
     gap = np.abs(ideal - red_line)
     side = wants * (x - red_line)
+    wide = gap > EPS
+    if wide.all():  # the common case: no red line at its ideal (and no np.where)
+        return np.minimum(side / gap, 1.0)
     linear = np.minimum(side / np.maximum(gap, EPS), 1.0)
-    return np.where(gap > EPS, linear, np.where(side >= -EPS, 1.0, -1.0))
+    return np.where(wide, linear, np.where(side >= -EPS, 1.0, -1.0))
 
 
 def acceptable(x: np.ndarray, red_line: np.ndarray, wants: np.ndarray, scale: float = 1.0):
@@ -346,7 +356,7 @@ def mean_utility(x: np.ndarray, ideal: np.ndarray, red_line: np.ndarray, wants: 
     over the issues in the package (``mask``) — additive utility across issues
     (Raiffa 1982, ch. 10: the additive value model of multi-issue negotiation). Arrays
     over ``(..., issues)``; NaN where the package is empty."""
-    u = utility(np.nan_to_num(x), ideal, red_line, wants)
+    u = utility(nan_to_zero(x), ideal, red_line, wants)
     w = np.where(mask, weight, 0.0)
     # a loop over the (few) issues: numpy reduces slowly over a short last axis
     total, weighted = w[..., 0].copy(), w[..., 0] * u[..., 0]
