@@ -518,7 +518,8 @@ class NegotiationRound(mesa.Model):
         if self.package_round:
             text, status = self._pending[0], self._pending[4].copy()
             status[walked] = ItemStatus.PENDING
-            rows, issues = np.nonzero(status != ItemStatus.PENDING)
+            closed = status != ItemStatus.PENDING
+            rows, issues = np.nonzero(closed)
             self.status[rows, issues] = status[rows, issues]
             won_r, won_i = np.nonzero(status == ItemStatus.AGREED)
             self.value[won_r, won_i] = text[won_r, won_i]
@@ -526,8 +527,8 @@ class NegotiationRound(mesa.Model):
                                                   setup.level[won_r, won_i],
                                                   text[won_r, won_i])
             self.agreed_minute[won_r, won_i] = t + 1
-            changed = (status != ItemStatus.PENDING).any(axis=1) & ~walked
-            self.open_ &= status == ItemStatus.PENDING
+            changed = closed.any(axis=1) & ~walked
+            self.open_ &= ~closed
             if walked.any():
                 self._finish(walked, float(t + 1))
             done = changed & ~self.open_.any(axis=1)
@@ -539,7 +540,7 @@ class NegotiationRound(mesa.Model):
             self._press(np.flatnonzero(rest))
             # the target changes only where an issue it drafted left the text (an issue it
             # saw no zone on was never in the Nash objective)
-            drafted = (status != ItemStatus.PENDING) & ~np.isnan(self.mediator.target)
+            drafted = closed & ~np.isnan(self.mediator.target)
             redraft = np.flatnonzero(rest & drafted.any(axis=1))
             if redraft.size:
                 self.demands[redraft] = np.nan
