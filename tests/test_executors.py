@@ -2,6 +2,7 @@
 dies loses only its task, and one that keeps dying stops the batch; errors come back
 with their type; tasks stay small; a map stopped early leaves nothing behind."""
 
+import json
 import multiprocessing
 import os
 import signal
@@ -207,3 +208,20 @@ def test_the_command_line_starts_no_fork_server_for_a_run_of_one_chunk():
     assert _pooled("run", ["run", "x.toml", "--runs", str(CHUNK_SIZE + 1)]) is (cores > 1)
     assert not _pooled("run", ["run", "x.toml"])  # the default 10,000 runs: one chunk
     assert _pooled("sweep", ["sweep", "x.toml"]) is (cores > 1)
+
+
+def test_the_default_run_is_one_chunk_in_the_command_s_process(monkeypatch, tmp_path):
+    """README: a batch of one chunk, such as the default 10,000 runs, runs in the
+    command's process (no pool is started)."""
+    import sim.batch.executors
+    from sim.cli import main
+
+    def no_pool(workers):
+        raise AssertionError(f"a pool of {workers} was started")
+
+    monkeypatch.setattr(sim.batch.executors, "LocalPool", no_pool)
+    june = Path(__file__).resolve().parent.parent / "scenarios" / "june-20-30-2025.toml"
+    assert main(["run", str(june), "--no-plots", "--no-inputs",
+                 "--out", str(tmp_path / "out")]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["runs"] == 10_000
