@@ -26,6 +26,7 @@ from test_bargaining import (
 
 from sim.batch.chunks import chunk_rng
 from sim.model import compiled, rules
+from sim.model.agents import ItemStatus
 from sim.model.parameters import realise
 from sim.model.round import NegotiationRound
 from sim.scenario.load import load_scenario, parse_scenario
@@ -146,6 +147,50 @@ def lever_text(protocol: str, private: bool) -> str:
 def test_the_bargaining_cases_give_the_same_outcomes(case, protocol, private):
     scenario = parse_scenario(case(protocol, private), "case.toml")
     assert_same(realise(scenario, 400, chunk_rng(0, 0)))
+
+
+def test_quiet_stretches_end_where_a_minute_would_differ():
+    """The compiled engine skips the minutes of an item in which only frustration moves
+    (``compiled_round._quiet_until``); each way such a stretch must end is exercised
+    here and gives the numpy engine's outcomes: a walk-out when frustration passes a
+    side's patience while the other accepts, an item timed out, one parked (no zone;
+    a linkage unmet), offers crossing, and a side coming round to the text."""
+    text = two_sides("sequential", TWO_ITEMS, A_RANGE + A_Y, B_RANGE + B_Y,
+                     noise=0.3, patience=120, item_minutes=40)
+    text = text.replace("opening_minutes = 0", "opening_minutes = [0, 12]")
+    setup = realise(parse_scenario(text, "quiet.toml"), 3000, chunk_rng(0, 0))
+    frame = assert_same(setup)
+    assert (frame["walkout_party"] == "a").any() and (frame["walkout_party"] == "b").any()
+    model = NegotiationRound(setup, compiled=True).run()
+    statuses = set(np.unique(model.status).tolist())  # ItemStatus values
+    assert {ItemStatus.AGREED, ItemStatus.PARKED, ItemStatus.TIMED_OUT} <= statuses
+
+
+TWO_ITEMS = """
+[issues.x]
+kind = "count"
+max = 1000
+step = 10
+[issues.y]
+kind = "share"
+step = 0.05
+[agenda]
+items = ["x", "y"]
+"""
+A_Y = """[parties.a.issues.y]
+wants = "more"
+ideal = 1.0
+red_line = [0.3, 0.9]
+[[parties.a.linkage]]
+issue = "y"
+requires = "x"
+at_least = 500
+"""
+B_Y = """[parties.b.issues.y]
+wants = "less"
+ideal = 0.0
+red_line = [0.2, 0.7]
+"""
 
 
 # ------------------------------------------------------------------ random scenarios

@@ -253,6 +253,68 @@ def _item_minute(r, t, item, minutes_on_item, since, pressure, sh, rp, pic, bel,
     return agreed, status, proposal
 
 
+@inlined
+def _crossed(r, item, offers, sh, pic) -> bool:
+    """Whether the stated ``offers`` overlap (inside the zone the mediator sees): the
+    crossing test of ``_item_minute`` (``Mediator.propose``)."""
+    parties, step = sh.wants.shape[0], sh.step[item]
+    k_lo, k_hi = pic.zone_lo[r, item], pic.zone_hi[r, item]
+    low = offers[0] if sh.wants[0, item] > 0 else -INF
+    high = offers[0] if sh.wants[0, item] < 0 else INF
+    for p in range(1, parties):
+        low = maximum(low, offers[p] if sh.wants[p, item] > 0 else -INF)
+        high = minimum(high, offers[p] if sh.wants[p, item] < 0 else INF)
+    if k_lo <= k_hi:
+        low = maximum(low, k_lo * step)
+        high = minimum(high, k_hi * step)
+    return ceil_index(low, step) <= floor_index(high, step)
+
+
+@inlined
+def _quiet_until(r, t, item, minutes_on_item, pressure, proposal, window, sh, rp, pic,
+                 sc) -> int:
+    """The last minute of a stretch after minute ``t`` in which nothing but frustration
+    can change (0 if there is none of ``window`` minutes), for a round whose minute
+    reads no beliefs and moves none (an informed mediator, nobody weighing leaving, the
+    Nash rule): the text is the item's Nash point until the offers cross, and each
+    side's answer to it turns only when its aspiration passes a point. Aspirations and
+    stated offers move one way (``rules.concession_fraction`` is non-decreasing in time,
+    and so the offers' crossing and each answer once turned stay so), so if at the
+    stretch's last minute the offers have not crossed and every answer is as at ``t``,
+    every minute between is as ``t`` was; those minutes then cost one concession curve a
+    side (at the last minute), not one a side each. The stretch ends before the item's
+    time is up, before an item with no zone is parked, and within the round."""
+    end = t + window
+    limit = t + (sh.item_minutes - 1 - minutes_on_item) - 1  # spent < item_minutes
+    zone_open = pic.zone_lo[r, item] <= pic.zone_hi[r, item]  # the offers not crossed
+    for p in range(sh.wants.shape[0]):
+        zone_open = zone_open and sc.linked[p]
+    if not zone_open:  # no zone seen, or a linkage unmet: parked once explored
+        limit = min(limit, t + (sh.exploration_minutes - 1 - minutes_on_item) - 1)
+    end = min(end, limit, sh.max_minutes - 1)
+    if end <= t + 1 or _crossed(r, item, sc.offers, sh, pic):
+        return 0
+    ahead = sc.need  # scratch: the offers at the stretch's last minute
+    later = end - rp.opening_minutes[r]  # as _run_one computes the minute's ``since``
+    goal = proposal
+    for p in range(sh.wants.shape[0]):
+        fraction = power(clip(later / rp.horizon[r, p] * (1.0 + pressure), 0.0, 1.0),
+                         sc.inverse[p])
+        ideal, limit_p = rp.ideal[r, p, item], rp.limit[r, p, item]
+        asp = ideal + (limit_p - ideal) * clip(fraction, 0.0, 1.0)
+        wants = sh.wants[p, item]
+        stated = asp + wants * (rp.bluff[r, p] * sh.span[item])
+        stated = minimum(stated, ideal) if wants > 0 else maximum(stated, ideal)
+        ahead[p] = round_toward_ideal(stated, wants, sh.step[item])
+        inside = acceptable(goal, limit_p, wants, sh.span[item])
+        good = wants * (goal - asp) >= -rp.tolerance[r, p, item] - EPS * sh.span[item]
+        if (inside and good and sc.linked[p]) != sc.answers[p]:
+            return 0
+    if _crossed(r, item, ahead, sh, pic):
+        return 0
+    return end
+
+
 # ------------------------------------------------------------------- the package
 @inlined
 def _package_minute(r, t, minutes_on_item, since, pressure, sh, rp, pic, bel, st, sc):
@@ -498,6 +560,9 @@ def _run_one(r, sh, rp, pic, bel, st, sc) -> int:
     start = rp.plenary_start[r]
     t = 0 if start <= 0 else (sh.max_minutes if start != start else int(np.ceil(start)))
     position, item, item_start = 0, 0, t
+    # quiet stretches are skipped where a minute reads no beliefs and moves none
+    quiet = not sh.package and sh.informed and not sh.weighing and not sh.split
+    window = 8
     if t < sh.max_minutes:  # the plenary opens (after the openings and caucuses)
         if sh.package:
             _open_package(r, sh, rp, pic, st, sc)
@@ -540,6 +605,21 @@ def _run_one(r, sh, rp, pic, bel, st, sc) -> int:
                     return t + 1
                 item = rp.order[r, position]
                 item_start = t + 1
+            elif quiet:  # the minutes after t in which only frustration moves
+                end = _quiet_until(r, t, item, minutes_on_item, pressure, proposal, window,
+                                   sh, rp, pic, sc)
+                window = min(2 * window, 64) if end else max(window // 2, 4)
+                while t < end:  # each as _leaving would have it, until one would leave
+                    leaving = False
+                    for p in range(sh.wants.shape[0]):
+                        felt = st.frustration[r, p] + sc.salience[p]
+                        leaving = leaving or (felt >= rp.walkout_threshold[r, p]
+                                              and not sc.answers[p])
+                    if leaving:  # that minute is run in full
+                        break
+                    for p in range(sh.wants.shape[0]):
+                        st.frustration[r, p] = st.frustration[r, p] + sc.salience[p]
+                    t += 1
         t += 1
     st.duration[r] = float(sh.max_minutes)
     return sh.max_minutes
