@@ -126,8 +126,11 @@ class Delegation(mesa.Agent):
         self.level = setup.level  # (R, I)
         self.frustration = np.zeros(n)
         # beliefs about the others' red lines, relative to the truth in span shares
-        self.belief_lo = setup.party_lo[:, party].copy()  # (R, P, I)
-        self.belief_hi = setup.party_hi[:, party].copy()
+        # (own copies: what it learns is written into them; the compiled engine reads
+        # these and writes its own, ``sim.model.compiled``)
+        copy = not getattr(model, "compiled", False)
+        self.belief_lo = setup.party_lo[:, party].copy() if copy else setup.party_lo[:, party]
+        self.belief_hi = setup.party_hi[:, party].copy() if copy else setup.party_hi[:, party]
 
     def _item_columns(self, setup) -> ItemColumns:
         n, party = setup.replicates, self.party
@@ -312,8 +315,11 @@ class Mediator(mesa.Agent):
         self.setup = setup
         self.order = setup.order  # (R, I)
         self.wants = setup.wants  # (P, I): each side's direction is public
-        # its own copies: what it learns during the round is written into them
-        self.believed = {key: np.array(value) for key, value in believed.items()}
+        # its own copies: what it learns during the round is written into them (an
+        # informed mediator in the compiled engine learns nothing: it reads the arrays)
+        reads_only = getattr(model, "compiled", False) and setup.informed
+        self.believed = {key: value if reads_only else np.array(value)
+                         for key, value in believed.items()}
         self.columns = ItemColumns(  # read from its own copies: they change as it learns
             zone_lo=self.believed["zone_lo"],
             zone_hi=self.believed["zone_hi"],

@@ -117,8 +117,11 @@ def run_compiled(model) -> None:
                       red_line=b["red_line"], batna=b["batna"], reserve=b["reserve"],
                       zone_lo=b["zone_lo"], zone_hi=b["zone_hi"], nash=b["nash"],
                       target=mediator.target, target_value=mediator.target_value)
-    beliefs = Beliefs(lo=_floats(np.stack([d.belief_lo for d in delegations], axis=1)),
-                      hi=_floats(np.stack([d.belief_hi for d in delegations], axis=1)))
+    if setup.informed:  # nobody learns from offers: the setup's beliefs, read only
+        beliefs = Beliefs(lo=_floats(setup.party_lo), hi=_floats(setup.party_hi))
+    else:
+        beliefs = Beliefs(lo=_floats(np.stack([d.belief_lo for d in delegations], axis=1)),
+                          hi=_floats(np.stack([d.belief_hi for d in delegations], axis=1)))
     frustration = _floats(np.stack([d.frustration for d in delegations], axis=1))
     state = State(status=model.status, value=model.value, settled=model.settled,
                   agreed_minute=model.agreed_minute, duration=model.duration,
@@ -129,7 +132,7 @@ def run_compiled(model) -> None:
     minute = compiled_round.run_replicates(shared, replicates, picture, beliefs, state, work)
     for p, d in enumerate(delegations):  # the agents' state, as the numpy engine leaves it
         d.frustration = frustration[:, p].copy()
-        d.belief_lo, d.belief_hi = beliefs.lo[:, p].copy(), beliefs.hi[:, p].copy()
+        d.belief_lo, d.belief_hi = beliefs.lo[:, p], beliefs.hi[:, p]
     model.minute = int(minute)
     model.started[:] = model.plenary_start < minute
     model.active[:] = False

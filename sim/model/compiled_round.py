@@ -271,48 +271,62 @@ def _crossed(r, item, offers, sh, pic) -> bool:
 
 
 @inlined
+def _still_quiet(r, item, end, pressure, proposal, sh, rp, pic, sc) -> bool:
+    """Whether at minute ``end`` the offers have still not crossed and every side's
+    answer to the text ``proposal`` is as this minute's (``sc.answers``): the minute of
+    ``_item_minute``, from the concession curve on."""
+    ahead = sc.need  # scratch: the offers at minute ``end``
+    later = end - rp.opening_minutes[r]  # as _run_one computes the minute's ``since``
+    for p in range(sh.wants.shape[0]):
+        fraction = power(clip(later / rp.horizon[r, p] * (1.0 + pressure), 0.0, 1.0),
+                         sc.inverse[p])
+        ideal, limit = rp.ideal[r, p, item], rp.limit[r, p, item]
+        asp = ideal + (limit - ideal) * clip(fraction, 0.0, 1.0)
+        wants = sh.wants[p, item]
+        stated = asp + wants * (rp.bluff[r, p] * sh.span[item])
+        stated = minimum(stated, ideal) if wants > 0 else maximum(stated, ideal)
+        ahead[p] = round_toward_ideal(stated, wants, sh.step[item])
+        inside = acceptable(proposal, limit, wants, sh.span[item])
+        good = wants * (proposal - asp) >= -rp.tolerance[r, p, item] - EPS * sh.span[item]
+        if (inside and good and sc.linked[p]) != sc.answers[p]:
+            return False
+    return not _crossed(r, item, ahead, sh, pic)
+
+
+@inlined
 def _quiet_until(r, t, item, minutes_on_item, pressure, proposal, window, sh, rp, pic,
                  sc) -> int:
     """The last minute of a stretch after minute ``t`` in which nothing but frustration
-    can change (0 if there is none of ``window`` minutes), for a round whose minute
-    reads no beliefs and moves none (an informed mediator, nobody weighing leaving, the
-    Nash rule): the text is the item's Nash point until the offers cross, and each
-    side's answer to it turns only when its aspiration passes a point. Aspirations and
-    stated offers move one way (``rules.concession_fraction`` is non-decreasing in time,
-    and so the offers' crossing and each answer once turned stay so), so if at the
-    stretch's last minute the offers have not crossed and every answer is as at ``t``,
-    every minute between is as ``t`` was; those minutes then cost one concession curve a
-    side (at the last minute), not one a side each. The stretch ends before the item's
+    can change (``t`` if there is none), for a round whose minute reads no beliefs and
+    moves none (an informed mediator, nobody weighing leaving, the Nash rule): the text
+    is the item's Nash point until the offers cross, and each side's answer to it turns
+    only when its aspiration passes a point. Aspirations and stated offers move one way
+    (``rules.concession_fraction`` is non-decreasing in time, and so the offers'
+    crossing and each answer once turned stay so), so if at a minute the offers have not
+    crossed and every answer is as at ``t``, every minute between is as ``t`` was
+    (``_still_quiet``). The stretch tried is ``window`` minutes; if it does not hold, the
+    last minute that does is found by bisection. Either way its minutes cost a few
+    concession curves a side, not one a side each. The stretch ends before the item's
     time is up, before an item with no zone is parked, and within the round."""
-    end = t + window
     limit = t + (sh.item_minutes - 1 - minutes_on_item) - 1  # spent < item_minutes
     zone_open = pic.zone_lo[r, item] <= pic.zone_hi[r, item]  # the offers not crossed
     for p in range(sh.wants.shape[0]):
         zone_open = zone_open and sc.linked[p]
     if not zone_open:  # no zone seen, or a linkage unmet: parked once explored
         limit = min(limit, t + (sh.exploration_minutes - 1 - minutes_on_item) - 1)
-    end = min(end, limit, sh.max_minutes - 1)
+    end = min(t + window, limit, sh.max_minutes - 1)
     if end <= t + 1 or _crossed(r, item, sc.offers, sh, pic):
-        return 0
-    ahead = sc.need  # scratch: the offers at the stretch's last minute
-    later = end - rp.opening_minutes[r]  # as _run_one computes the minute's ``since``
-    goal = proposal
-    for p in range(sh.wants.shape[0]):
-        fraction = power(clip(later / rp.horizon[r, p] * (1.0 + pressure), 0.0, 1.0),
-                         sc.inverse[p])
-        ideal, limit_p = rp.ideal[r, p, item], rp.limit[r, p, item]
-        asp = ideal + (limit_p - ideal) * clip(fraction, 0.0, 1.0)
-        wants = sh.wants[p, item]
-        stated = asp + wants * (rp.bluff[r, p] * sh.span[item])
-        stated = minimum(stated, ideal) if wants > 0 else maximum(stated, ideal)
-        ahead[p] = round_toward_ideal(stated, wants, sh.step[item])
-        inside = acceptable(goal, limit_p, wants, sh.span[item])
-        good = wants * (goal - asp) >= -rp.tolerance[r, p, item] - EPS * sh.span[item]
-        if (inside and good and sc.linked[p]) != sc.answers[p]:
-            return 0
-    if _crossed(r, item, ahead, sh, pic):
-        return 0
-    return end
+        return t
+    if _still_quiet(r, item, end, pressure, proposal, sh, rp, pic, sc):
+        return end
+    quiet, loud = t, end  # quiet at t (this minute), not at end: bisect
+    while loud - quiet > 1:
+        middle = (quiet + loud) // 2
+        if _still_quiet(r, item, middle, pressure, proposal, sh, rp, pic, sc):
+            quiet = middle
+        else:
+            loud = middle
+    return quiet
 
 
 # ------------------------------------------------------------------- the package
@@ -608,7 +622,7 @@ def _run_one(r, sh, rp, pic, bel, st, sc) -> int:
             elif quiet:  # the minutes after t in which only frustration moves
                 end = _quiet_until(r, t, item, minutes_on_item, pressure, proposal, window,
                                    sh, rp, pic, sc)
-                window = min(2 * window, 64) if end else max(window // 2, 4)
+                window = min(2 * window, 64) if end >= t + window else max(window // 2, 4)
                 while t < end:  # each as _leaving would have it, until one would leave
                     leaving = False
                     for p in range(sh.wants.shape[0]):
