@@ -36,15 +36,14 @@ import pyarrow.parquet as pq
 
 from sim.batch.executors import InProcess, LocalPool
 from sim.batch.memory import keep_freed_memory
+from sim.batch.sizes import CHUNK_SIZE
 from sim.model import compiled as compiled_engine
 from sim.model.outcomes import ROUND_DTYPES, outcome_dtypes
 from sim.model.parameters import RoundSetup, realise
 from sim.model.round import NegotiationRound
 from sim.scenario.spec import Scenario
 from sim.stats.summary import Measures
-from sim.batch.sizes import CHUNK_SIZE
 from sim.stats.tally import Tally
-
 
 #: Columns of text, which may be missing in every row of a chunk.
 TEXT_COLUMNS = frozenset(name for name, dtype in ROUND_DTYPES.items() if dtype == "str") | {

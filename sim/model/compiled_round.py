@@ -61,8 +61,8 @@ Scratch = namedtuple("Scratch", [
     "open_items", "corner", "mask", "flat", "usable",
     # by party and issue
     "objection", "w", "gains", "limit",
-    # the lattice search's grid
-    "ks", "scores"])
+    # the lattice search's grid, and when each issue was last searched (package target)
+    "ks", "scores", "seen"])
 
 
 def scratch(parties: int, issues: int) -> Scratch:
@@ -80,7 +80,7 @@ def scratch(parties: int, issues: int) -> Scratch:
     both = {name: np.empty((parties, issues)) for name in ("w", "gains", "limit")}
     both["objection"] = np.empty((parties, issues), np.bool_)
     return Scratch(**by_party, **by_issue, **both, ks=np.empty(256, np.int64),
-                   scores=np.empty(256))
+                   scores=np.empty(256), seen=np.empty(issues, np.int64))
 
 
 # ------------------------------------------------------------------- the mediator's
@@ -91,8 +91,8 @@ def _draft(r, sh, rp, pic, open_, sc) -> None:
     tgt = pic.target[r]
     target(pic.zone_lo[r], pic.zone_hi[r], sh.step, rp.ideal[r], pic.red_line[r], sh.wants,
            rp.weight[r], open_, pic.reserve[r], rp.power[r], sh.pull, sh.pull_ideal,
-           sh.pull_weight, sh.span, tgt, sc.usable, sc.w, sc.gains, sc.total, sc.rest, sc.ks,
-           sc.scores)
+           sh.pull_weight, sh.span, tgt, sc.usable, sc.w, sc.gains, sc.total, sc.rest, sc.seen,
+           sc.ks, sc.scores)
     for p in range(sh.wants.shape[0]):
         pic.target_value[r, p] = mean_utility(tgt, rp.ideal[r, p], pic.red_line[r, p],
                                               sh.wants[p], rp.weight[r, p], open_)

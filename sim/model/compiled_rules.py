@@ -224,12 +224,16 @@ def round_toward_ideal(x: float, wants: float, step: float) -> float:
 @kernel
 def mean_utility(x, ideal, red_line, wants, weight, mask) -> float:
     """``rules.mean_utility`` over one replicate's issues (1-d arrays): the weighted mean
-    of the issue utilities in ``mask`` (NaN where it is empty)."""
+    of the issue utilities in ``mask`` (NaN where it is empty). An issue outside the mask
+    adds 0 with weight 0, as numpy's ``0 * u`` does (but for the sign of a zero), without
+    computing ``u``."""
     total = 0.0
     weighted = 0.0
     for i in range(x.shape[0]):
-        u = utility(nan_to_num(x[i]), ideal[i], red_line[i], wants[i])
-        w = weight[i] if mask[i] else 0.0
+        u, w = 0.0, 0.0
+        if mask[i]:
+            u = utility(nan_to_num(x[i]), ideal[i], red_line[i], wants[i])
+            w = weight[i]
         if i == 0:
             total = w
             weighted = w * u

@@ -151,7 +151,7 @@ class RoundSetup:
     level: np.ndarray  # (n, I) level put to the parties on compound issues, 0 if none
     zone_lo: np.ndarray  # (n, I) lattice index
     zone_hi: np.ndarray  # (n, I)
-    nash: np.ndarray  # (n, I) NaN where no zone
+    nash: np.ndarray  # (n, I) NaN where no zone, or no mediator drafts by it (realise)
     order: np.ndarray  # (n, I) agenda order (issue indices)
 
     @property
@@ -393,7 +393,13 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator,
     deadline = scenario.round.deadline_minutes
     horizon = rules.concession_horizon(deadline, rules.discount_rate(positions.discount))
     power = rules.nash_powers(positions.power, horizon, deadline)
-    if compiled:
+    # the Nash point of each item's zone: the text of an informed mediator item by item
+    # (an uninformed one reckons its own from its beliefs, ``beliefs.reckon``; a package
+    # round drafts the package's, ``package.target``): NaN where no mediator reads it
+    informed = scenario.mediator.informed or not scenario.information.private
+    if not informed or scenario.round.protocol is not Protocol.SEQUENTIAL:
+        nash = np.full(k_lo.shape, np.nan)
+    elif compiled:
         # imported here: numba's start-up is paid only by the runs that use it
         from sim.model.compiled import nash_points
         nash = nash_points(ideal, red, wants, power, k_lo, k_hi, step)
