@@ -315,6 +315,11 @@ def pick(scores, ks, points: int) -> np.int64:
     return ks[(first + last) // 2]
 
 
+#: A side's utility term in the Nash score at or past its ideal, and its log.
+SATIATED = 1.0 + EPS
+LOG_SATIATED = math.log(SATIATED)
+
+
 @kernel
 def nash_point(ideal, red_line, wants, power, k_lo: np.int64, k_hi: np.int64, step: float,
                pull: float, pull_ideal: float, pull_span: float, ks, scores) -> float:
@@ -333,7 +338,9 @@ def nash_point(ideal, red_line, wants, power, k_lo: np.int64, k_hi: np.int64, st
             for p in range(parties):
                 span = maximum(abs(ideal[p] - red_line[p]), EPS)
                 u = minimum(wants[p] * (x - red_line[p]) / span, 1.0) + EPS
-                score += power[p] * math.log(maximum(u, 0.0))
+                # at or past its ideal: the log of 1 + EPS, the same number, once
+                term = LOG_SATIATED if u == SATIATED else math.log(maximum(u, 0.0))
+                score += power[p] * term
             if pull != 0.0:
                 score = score - pull * abs(x - pull_ideal) / pull_span
             scores[j] = score
