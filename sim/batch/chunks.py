@@ -297,8 +297,10 @@ def encode_part(frame: pd.DataFrame, dictionary: bool = True) -> bytes:
     (measured on a chunk of the June scenario's inputs: 21 ms and 170 bytes a round
     with it, 13 ms and 143 bytes without)."""
     sink = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink,
-                   compression="zstd", use_dictionary=dictionary)
+    # one thread: pyarrow's pool of converting threads, started and stopped for each
+    # chunk's few columns, cost more than it saved (a worker is already one core)
+    table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
+    pq.write_table(table, sink, compression="zstd", use_dictionary=dictionary)
     return sink.getvalue()
 
 
