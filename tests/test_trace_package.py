@@ -33,7 +33,7 @@ from sim.teach.trace import (
 )
 from sim.teach.trace_minds import Beliefs
 from sim.teach.trace_parking import Mediator
-from sim.teach.wording import utility
+from sim.teach.wording import frustration_line, utility
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 RIVER = SCENARIOS / "river-basin.toml"
@@ -516,3 +516,38 @@ def test_the_round_figure_draws_each_issue_s_package_text(tmp_path, capsys):
     png = tmp_path / "round.png"
     assert main(["trace", str(RIVER), "--run", "19", "--figure", str(png)]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_frustration_line_says_who_stays_past_its_level_and_why():
+    assert frustration_line(["A", "B"], [4.0, 3.0], [10.0, 10.0], [False, False]) == ""
+    line = frustration_line(["A", "B"], [12.0, 6.0], [10.0, 10.0], [True, False])
+    assert line == ("Frustration builds: A 12 of 10, B 6 of 10 (the level at which it would "
+                    "walk out). A is past it but accepting the text, and a side that accepts "
+                    "does not walk out.")
+    both = frustration_line(["A", "B"], [12.0, 11.0], [10.0, 10.0], [True, True])
+    assert both.endswith("A and B are past it but accepting the text, and a side that "
+                         "accepts does not walk out.")
+
+
+@pytest.mark.parametrize("protocol", ["sequential"])  # June's package rounds end sooner
+def test_a_side_past_its_walk_out_level_is_said_to_stay_because_it_accepts(protocol):
+    """Frustration grows on stalled talks for every side, but a side walks out only when
+    it is not accepting the text (``NegotiationRound._leaving``). Where the trace shows a
+    side at or past its walk-out level and the round goes on, that side accepted the text,
+    and the trace says that is why it stays."""
+    scenario = with_values(JUNE, {"information.private": True, "round.protocol": protocol})
+    past = 0
+    for _, model in rounds(scenario, 40):
+        names, limits = model.setup.party_names, model.setup.walkout_threshold[0]
+        for event in narrate(model):
+            felt = event.data.get("frustration")
+            if felt is None or event.kind not in ("talks", "package_text"):
+                continue
+            answers = {a["party"]: a["answer"] for a in event.data["answers"]}
+            for p, name in enumerate(names):
+                if felt[p] >= limits[p] and event.until != model.history[-1].minute:
+                    past += 1
+                    assert answers[name] == "accepts", (event.text, answers)
+                    assert f"{name} is past it but accepting the text" in event.text or (
+                        "are past it but accepting the text" in event.text)
+    assert past > 0

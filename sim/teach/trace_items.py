@@ -29,11 +29,11 @@ from sim.teach.wording import (
     amount,
     amounts,
     bound,
+    frustration_line,
     level_admitted,
     level_phrase,
     limit_words,
     listing,
-    pair,
     show,
     shown,
     the,
@@ -339,17 +339,13 @@ def talks_event(story: Story, beliefs: Beliefs, s: _Stretch,
         lines.append(f"{mediator} proposes {show(issue, proposal)}.")
         lines += [say_answer(story, p, s.item, s.last, a) for p, a in enumerate(s.answers)]
     names = setup.party_names
-    worn = []
-    for p in range(len(names)):
-        felt, limit = s.last.frustration[p], setup.walkout_threshold[0, p]
-        if felt >= 0.5 * limit:
-            worn.append("{} {} of {}".format(names[p], *pair(felt, limit)))
     said, heard = _heard(story, replay, s)
     if said:
         lines.append(said)
+    worn = frustration_line(names, s.last.frustration, setup.walkout_threshold[0],
+                            [a.accepted for a in s.answers])
     if worn:
-        lines.append("Frustration builds: " + ", ".join(worn) + " (the level at which it "
-                     "would walk out).")
+        lines.append(worn)
     data = {"offers_from": list(s.first.offers), "offers_to": list(s.last.offers),
             "proposal": proposal,
             "answers": [a.to_json(names[p], story.private) for p, a in enumerate(s.answers)],

@@ -33,7 +33,7 @@ from sim.teach.trace_parking import (
     parked_event,
 )
 from sim.teach.wording import (
-    figures,
+    frustration_line,
     limit_words,
     listing,
     shown,
@@ -192,14 +192,10 @@ def text_event(story: Story, beliefs: Beliefs, mediator: Mediator, s: _Stretch) 
                        f"({limit_words(spec, reckoned, wants, about=True)})")
         lines.append(f"{story.mediator} takes the objection as evidence — it now reckons "
                      f"{listing(now)} — and redrafts.")
-    worn = []
-    for p, name in enumerate(names):
-        felt, limit = s.last.frustration[p], setup.walkout_threshold[0, p]
-        if felt >= 0.5 * limit:
-            worn.append("{} {} of {}".format(name, *figures([felt, limit], 0)))
+    worn = frustration_line(names, s.last.frustration, setup.walkout_threshold[0],
+                            [a.accepted for a in s.answers])
     if worn:
-        lines.append("Frustration builds: " + ", ".join(worn) + " (the level at which it "
-                     "would walk out).")
+        lines.append(worn)
     data: dict = {
         "open_issues": list(s.last.open_issues),
         "text_from": {setup.issues[i]: s.first.text[i] for i in range(len(setup.issues))

@@ -205,3 +205,23 @@ def plain_json(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def frustration_line(names, felt, limits, accepting) -> str:
+    """"Frustration builds: ..." for the sides at half their walk-out level or more, or
+    "" if none is. A side past its level that accepts the text stays (a side walks out
+    only when it is not accepting, ``NegotiationRound._leaving``), and the line says so."""
+    worn, staying = [], []
+    for name, a, b, yes in zip(names, felt, limits, accepting, strict=True):
+        if a >= 0.5 * b:
+            worn.append("{} {} of {}".format(name, *pair(a, b)))
+            if a >= b and yes:
+                staying.append(name)
+    if not worn:
+        return ""
+    line = ("Frustration builds: " + ", ".join(worn) + " (the level at which it would walk "
+            "out).")
+    if staying:
+        line += (f" {listing(staying)} {'is' if len(staying) == 1 else 'are'} past it but "
+                 "accepting the text, and a side that accepts does not walk out.")
+    return line
