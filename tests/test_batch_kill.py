@@ -87,7 +87,10 @@ def test_a_worker_killed_mid_batch_changes_nothing(tmp_path):
     """``--workers 2`` is this process and one pool worker: kill the worker while it
     computes (it has used CPU time) with the batch unfinished; the batch ends with
     the files of the same batch run in one process."""
-    sizes = ("--runs", "40000", "--chunk-size", "1000")  # 40 parts: the worker gets some
+    # 160 parts: the worker gets some, and the batch lasts long enough (some seconds) to
+    # find the worker computing and kill it mid-batch (40 parts ended first once the
+    # engine took 3 us a round)
+    sizes = ("--runs", "160000", "--chunk-size", "1000")
     whole = tmp_path / "whole"
     assert main([*batch(whole, "--workers", "1"), *sizes]) == 0
     out = tmp_path / "june"
@@ -110,7 +113,7 @@ def test_a_worker_killed_mid_batch_changes_nothing(tmp_path):
         time.sleep(0.01)
     assert worker is not None, "the pool's worker computed nothing in two minutes"
     worker.send_signal(signal.SIGKILL)
-    assert process.poll() is None and parts_in(out) < 40  # killed mid-batch
+    assert process.poll() is None and parts_in(out) < 160  # killed mid-batch
     assert process.wait(timeout=300) == 0, (tmp_path / "stderr").read_text()
     assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
     assert files_of(out) == files_of(whole)
