@@ -162,23 +162,69 @@ def _package_linkage_met(r, party, text, drafted, sh, rp, st) -> bool:
 
 # ------------------------------------------------------------------- item by item
 @inlined
+def _stated(r, p, item, since, pressure, sh, rp, sc) -> tuple:
+    """Side ``p``'s aspiration on ``item`` at ``since`` minutes and the offer it states
+    (``Delegation.aspiration``, ``Delegation.offer``; 1 / concession computed once a
+    replicate, in ``sc.inverse``)."""
+    fraction = power(clip(since / rp.horizon[r, p] * (1.0 + pressure), 0.0, 1.0),
+                     sc.inverse[p])
+    ideal, limit = rp.ideal[r, p, item], rp.limit[r, p, item]
+    aspiration = ideal + (limit - ideal) * clip(fraction, 0.0, 1.0)
+    wants = sh.wants[p, item]
+    stated = aspiration + wants * (rp.bluff[r, p] * sh.span[item])
+    stated = minimum(stated, ideal) if wants > 0 else maximum(stated, ideal)
+    return aspiration, round_toward_ideal(stated, wants, sh.step[item])
+
+
+@inlined
+def _overlap(r, item, offers, sh, pic) -> tuple:
+    """Where the stated ``offers`` overlap, inside the zone the mediator sees
+    (``Mediator.propose``): ``(low, high, o_lo, o_hi)``, crossed where ``o_lo <= o_hi``."""
+    step = sh.step[item]
+    k_lo, k_hi = pic.zone_lo[r, item], pic.zone_hi[r, item]
+    low = offers[0] if sh.wants[0, item] > 0 else -INF
+    high = offers[0] if sh.wants[0, item] < 0 else INF
+    for p in range(1, sh.wants.shape[0]):
+        low = maximum(low, offers[p] if sh.wants[p, item] > 0 else -INF)
+        high = minimum(high, offers[p] if sh.wants[p, item] < 0 else INF)
+    if k_lo <= k_hi:
+        low = maximum(low, k_lo * step)
+        high = minimum(high, k_hi * step)
+    return low, high, ceil_index(low, step), floor_index(high, step)
+
+
+@inlined
+def _answers(r, p, item, proposal, aspiration, linked, sh, rp) -> bool:
+    """``Delegation.respond``: inside its limit, no worse than its aspiration by more
+    than its tolerance, its linkages met."""
+    wants, scale = sh.wants[p, item], sh.span[item]
+    inside = acceptable(proposal, rp.limit[r, p, item], wants, scale)
+    good = wants * (proposal - aspiration) >= -rp.tolerance[r, p, item] - EPS * scale
+    return inside and good and linked
+
+
+@inlined
+def _truncate(r, p, i, text, sh, rp, pic) -> None:
+    """``beliefs.learn``: side ``p`` said ``text`` is past its red line on issue ``i``:
+    the mediator's belief truncated just short of the text."""
+    bound = (text - rp.red_line[r, p, i]) / sh.span[i]
+    wants = sh.wants[p, i]
+    new_lo = bound + 1e-9 if wants > 0 else -INF
+    new_hi = bound - 1e-9 if wants < 0 else INF
+    pic.lo[r, p, i], pic.hi[r, p, i] = narrow(pic.lo[r, p, i], pic.hi[r, p, i], new_lo,
+                                              new_hi)
+
+
+@inlined
 def _item_minute(r, t, item, minutes_on_item, since, pressure, sh, rp, pic, bel, st, sc):
     """A minute on the current item (``NegotiationRound._item_talks``): offers, the
     mediator's text, the answers, its decision. Returns ``(agreed, status, proposal)``;
     the answers and saliences in ``sc``."""
     parties = sh.wants.shape[0]
     asp, offers, answers, salience = sc.aspiration, sc.offers, sc.answers, sc.salience
-    step, scale = sh.step[item], sh.span[item]
+    step = sh.step[item]
     for p in range(parties):
-        # concession_fraction, with 1 / concession computed once a replicate
-        fraction = power(clip(since / rp.horizon[r, p] * (1.0 + pressure), 0.0, 1.0),
-                         sc.inverse[p])
-        ideal, limit = rp.ideal[r, p, item], rp.limit[r, p, item]
-        asp[p] = ideal + (limit - ideal) * clip(fraction, 0.0, 1.0)
-        wants = sh.wants[p, item]
-        stated = asp[p] + wants * (rp.bluff[r, p] * sh.span[item])
-        stated = minimum(stated, ideal) if wants > 0 else maximum(stated, ideal)
-        offers[p] = round_toward_ideal(stated, wants, step)
+        asp[p], offers[p] = _stated(r, p, item, since, pressure, sh, rp, sc)
         salience[p] = rp.salience[r, p, item]
     # the mediator's text (Mediator.propose)
     k_lo, k_hi = pic.zone_lo[r, item], pic.zone_hi[r, item]
@@ -192,15 +238,7 @@ def _item_minute(r, t, item, minutes_on_item, since, pressure, sh, rp, pic, bel,
         goal = clip(np.rint(middle / step), float(k_lo), float(k_hi)) * step
     else:
         goal = pic.nash[r, item]
-    low = offers[0] if sh.wants[0, item] > 0 else -INF
-    high = offers[0] if sh.wants[0, item] < 0 else INF
-    for p in range(1, parties):
-        low = maximum(low, offers[p] if sh.wants[p, item] > 0 else -INF)
-        high = minimum(high, offers[p] if sh.wants[p, item] < 0 else INF)
-    if believed:
-        low = maximum(low, k_lo * step)
-        high = minimum(high, k_hi * step)
-    o_lo, o_hi = ceil_index(low, step), floor_index(high, step)
+    low, high, o_lo, o_hi = _overlap(r, item, offers, sh, pic)
     crossed = o_lo <= o_hi
     if crossed:
         aim = goal
@@ -218,10 +256,7 @@ def _item_minute(r, t, item, minutes_on_item, since, pressure, sh, rp, pic, bel,
         zone_open = zone_open and linked[p]
     agreed = zone_open
     for p in range(parties):
-        wants = sh.wants[p, item]
-        inside = acceptable(proposal, rp.limit[r, p, item], wants, scale)
-        good = wants * (proposal - asp[p]) >= -rp.tolerance[r, p, item] - EPS * scale
-        answers[p] = inside and good and linked[p]
+        answers[p] = _answers(r, p, item, proposal, asp[p], linked[p], sh, rp)
         agreed = agreed and answers[p]
     spent = minutes_on_item + 1
     status = PENDING
@@ -234,15 +269,10 @@ def _item_minute(r, t, item, minutes_on_item, since, pressure, sh, rp, pic, bel,
     if not sh.informed and proposal == proposal:  # NegotiationRound._hear_item
         heard = False
         for p in range(parties):
-            wants = sh.wants[p, item]
-            if acceptable(proposal, rp.red_line[r, p, item], wants, sh.span[item]):
-                continue
-            bound = (proposal - rp.red_line[r, p, item]) / sh.span[item]
-            new_lo = bound + 1e-9 if wants > 0 else -INF
-            new_hi = bound - 1e-9 if wants < 0 else INF
-            pic.lo[r, p, item], pic.hi[r, p, item] = narrow(pic.lo[r, p, item],
-                                                            pic.hi[r, p, item], new_lo, new_hi)
-            heard = True
+            if not acceptable(proposal, rp.red_line[r, p, item], sh.wants[p, item],
+                              sh.span[item]):
+                _truncate(r, p, item, proposal, sh, rp, pic)
+                heard = True
         if heard:
             _reckon(r, sh, rp, pic, sc)
     if sh.weighing and not sh.informed and not sh.proximity:  # offers bound red lines
@@ -254,23 +284,6 @@ def _item_minute(r, t, item, minutes_on_item, since, pressure, sh, rp, pic, bel,
 
 
 @inlined
-def _crossed(r, item, offers, sh, pic) -> bool:
-    """Whether the stated ``offers`` overlap (inside the zone the mediator sees): the
-    crossing test of ``_item_minute`` (``Mediator.propose``)."""
-    parties, step = sh.wants.shape[0], sh.step[item]
-    k_lo, k_hi = pic.zone_lo[r, item], pic.zone_hi[r, item]
-    low = offers[0] if sh.wants[0, item] > 0 else -INF
-    high = offers[0] if sh.wants[0, item] < 0 else INF
-    for p in range(1, parties):
-        low = maximum(low, offers[p] if sh.wants[p, item] > 0 else -INF)
-        high = minimum(high, offers[p] if sh.wants[p, item] < 0 else INF)
-    if k_lo <= k_hi:
-        low = maximum(low, k_lo * step)
-        high = minimum(high, k_hi * step)
-    return ceil_index(low, step) <= floor_index(high, step)
-
-
-@inlined
 def _still_quiet(r, item, end, pressure, proposal, sh, rp, pic, sc) -> bool:
     """Whether at minute ``end`` the offers have still not crossed and every side's
     answer to the text ``proposal`` is as this minute's (``sc.answers``): the minute of
@@ -278,19 +291,11 @@ def _still_quiet(r, item, end, pressure, proposal, sh, rp, pic, sc) -> bool:
     ahead = sc.need  # scratch: the offers at minute ``end``
     later = end - rp.opening_minutes[r]  # as _run_one computes the minute's ``since``
     for p in range(sh.wants.shape[0]):
-        fraction = power(clip(later / rp.horizon[r, p] * (1.0 + pressure), 0.0, 1.0),
-                         sc.inverse[p])
-        ideal, limit = rp.ideal[r, p, item], rp.limit[r, p, item]
-        asp = ideal + (limit - ideal) * clip(fraction, 0.0, 1.0)
-        wants = sh.wants[p, item]
-        stated = asp + wants * (rp.bluff[r, p] * sh.span[item])
-        stated = minimum(stated, ideal) if wants > 0 else maximum(stated, ideal)
-        ahead[p] = round_toward_ideal(stated, wants, sh.step[item])
-        inside = acceptable(proposal, limit, wants, sh.span[item])
-        good = wants * (proposal - asp) >= -rp.tolerance[r, p, item] - EPS * sh.span[item]
-        if (inside and good and sc.linked[p]) != sc.answers[p]:
+        aspiration, ahead[p] = _stated(r, p, item, later, pressure, sh, rp, sc)
+        if _answers(r, p, item, proposal, aspiration, sc.linked[p], sh, rp) != sc.answers[p]:
             return False
-    return not _crossed(r, item, ahead, sh, pic)
+    _, _, o_lo, o_hi = _overlap(r, item, ahead, sh, pic)
+    return o_lo > o_hi
 
 
 @inlined
@@ -315,7 +320,8 @@ def _quiet_until(r, t, item, minutes_on_item, pressure, proposal, window, sh, rp
     if not zone_open:  # no zone seen, or a linkage unmet: parked once explored
         limit = min(limit, t + (sh.exploration_minutes - 1 - minutes_on_item) - 1)
     end = min(t + window, limit, sh.max_minutes - 1)
-    if end <= t + 1 or _crossed(r, item, sc.offers, sh, pic):
+    _, _, o_lo, o_hi = _overlap(r, item, sc.offers, sh, pic)
+    if end <= t + 1 or o_lo <= o_hi:  # a stretch of one minute, or the offers crossed
         return t
     if _still_quiet(r, item, end, pressure, proposal, sh, rp, pic, sc):
         return end
@@ -389,14 +395,8 @@ def _package_minute(r, t, minutes_on_item, since, pressure, sh, rp, pic, bel, st
     if not sh.informed and objected:  # a red line said to be crossed: the mediator learns
         for p in range(parties):
             for i in range(issues):
-                if not objection[p, i]:
-                    continue
-                bound = (text[i] - rp.red_line[r, p, i]) / sh.span[i]
-                wants = sh.wants[p, i]
-                new_lo = bound + 1e-9 if wants > 0 else -INF
-                new_hi = bound - 1e-9 if wants < 0 else INF
-                pic.lo[r, p, i], pic.hi[r, p, i] = narrow(pic.lo[r, p, i], pic.hi[r, p, i],
-                                                          new_lo, new_hi)
+                if objection[p, i]:
+                    _truncate(r, p, i, text[i], sh, rp, pic)
         _reckon(r, sh, rp, pic, sc)
         _draft(r, sh, rp, pic, open_, sc)
         for i in range(issues):
