@@ -72,15 +72,24 @@ def test_a_batch_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_pat
     assert files_of(out) == uninterrupted
 
 
-def _alive_grandchild(p: psutil.Process, batch_pid: int) -> bool:
-    """A process of the pool: not the fork server (the batch's own child) and still
-    running (a short-lived helper a library starts, e.g. to find a shared library, may
-    be gone by the time it is looked at)."""
+def _alive(p: psutil.Process) -> bool:
     try:
-        return (p.ppid() != batch_pid and p.is_running()
-                and p.status() != psutil.STATUS_ZOMBIE)
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def pool_workers(batch: psutil.Process) -> list[psutil.Process]:
+    """The pool's workers: the children of the batch's children (the fork server forks
+    them), still running. Not deeper: a helper a worker's library starts (e.g. to find a
+    shared library) is a child of the worker, and is named python until it execs."""
+    workers = []
+    for child in batch.children():
+        try:
+            workers += [p for p in child.children() if _alive(p)]
+        except psutil.NoSuchProcess:
+            pass
+    return workers
 
 
 def test_a_worker_killed_mid_batch_changes_nothing(tmp_path):
@@ -103,7 +112,7 @@ def test_a_worker_killed_mid_batch_changes_nothing(tmp_path):
     while worker is None and time.monotonic() < deadline:
         assert process.poll() is None, (tmp_path / "stderr").read_text()
         # pool workers are forked by the fork server, a child of the batch's process
-        pool = [p for p in parent.children(recursive=True) if _alive_grandchild(p, process.pid)]
+        pool = pool_workers(parent)
         assert len(pool) <= 1
         try:
             if pool and pool[0].cpu_times().user > 0.3:  # it is computing chunks
