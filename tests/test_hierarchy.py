@@ -6,6 +6,7 @@ recovery of known parameters from rounds the engine generated."""
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.calibration import checks
@@ -22,6 +23,8 @@ from sim.calibration.hierarchy_priors import load_track_priors
 from sim.calibration.hierarchy_smc import abc_smc_mcmc, moves_needed
 from sim.calibration.track_record import TrackRound, load_track_record
 from sim.errors import InputError
+from sim.model.parameters import realise
+from sim.model.round import NegotiationRound
 
 ROOT = Path(__file__).resolve().parent.parent
 CALIBRATION = ROOT / "calibration"
@@ -40,6 +43,24 @@ def prior(record):
 
 def column(prior, name: str) -> int:
     return prior.keys.index(name)
+
+
+def test_every_round_of_the_record_runs_alike_on_both_engines(record, prior):
+    """The fit replays the record on the compiled engine (``simulate_track_round``);
+    on every round, with the prior's particles, its outcomes are the numpy engine's to
+    the bit."""
+    theta = prior.sample(300, np.random.default_rng(11))
+    for track_round in record.rounds:
+        rows = []
+        for compiled in (False, True):
+            setup = realise(track_round.scenario, theta.shape[0], np.random.default_rng(3),
+                            values=prior.round_values(theta, track_round.key),
+                            compiled=compiled)
+            rows.append(pd.DataFrame(NegotiationRound(setup, compiled=compiled).run()
+                                     .outcomes()))
+        pd.testing.assert_frame_equal(rows[0], rows[1], check_exact=True)
+        fitted = simulate_track_round(track_round, prior, theta, np.random.default_rng(3))
+        pd.testing.assert_frame_equal(fitted, rows[1], check_exact=True)
 
 
 # ---------------------------------------------------------------- the prior's algebra

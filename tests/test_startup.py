@@ -10,7 +10,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.batch.chunks import chunk_rng, outcome_frame, run_chunk
+from sim.batch.sizes import COMPILED_FROM, compiled_for
 from sim.cli import batching, main
+from sim.model.parameters import realise
+from sim.model.round import NegotiationRound
+from sim.scenario.load import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 JUNE = ROOT / "scenarios" / "june-20-30-2025.toml"
@@ -38,6 +47,20 @@ def test_the_model_loads_mesa_s_core_only_and_the_rest_on_demand():
                    "name": "DataCollector"}
 
 
+def test_mesa_s_logging_names_what_it_names_when_mesa_is_imported_whole():
+    """``mesa_core`` lets Mesa's logging find its callers without reading source lines;
+    the module logger and the class a method's log names are those of ``import mesa``,
+    and Mesa's logging has the real ``inspect`` back afterwards."""
+    code = ("{first}\nimport inspect, mesa, mesa.mesa_logging as log\n"
+            "f = mesa.Model.__init__\n"
+            "cells = {{c: str(v.cell_contents) for c, v in zip(f.__code__.co_freevars,"
+            " f.__closure__) if c != 'func'}}\n"
+            "print(sorted(log._module_loggers), cells, log.inspect is inspect)")
+    ours = python(code.format(first="import sim.model.round"))
+    plain = python(code.format(first=""))
+    assert ours == plain and "'classname': 'Model'" in ours and ours.strip().endswith("True")
+
+
 def test_mesa_imported_first_is_used_as_it_is():
     out = python("import mesa, sys\nimport sim.model.round\n"
                  "print(hasattr(mesa, 'DataCollector'), 'networkx' in sys.modules)")
@@ -55,21 +78,53 @@ def test_a_run_without_figures_does_not_load_matplotlib(tmp_path):
 
 def test_the_first_batch_compiles_the_engine_once_and_says_so(tmp_path, monkeypatch, capsys):
     """Where numba's cache has no machine code, the command compiles it before any chunk
-    (the pool's workers then load it) and says so once; where it has, it says nothing."""
+    (the pool's workers then load it) and says so once; where it has, it says nothing.
+    A batch of one chunk below ``COMPILED_FROM`` runs on the numpy engine and compiles
+    nothing; one of two chunks, however small, does (they may go to a pool)."""
     compiled = []
     monkeypatch.setattr(batching, "engine_compiled", lambda: bool(compiled))
     monkeypatch.setattr(batching, "compile_engine", lambda scenario: compiled.append(scenario))
-    for k in range(2):
-        assert main(["run", str(JUNE), "--runs", "2", "--workers", "1", "--no-plots",
+    small = str(COMPILED_FROM - 1)
+    assert main(["run", str(JUNE), "--runs", small, "--workers", "1", "--no-plots",
+                 "--out", str(tmp_path / "small")]) == 0
+    assert not compiled and "compiling" not in capsys.readouterr().err
+    for k, runs in enumerate([str(COMPILED_FROM), small]):
+        assert main(["run", str(JUNE), "--runs", runs, "--workers", "1", "--no-plots",
                      "--out", str(tmp_path / str(k))]) == 0
+    assert main(["run", str(JUNE), "--runs", "4", "--chunk-size", "2", "--workers", "1",
+                 "--no-plots", "--out", str(tmp_path / "two")]) == 0
     err = capsys.readouterr().err
     assert err.count("compiling the engine (once)...") == 1 and len(compiled) == 1
 
 
+def test_a_small_run_loads_neither_numba_nor_scipy():
+    """``negsim run --runs 1``: one chunk below ``COMPILED_FROM`` runs on the numpy engine
+    (no numba to import and load), and one parameter draw needs no beta quantile (no
+    scipy.special)."""
+    out = python(
+        "import sys, tempfile\nfrom sim.cli import main\n"
+        "out = tempfile.mkdtemp() + '/out'\n"
+        f"code = main(['run', {str(JUNE)!r}, '--runs', '1', '--no-plots', '--out', out])\n"
+        "print('RESULT', code, 'numba' in sys.modules, 'scipy.special' in sys.modules)")
+    assert out.splitlines()[-1] == "RESULT 0 False False"
+
+
+@pytest.mark.parametrize("count", [1, 37, COMPILED_FROM - 1])
+def test_a_small_chunk_gives_the_compiled_engine_s_rows(count):
+    """The numpy engine's rows for a small chunk are the compiled engine's, to the bit."""
+    scenario = load_scenario(JUNE)
+    small = run_chunk(scenario, 3, 2, 100, count)
+    setup = realise(scenario, count, chunk_rng(3, 2), compiled=True)
+    rows = outcome_frame(NegotiationRound(setup, compiled=True).run().outcomes(),
+                         np.arange(100, 100 + count), 3, 2, setup.draw_id)
+    assert not compiled_for(count)
+    pd.testing.assert_frame_equal(small, rows, check_exact=True)
+
+
 def test_the_engine_s_machine_code_is_cached_on_disk():
-    out = python("from sim.batch.chunks import run_chunk, engine_compiled\n"
+    out = python("from sim.batch.chunks import compile_engine, engine_compiled\n"
                  "from sim.scenario.load import load_scenario\n"
-                 f"run_chunk(load_scenario({str(JUNE)!r}), 0, 0, 0, 2)\n"
+                 f"compile_engine(load_scenario({str(JUNE)!r}))\n"
                  "print(engine_compiled())")
     assert out.split()[-1] == "True"
 

@@ -7,7 +7,9 @@ runs, where, or in what order.
 
 ``run_chunk`` is the plain computation (an error in the model raises). Chunks run on the
 compiled engine (``NegotiationRound(setup, compiled=True)``: the numpy engine's outcomes,
-one replicate after another to its end).
+one replicate after another to its end), except a chunk of fewer than
+``sizes.COMPILED_FROM`` replicates, which the numpy engine finishes before numba has
+loaded (the same outcomes).
 ``compute_chunk`` is what a batch's workers run: the same rows, but a replicate
 that raises becomes a failure row instead of sinking its chunk, and the result
 comes back encoded as a Parquet part with the chunk's ``Tally`` (and, unless the
@@ -36,8 +38,7 @@ import pyarrow.parquet as pq
 
 from sim.batch.executors import InProcess, LocalPool
 from sim.batch.memory import keep_freed_memory
-from sim.batch.sizes import CHUNK_SIZE
-from sim.model import compiled as compiled_engine
+from sim.batch.sizes import CHUNK_SIZE, compiled_for
 from sim.model.outcomes import ROUND_DTYPES, outcome_dtypes
 from sim.model.parameters import RoundSetup, realise
 from sim.model.round import NegotiationRound
@@ -125,8 +126,9 @@ def outcome_frame(outcomes: dict[str, np.ndarray], run_ids: np.ndarray, seed: in
 def run_chunk(scenario: Scenario, seed: int, chunk: int, first: int, count: int) -> pd.DataFrame:
     """Run one chunk; one row per replicate, outcome columns after the ids."""
     rng = chunk_rng(seed, chunk)
-    setup = realise(scenario, count, rng, compiled=True)
-    model = NegotiationRound(setup, compiled=True).run()
+    compiled = compiled_for(count)
+    setup = realise(scenario, count, rng, compiled=compiled)
+    model = NegotiationRound(setup, compiled=compiled).run()
     return outcome_frame(model.outcomes(), np.arange(first, first + count), seed, chunk,
                          setup.draw_id)
 
@@ -134,6 +136,8 @@ def run_chunk(scenario: Scenario, seed: int, chunk: int, first: int, count: int)
 def engine_compiled() -> bool:
     """Whether the compiled engine's machine code is cached on this machine (numba
     compiles it on the first run: about a minute, once)."""
+    from sim.model import compiled as compiled_engine  # numba: only where it is used
+
     return compiled_engine.cached_on_disk()
 
 
@@ -141,7 +145,8 @@ def compile_engine(scenario: Scenario) -> None:
     """Compile (and cache on disk) the compiled engine's kernels, by running one
     replicate of ``scenario``: a pool's workers then load them instead of each
     compiling them."""
-    run_chunk(scenario, 0, 0, 0, 1)
+    setup = realise(scenario, 1, chunk_rng(0, 0), compiled=True)
+    NegotiationRound(setup, compiled=True).run()
 
 
 @dataclass(frozen=True)
@@ -183,7 +188,7 @@ def error_text(error: BaseException) -> str:
     return text[:ERROR_CHARS]
 
 
-def _run_isolating(setup: RoundSetup, rows: np.ndarray
+def _run_isolating(setup: RoundSetup, rows: np.ndarray, compiled: bool
                    ) -> tuple[list[tuple[np.ndarray, dict]], list[tuple[int, str]]]:
     """Run ``rows`` of ``setup``; where that raises, halve and run each half, down to
     single replicates. Returns the pieces that ran (rows, their outcomes), in row
@@ -207,7 +212,7 @@ def _run_isolating(setup: RoundSetup, rows: np.ndarray
             continue
         runs += 1
         try:
-            ran.append((group, NegotiationRound(setup.select(group), compiled=True).run()
+            ran.append((group, NegotiationRound(setup.select(group), compiled=compiled).run()
                           .outcomes()))
         except RESOURCE_ERRORS:
             raise
@@ -257,8 +262,9 @@ def run_chunk_recorded(scenario: Scenario, seed: int, chunk: int, first: int, co
     has no inputs row)."""
     rng = chunk_rng(seed, chunk)
     ids = np.arange(first, first + count, dtype=np.int64)
+    compiled = compiled_for(count)
     try:
-        setup = realise(scenario, count, rng, compiled=True)
+        setup = realise(scenario, count, rng, compiled=compiled)
     except RESOURCE_ERRORS:
         raise
     except Exception as error:  # the draws of the whole chunk failed: no rows
@@ -267,14 +273,14 @@ def run_chunk_recorded(scenario: Scenario, seed: int, chunk: int, first: int, co
         return (outcome_frame(_no_outcomes(scenario), ids[:0], seed, chunk, ids[:0]),
                 failures, None)
     try:
-        model = NegotiationRound(setup, compiled=True).run()
+        model = NegotiationRound(setup, compiled=compiled).run()
         return (outcome_frame(model.outcomes(), ids, seed, chunk, setup.draw_id), None,
                 inputs_frame(setup.inputs, ids))
     except RESOURCE_ERRORS:
         raise
     except Exception:  # find the replicates that raise
         pass
-    ran, failed = _run_isolating(setup, np.arange(count))
+    ran, failed = _run_isolating(setup, np.arange(count), compiled)
     if ran:
         rows = np.concatenate([r for r, _ in ran])
         outcomes = {name: np.concatenate([o[name] for _, o in ran]) for name in ran[0][1]}

@@ -15,6 +15,7 @@ from sim.batch.chunks import ChunkResourceError, compile_engine, engine_compiled
 from sim.batch.executors import ExecutorError, make_executor
 from sim.batch.executors.base import Executor, WorkerLost
 from sim.batch.runner import Group, run_tasks
+from sim.batch.sizes import COMPILED_FROM, compiled_for
 from sim.batch.storage import FolderError, ResultsFolder, make_manifest
 from sim.cli.common import UsageError, integer_at_least
 from sim.cli.scenario_args import add_set_option, default_folder
@@ -41,8 +42,12 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
 def prepare_engine(tasks: Sequence) -> None:
     """Compile the engine before the first chunk where it was never compiled on this
     machine, saying so (it takes about a minute, once): the pool's workers then load it
-    from numba's disk cache instead of each compiling it."""
-    if len(tasks) and not engine_compiled():
+    from numba's disk cache instead of each compiling it. A batch of one chunk too small
+    for the compiled engine (``sim.batch.sizes.compiled_for``) needs none of it."""
+    if not len(tasks) or (len(tasks) == 1 and not compiled_for(
+            getattr(tasks[0], "count", COMPILED_FROM))):
+        return
+    if not engine_compiled():
         scenario = getattr(tasks[0], "scenario", None)  # a campaign's: its round's
         if scenario is None:
             scenario = tasks[0].campaign.round_scenario

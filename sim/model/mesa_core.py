@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import sys
 from types import ModuleType
 
@@ -56,14 +57,39 @@ def complete() -> None:
             package.__spec__.loader.exec_module(package)
 
 
+class _FramesWithoutSource:
+    """``inspect`` for ``mesa.mesa_logging`` while Mesa's model is imported. Its
+    ``create_module_logger`` and ``method_logger`` ask ``inspect.stack()`` and
+    ``inspect.getouterframes`` for the name of a caller's module and class, and those
+    read a line of source for every frame on the stack (about 0.1 s of a command's
+    start, under the import machinery's deep stack). The names are the same without
+    the source lines: here every frame is listed with ``context=0``."""
+
+    @staticmethod
+    def stack(context: int = 0):
+        return inspect.getouterframes(sys._getframe(1), 0)
+
+    @staticmethod
+    def getouterframes(frame, context: int = 0):
+        return inspect.getouterframes(frame, 0)
+
+    def __getattr__(self, name: str):
+        return getattr(inspect, name)
+
+
 def _load() -> ModuleType:
     if "mesa" in sys.modules:
         return sys.modules["mesa"]
     for name in _DEFERRED:
         _deferred_package(name)
     package = sys.modules["mesa"]
-    package.Model = importlib.import_module("mesa.model").Model
-    package.Agent = importlib.import_module("mesa.agent").Agent
+    logging_module = importlib.import_module("mesa.mesa_logging")
+    logging_module.inspect = _FramesWithoutSource()
+    try:
+        package.Model = importlib.import_module("mesa.model").Model
+        package.Agent = importlib.import_module("mesa.agent").Agent
+    finally:  # later users of Mesa's logging see it as Mesa wrote it
+        logging_module.inspect = inspect
     return package
 
 

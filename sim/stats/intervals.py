@@ -5,7 +5,6 @@ probability across parameter draws (``parameter_interval``)."""
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaincinv
 
 Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
 
@@ -104,7 +103,11 @@ def parameter_interval(hits: np.ndarray, runs: np.ndarray,
     if rho < 1.0:
         concentration = (1 - rho) / rho  # alpha + beta of the matched beta distribution
         # the beta's quantiles: ``betaincinv`` is what ``scipy.stats.beta.ppf`` computes,
-        # without importing scipy.stats (half a second of every run's start)
+        # without importing scipy.stats (half a second of every run's start); imported
+        # here, where it is needed, as scipy.special itself takes 0.2 s to import and a
+        # batch of one draw (``negsim run --runs 1``) never gets here
+        from scipy.special import betaincinv
+
         low, high = betaincinv(p * concentration, (1 - p) * concentration,
                                np.asarray(quantiles, dtype=float))
         if np.isfinite(low) and np.isfinite(high):
