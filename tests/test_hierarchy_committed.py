@@ -254,8 +254,8 @@ def test_the_same_command_twice_writes_the_same_bytes(tmp_path):
 def test_readme_reading_of_the_predictive_checks():
     """'every fact of a round at once in under 2% of replays, each round'; the
     ceasefires agreed (a02, a03 local; a09, a17, a18 partial) reproduced in under 10%;
-    a01's duration and a06's written positions never; of the 2025/Turkey keys only
-    Russia's patience partly informed."""
+    a01's duration and a06's written positions never; of the 2025/Turkey keys
+    Ukraine's concession, Russia's patience and Turkey's credibility partly informed."""
     checks = committed_checks()
     post = checks["posterior_predictive"]
     assert all(r["p"] < 0.02 for r in post if r["fact"] == "ALL")
@@ -266,11 +266,14 @@ def test_readme_reading_of_the_predictive_checks():
     assert {("a01", "duration_minutes = 300-360"), ("a06", "memorandum_value = 1")} <= never
     table = checks["identifiability"][derived_name("2025", "turkey")]
     assert [r["parameter"] for r in table if r["verdict"] != "stays near its prior"] == [
-        "parties.russia.patience"]
+        "parties.ukraine.concession", "parties.russia.patience", "mediator.credibility"]
+    said = " ".join(section("The track record").split())
+    assert ("Ukraine's concession, Russia's patience and Turkey's credibility are "
+            "\"partly informed\"") in said
 
 
 def test_readme_june_reading_of_the_two_posteriors():
-    """'its Russian concession (1.63 on average) is well above the Istanbul fit's
+    """'its Russian concession (1.45 on average) is well above the Istanbul fit's
     Boulware value, and its exchange willingness lower': the 2025/Turkey means against
     the Istanbul posterior's (checks.json)."""
     track = {r["parameter"]: r["posterior_mean"] for r in
