@@ -363,8 +363,8 @@ def test_readme_backtest_reading_is_the_committed_scores():
     """What calibration/README.md says of the backtest: on the Brier score better than
     persistence and uniform, on the log score than persistence only, the base rate best
     on both; better than all three on the CRPS; Belarus 2 and 3's ceasefires under 6%,
-    the partial ones (a09, a17, a18) under 9%; 14 of the 25 forecasts on the wrong side
-    of 1/2 miss by more than 0.9; 48 events not scored."""
+    the partial ones (a09, a17, a18) under 9%; 14 of the 24 forecasts on the wrong side
+    of 1/2 miss by more than 0.9 (the counts read from the README); 48 events not scored."""
     result = json.loads((CALIBRATION / "backtest.json").read_text())["forecasters"]
     model = result["model"]
     assert model["brier"] < result["persistence"]["brier"]
@@ -382,8 +382,9 @@ def test_readme_backtest_reading_is_the_committed_scores():
     assert all(by.loc[(r, "ceasefire_partial"), "happened"]
                and by.loc[(r, "ceasefire_partial"), "p"] < 0.09 for r in ("a09", "a17", "a18"))
     miss = (events["p"] - events["happened"].astype(float)).abs()
-    assert ((miss > 0.5).sum(), (miss > 0.9).sum()) == (25, 14)
     text = " ".join((CALIBRATION / "README.md").read_text().split())
+    assert (f"of its {(miss > 0.5).sum()} forecasts on the wrong side of 1/2, "
+            f"{(miss > 0.9).sum()} miss by more than 0.9") in text
     assert "the 48 events not scored" in text
     from sim.cli.backtest import DEFAULTS
     assert (f"default settings: fits of {DEFAULTS.particles} particles and up to "

@@ -161,6 +161,11 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError("several --prior-scale values compare a forecast: give "
                              "--forecast SCENARIO (e.g. scenarios/june-20-30-2025-track.toml)")
         fitter = _track_fitter(args) if args.record else _fitter(args)
+        # the study records the fits' settings as they ran, defaults included
+        args.particles = args.particles or (
+            calibrate_track.PARTICLES if args.record else PARTICLES)
+        args.generations = args.generations or (
+            calibrate_track.GENERATIONS if args.record else GENERATIONS)
         return prior_sensitivity.study(args, out_folder(args), fitter)
     if args.record:
         return calibrate_track.main(args, out_folder(args))

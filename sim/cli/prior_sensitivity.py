@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sim.batch.chunks import run_scenario
 from sim.cli.common import UsageError
-from sim.fileio import write_atomically
+from sim.fileio import make_folder, write_atomically
 from sim.scenario.load import load_scenario
 from sim.scenario.spec import Posterior, Scenario
 from sim.stats.summary import percent, summarise
@@ -71,7 +71,7 @@ def study(args: argparse.Namespace, out: Path, fit_at: Fitter) -> int:
               "generations": args.generations, "runs": args.runs, "seed": args.seed,
               "scales": scales,
               "events": events, "unidentified": left}
-    write_atomically(out / STUDY, json.dumps(result, indent=2) + "\n")
+    write_atomically(make_folder(out) / STUDY, json.dumps(result, indent=2) + "\n")
     print(table(result))
     print(f"\nwrote {out / STUDY}")
     return 0
