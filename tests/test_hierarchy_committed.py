@@ -2,8 +2,8 @@
 same every time.
 
 - The committed particles were fitted to the committed inputs (their hashes in the
-  manifest), a fit rerun today gives them to the bit, and each derived scenario posterior is exactly what ``derived`` makes of
-  them (to the bit: no randomness).
+  manifest), a fit rerun today gives them to the bit, and each derived scenario
+  posterior is exactly what ``derived`` makes of them (to the bit: no randomness).
 - ``track-checks.json`` recomputed from the committed particles with the manifest's
   seed and the checks' draws (the predictive checks of the first round; the
   identifiability of every file): each probability within two Monte Carlo standard

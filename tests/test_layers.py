@@ -14,7 +14,7 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 
 #: Lowest first. A module may import its own package, and anything of a lower layer.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("sim.errors", "sim.fileio", "sim.terminal"),
+    ("sim.errors", "sim.fileio", "sim.terminal", "sim.arrow"),
     ("sim.scenario.spec",),
     ("sim.model",),
     ("sim.scenario",),

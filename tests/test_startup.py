@@ -97,16 +97,37 @@ def test_the_first_batch_compiles_the_engine_once_and_says_so(tmp_path, monkeypa
     assert err.count("compiling the engine (once)...") == 1 and len(compiled) == 1
 
 
-def test_a_small_run_loads_neither_numba_nor_scipy():
+def test_a_small_run_loads_neither_numba_nor_scipy_nor_pandas():
     """``negsim run --runs 1``: one chunk below ``COMPILED_FROM`` runs on the numpy engine
-    (no numba to import and load), and one parameter draw needs no beta quantile (no
-    scipy.special)."""
+    (no numba to import and load), one parameter draw needs no beta quantile (no
+    scipy.special), and the chunk's part is written from numpy columns (no pandas)."""
     out = python(
         "import sys, tempfile\nfrom sim.cli import main\n"
         "out = tempfile.mkdtemp() + '/out'\n"
         f"code = main(['run', {str(JUNE)!r}, '--runs', '1', '--no-plots', '--out', out])\n"
-        "print('RESULT', code, 'numba' in sys.modules, 'scipy.special' in sys.modules)")
-    assert out.splitlines()[-1] == "RESULT 0 False False"
+        "print('RESULT', code, 'numba' in sys.modules, 'scipy.special' in sys.modules,"
+        " 'pandas.core.frame' in sys.modules)")
+    assert out.splitlines()[-1] == "RESULT 0 False False False"
+
+
+def test_pandas_put_off_is_pandas_when_used():
+    """After the model's import has put pandas off, ``import pandas`` gives a module
+    that is pandas at its first use: its names are pandas', ``sys.modules`` then holds
+    pandas itself, and a submodule imports. Where pandas was imported first, it is
+    left as it is."""
+    out = python(
+        "import sys\nimport sim.model.round\n"
+        "print('deferred', 'pandas.core.frame' not in sys.modules)\n"
+        "import pandas as pd\nframe = pd.DataFrame({'a': [1, 2]})\n"
+        "import pandas.api.types as types\n"
+        "real = sys.modules['pandas']\n"
+        "print('used', int(frame['a'].sum()), pd.__version__ == real.__version__,"
+        " type(real).__name__, pd.DataFrame is real.DataFrame,"
+        " types.is_integer_dtype(frame['a']))\n")
+    assert out.splitlines() == ["deferred True", "used 3 True module True True"]
+    first = python("import pandas, sys\nimport sim.model.round\n"
+                   "print(sys.modules['pandas'] is pandas)")
+    assert first.strip() == "True"
 
 
 @pytest.mark.parametrize("count", [1, 37, COMPILED_FROM - 1])

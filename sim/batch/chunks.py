@@ -30,12 +30,13 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.arrow import to_arrow
 from sim.batch.executors import InProcess, LocalPool
 from sim.batch.memory import keep_freed_memory
 from sim.batch.sizes import CHUNK_SIZE, compiled_for
@@ -45,6 +46,10 @@ from sim.model.round import NegotiationRound
 from sim.scenario.spec import Scenario
 from sim.stats.summary import Measures
 from sim.stats.tally import Tally
+
+if TYPE_CHECKING:  # pandas is imported where a table is made (sim.model.mesa_core)
+    import pandas as pd
+
 
 #: Columns of text, which may be missing in every row of a chunk.
 TEXT_COLUMNS = frozenset(name for name, dtype in ROUND_DTYPES.items() if dtype == "str") | {
@@ -110,17 +115,61 @@ def chunk_bounds(runs: int, chunk_size: int = CHUNK_SIZE) -> ChunkBounds:
     return ChunkBounds(runs, chunk_size)
 
 
-def outcome_frame(outcomes: dict[str, np.ndarray], run_ids: np.ndarray, seed: int, chunk: int,
-           draw_id: np.ndarray) -> pd.DataFrame:
+class Rows:
+    """A chunk's table as named numpy columns, in order: what a worker makes, tallies
+    and encodes (``encode_part``) without pandas. A DataFrame would load pandas, about
+    0.3 s of the start of a command that runs one chunk, for a table that only passes
+    through; ``frame()`` is the DataFrame, for the callers that keep one. A text column
+    is an object array of ``str`` and ``None`` (missing)."""
+
+    def __init__(self, columns: Mapping[str, np.ndarray]) -> None:
+        self.columns = {name: np.asarray(values) for name, values in columns.items()}
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.columns
+
+    def insert(self, place: int, name: str, value) -> None:
+        """Put a column at ``place`` (a scalar is repeated on every row), as
+        ``DataFrame.insert`` does."""
+        value = np.asarray(value)
+        if value.ndim == 0:
+            value = np.full(len(self), value)
+        items = list(self.columns.items())
+        items.insert(place, (name, value))
+        self.columns = dict(items)
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame: text columns of pandas' text type, missing as NaN."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.columns)
+        for name, values in self.columns.items():
+            if values.dtype == object or values.dtype.kind == "U":
+                frame[name] = frame[name].astype("str")
+        return frame
+
+
+def outcome_rows(outcomes: Mapping[str, np.ndarray], run_ids: np.ndarray, seed: int,
+                 chunk: int, draw_id: np.ndarray) -> Rows:
     """One row per replicate: the ids, then the outcome columns."""
-    frame = pd.DataFrame(outcomes)
-    for column in TEXT_COLUMNS & set(frame.columns):  # pandas' text type, missing as NaN
-        frame[column] = frame[column].astype("str")
-    frame.insert(0, "run_id", run_ids.astype(np.int64))
-    frame.insert(1, "seed", np.int64(seed))
-    frame.insert(2, "chunk", np.int64(chunk))
-    frame.insert(3, "draw_id", draw_id)
-    return frame
+    rows = Rows(outcomes)
+    rows.insert(0, "run_id", np.asarray(run_ids).astype(np.int64))
+    rows.insert(1, "seed", np.int64(seed))
+    rows.insert(2, "chunk", np.int64(chunk))
+    rows.insert(3, "draw_id", np.asarray(draw_id, dtype=np.int64))
+    return rows
+
+
+def outcome_frame(outcomes: Mapping[str, np.ndarray], run_ids: np.ndarray, seed: int,
+                  chunk: int, draw_id: np.ndarray) -> pd.DataFrame:
+    """``outcome_rows`` as a DataFrame."""
+    return outcome_rows(outcomes, run_ids, seed, chunk, draw_id).frame()
 
 
 def run_chunk(scenario: Scenario, seed: int, chunk: int, first: int, count: int) -> pd.DataFrame:
@@ -231,20 +280,30 @@ def _first_row(piece: tuple[np.ndarray, dict]) -> int:
     return int(piece[0][0])
 
 
-def _no_outcomes(scenario: Scenario) -> dict[str, pd.Series]:
+def _no_outcomes(scenario: Scenario) -> dict[str, np.ndarray]:
     """The outcome columns with no rows, typed as the model's are (tested): a chunk
     with no rows still has the dataset's schema."""
-    return {name: pd.Series(dtype=dtype) for name, dtype in
+    return {name: np.zeros(0, dtype=object if dtype == "str" else dtype) for name, dtype in
             outcome_dtypes(scenario.issues).items()}
 
 
-def inputs_frame(inputs: Mapping[str, np.ndarray], run_ids: np.ndarray) -> pd.DataFrame:
+def inputs_rows(inputs: Mapping[str, np.ndarray], run_ids: np.ndarray) -> Rows:
     """The inputs of some replicates: ``run_id``, then one float64 column per input,
     named by its scenario key (``RoundSetup.inputs``, in the order they were drawn)."""
-    frame = pd.DataFrame({key: np.asarray(values, dtype=np.float64)
-                          for key, values in inputs.items()}, index=range(len(run_ids)))
-    frame.insert(0, "run_id", np.asarray(run_ids, dtype=np.int64))
-    return frame
+    rows = Rows({"run_id": np.asarray(run_ids, dtype=np.int64)} | {
+        key: np.asarray(values, dtype=np.float64) for key, values in inputs.items()})
+    return rows
+
+
+def _failure_rows(run_ids: np.ndarray, seed: int, chunk: int, draw_id, errors) -> Rows:
+    """Failure rows ``(run_id, seed, chunk, draw_id, error)``."""
+    n = len(run_ids)
+    return Rows({"run_id": np.asarray(run_ids, dtype=np.int64),
+                 "seed": np.full(n, seed, dtype=np.int64),
+                 "chunk": np.full(n, chunk, dtype=np.int64),
+                 "draw_id": np.broadcast_to(np.asarray(draw_id, dtype=np.int64), (n,)).copy(),
+                 "error": np.array(errors if not isinstance(errors, str) else [errors] * n,
+                                   dtype=object)})
 
 
 def run_chunk_safely(scenario: Scenario, seed: int, chunk: int, first: int, count: int
@@ -252,14 +311,14 @@ def run_chunk_safely(scenario: Scenario, seed: int, chunk: int, first: int, coun
     """``run_chunk``, except that replicates that raise are left out of the rows and
     returned as failure rows ``(run_id, seed, chunk, draw_id, error)``."""
     rows, failures, _ = run_chunk_recorded(scenario, seed, chunk, first, count)
-    return rows, failures
+    return rows.frame(), None if failures is None else failures.frame()
 
 
 def run_chunk_recorded(scenario: Scenario, seed: int, chunk: int, first: int, count: int
-                       ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
-    """``run_chunk_safely``, and the inputs of the rows that ran (``inputs_frame``, in
-    the rows' order; ``None`` where the draws of the whole chunk failed: a failure row
-    has no inputs row)."""
+                       ) -> tuple[Rows, Rows | None, Rows | None]:
+    """``run_chunk_safely``'s rows and failures, and the inputs of the rows that ran
+    (``inputs_rows``, in the rows' order; ``None`` where the draws of the whole chunk
+    failed: a failure row has no inputs row)."""
     rng = chunk_rng(seed, chunk)
     ids = np.arange(first, first + count, dtype=np.int64)
     compiled = compiled_for(count)
@@ -268,14 +327,12 @@ def run_chunk_recorded(scenario: Scenario, seed: int, chunk: int, first: int, co
     except RESOURCE_ERRORS:
         raise
     except Exception as error:  # the draws of the whole chunk failed: no rows
-        failures = pd.DataFrame({"run_id": ids, "seed": np.int64(seed), "chunk": np.int64(chunk),
-                                 "draw_id": np.int64(-1), "error": error_text(error)})
-        return (outcome_frame(_no_outcomes(scenario), ids[:0], seed, chunk, ids[:0]),
-                failures, None)
+        return (outcome_rows(_no_outcomes(scenario), ids[:0], seed, chunk, ids[:0]),
+                _failure_rows(ids, seed, chunk, -1, error_text(error)), None)
     try:
         model = NegotiationRound(setup, compiled=compiled).run()
-        return (outcome_frame(model.outcomes(), ids, seed, chunk, setup.draw_id), None,
-                inputs_frame(setup.inputs, ids))
+        return (outcome_rows(model.outcomes(), ids, seed, chunk, setup.draw_id), None,
+                inputs_rows(setup.inputs, ids))
     except RESOURCE_ERRORS:
         raise
     except Exception:  # find the replicates that raise
@@ -287,25 +344,23 @@ def run_chunk_recorded(scenario: Scenario, seed: int, chunk: int, first: int, co
     else:  # every replicate raised: no rows, but the columns (for the dataset's schema)
         rows = np.arange(0)
         outcomes = _no_outcomes(scenario)
-    frame = outcome_frame(outcomes, ids[rows], seed, chunk, setup.draw_id[rows])
+    table = outcome_rows(outcomes, ids[rows], seed, chunk, setup.draw_id[rows])
     bad = np.array([row for row, _ in failed], dtype=np.int64)
-    failures = pd.DataFrame({"run_id": ids[bad], "seed": np.int64(seed),
-                             "chunk": np.int64(chunk), "draw_id": setup.draw_id[bad],
-                             "error": [text for _, text in failed]})
-    inputs = inputs_frame({key: values[rows] for key, values in setup.inputs.items()},
-                          ids[rows])
-    return frame, failures, inputs
+    failures = _failure_rows(ids[bad], seed, chunk, setup.draw_id[bad],
+                             [text for _, text in failed])
+    inputs = inputs_rows({key: values[rows] for key, values in setup.inputs.items()},
+                         ids[rows])
+    return table, failures, inputs
 
 
-def encode_part(frame: pd.DataFrame, dictionary: bool = True) -> bytes:
+def encode_part(rows: Rows, dictionary: bool = True) -> bytes:
     """A table as the bytes of a Parquet file (zstd). ``dictionary=False`` for columns
     of mostly distinct values (drawn inputs): dictionary encoding then only costs
     (measured on a chunk of the June scenario's inputs: 21 ms and 170 bytes a round
-    with it, 13 ms and 143 bytes without)."""
+    with it, 13 ms and 143 bytes without). The table is made from the numpy columns
+    (``sim.arrow.to_arrow``), not through pandas: no pandas to load."""
     sink = io.BytesIO()
-    # one thread: pyarrow's pool of converting threads, started and stopped for each
-    # chunk's few columns, cost more than it saved (a worker is already one core)
-    table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
+    table = pa.table({name: to_arrow(values) for name, values in rows.columns.items()})
     pq.write_table(table, sink, compression="zstd", use_dictionary=dictionary)
     return sink.getvalue()
 
@@ -315,13 +370,13 @@ def decode_part(data: bytes, columns: list[str] | None = None) -> pd.DataFrame:
     return pq.read_table(pa.BufferReader(data), columns=columns).to_pandas()
 
 
-def labelled(frame: pd.DataFrame, labels: tuple[tuple[str, object], ...]) -> pd.DataFrame:
+def labelled(rows: Rows, labels: tuple[tuple[str, object], ...]) -> Rows:
     for place, (column, value) in enumerate(labels, start=4):
-        frame.insert(place, column, value)
-    return frame
+        rows.insert(place, column, value)
+    return rows
 
 
-def keyed(inputs: pd.DataFrame, labels: tuple[tuple[str, object], ...]) -> pd.DataFrame:
+def keyed(inputs: Rows, labels: tuple[tuple[str, object], ...]) -> Rows:
     """Inputs with the labels that key a study's rows (``KEY_LABELS``) after ``run_id``;
     the knob values are not repeated (a knob on a drawn key would share its name)."""
     for place, (column, value) in enumerate(
@@ -401,6 +456,8 @@ def run_scenario(scenario: Scenario, runs: int, seed: int = 0,
     chunks in a local process pool: the same table (a script that asks for one needs
     the usual ``if __name__ == "__main__":`` guard of multiprocessing). A model error
     raises."""
+    import pandas as pd
+
     tasks = chunk_tasks(scenario, runs, seed, chunk_size)
     executor = InProcess() if workers == 1 else LocalPool(workers)
     try:

@@ -29,10 +29,10 @@ from sim.batch.chunks import (
     compute_chunk,
     encode_part,
     error_text,
-    inputs_frame,
+    inputs_rows,
     keyed,
     labelled,
-    outcome_frame,
+    outcome_rows,
 )
 from sim.batch.memory import keep_freed_memory
 from sim.model.parameters import SHARED_ARRAYS, RoundSetup, realise
@@ -116,8 +116,8 @@ def compute_group(group: ChunkGroup) -> tuple[ChunkOutcome, ...]:
     done = []
     for task, setup, columns in zip(group.tasks, setups, outcomes, strict=True):
         ids = np.arange(task.first, task.first + task.count, dtype=np.int64)
-        frame = outcome_frame(columns, ids, task.seed, task.chunk, setup.draw_id)
-        inputs = (encode_part(keyed(inputs_frame(setup.inputs, ids), task.labels),
+        frame = outcome_rows(columns, ids, task.seed, task.chunk, setup.draw_id)
+        inputs = (encode_part(keyed(inputs_rows(setup.inputs, ids), task.labels),
                               dictionary=False) if task.inputs else None)
         done.append(ChunkOutcome(results=encode_part(labelled(frame, task.labels)),
                                  failures=None,

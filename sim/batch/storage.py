@@ -46,8 +46,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from sim.batch.chunks import ChunkOutcome, ChunkTask, decode_part
 from sim.batch.lock import LOCK, LockError, check_lock, hold
@@ -55,6 +54,10 @@ from sim.fileio import TEMPORARY, WriteError, cause_of, make_folder, write_atomi
 from sim.scenario.spec import Scenario
 from sim.stats.summary import Measures
 from sim.stats.tally import Tally
+
+if TYPE_CHECKING:  # pandas is imported where a table is made (sim.model.mesa_core)
+    import pandas as pd
+
 
 MANIFEST, SUMMARY, RESULTS, FAILURES = "manifest.json", "summary.json", "results", "failures"
 INPUTS = "inputs"

@@ -14,16 +14,21 @@ import hashlib
 import io
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.arrow import numbers
 from sim.errors import InputError
 from sim.fileio import make_folder, write_atomically
 from sim.scenario.checks import POSTERIOR_LIMIT, read_file
 from sim.scenario.spec import Posterior
+
+if TYPE_CHECKING:  # pandas is imported where a table is made (sim.model.mesa_core)
+    pass
+
 
 WEIGHT = "weight"
 
@@ -63,7 +68,7 @@ def _column(path: Path, table: pa.Table, name: str) -> np.ndarray:
                          "numbers")
     if column.null_count:
         raise InputError(path, name, f"column has {column.null_count} missing values")
-    values = column.to_numpy().astype(float)
+    values = numbers(column).astype(float)  # without pyarrow's pandas (sim.arrow)
     if not np.isfinite(values).all():
         bad = values[~np.isfinite(values)][0]
         raise InputError(path, name, f"column holds {bad}: values must be finite numbers")
@@ -118,6 +123,8 @@ def write_posterior(path: str | Path, keys: tuple[str, ...], particles: np.ndarr
                     weights: np.ndarray, manifest: dict) -> str:
     """Write particles, weights and then the manifest, each atomically; return the
     posterior file's sha256."""
+    import pandas as pd  # the committed posteriors' bytes are pandas' Parquet
+
     path = Path(path)
     make_folder(path.parent)
     frame = pd.DataFrame(particles, columns=list(keys))

@@ -11,13 +11,17 @@ without the scenario; ``format_table`` prints it for people. Intervals are Wilso
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sim.scenario.events import columns_read, evaluate
 from sim.scenario.spec import EventSpec, IssueKind, Scenario
 from sim.stats.intervals import parameter_interval, wilson_interval
+
+if TYPE_CHECKING:  # pandas is imported where a table is made (sim.model.mesa_core)
+    import pandas as pd
+
 
 QUANTILES = {"p05": 0.05, "p10": 0.10, "p50": 0.50, "p90": 0.90, "p95": 0.95}
 

@@ -18,9 +18,9 @@ chunk's columns by ``sim.scenario.events``) and its quantities.
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sim.stats.intervals import parameter_interval
 from sim.stats.summary import (
@@ -31,6 +31,9 @@ from sim.stats.summary import (
     event_entry,
     quantity_values,
 )
+
+if TYPE_CHECKING:  # pandas is imported where a table is made (sim.model.mesa_core)
+    import pandas as pd
 
 
 def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -105,11 +108,11 @@ class Tally:
         self.draw_hits = {e.name: np.zeros(0, dtype=np.int64) for e in measures.events}
 
     @classmethod
-    def of(cls, results: pd.DataFrame, measures: Measures,
-           failures: pd.DataFrame | None = None) -> Tally:
-        """The tally of one chunk's results (and its failure rows, if any)."""
+    def of(cls, results, measures: Measures, failures=None) -> Tally:
+        """The tally of one chunk's results (and its failure rows, if any): DataFrames,
+        or a worker's ``sim.batch.chunks.Rows``."""
         tally = cls(measures)
-        columns = {name: results[name].to_numpy() for name in measures.columns}
+        columns = {name: np.asarray(results[name]) for name in measures.columns}
         tally.runs = len(results)
         draw = draws_of(results)
         drawn = draw >= 0
