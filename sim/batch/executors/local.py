@@ -29,8 +29,10 @@ from sim.batch.executors.base import (
     loads_sharing,
 )
 
-#: Modules a pool's fork server imports once, so that each worker starts warm.
-PRELOAD = ("sim.batch.chunks",)
+#: Modules a pool's fork server imports once, so that each worker starts warm: the
+#: compiled engine too (numba), which ``sim.batch.chunks`` imports only where a chunk
+#: is large enough to run on it.
+PRELOAD = ("sim.batch.chunks", "sim.model.compiled")
 
 
 #: How long a pool worker has to stop when asked before it is killed.
