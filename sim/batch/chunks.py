@@ -2,8 +2,10 @@
 
 A batch of ``runs`` replicates is cut into chunks of ``chunk_size``; chunk ``k``
 always draws from child ``k`` of the batch's ``SeedSequence(seed)``, so a replicate's
-result depends only on (scenario, seed, chunk size, its run id) — never on what else
-runs, where, or in what order.
+result depends only on the scenario, the seed, its run id and the size of its chunk
+(the chunk size; for the last chunk, what remains of the batch's runs: a chunk draws
+each parameter for all its replicates at once) — never on what else runs, where, or
+in what order.
 
 ``run_chunk`` is the plain computation (an error in the model raises). Chunks run on the
 compiled engine (``NegotiationRound(setup, compiled=True)``: the numpy engine's outcomes,
