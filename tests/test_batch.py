@@ -244,3 +244,27 @@ def test_bad_batch_options_are_one_line_errors(tmp_path, capsys):
     assert stopped.value.code == 2
     assert "--workers must be >= 1, got 0" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_a_chunk_s_rounds_are_freed_when_it_is_done(grouped):
+    """A round's Mesa model and agents refer to each other, so only the cyclic
+    collector frees them (and the chunk's arrays): a worker frees them as each chunk
+    ends (``free_finished_models``), whether or not the collector would have run."""
+    import gc
+
+    from sim.batch.grouped import compute_group, groups
+
+    tasks = chunk_tasks(load_scenario(JUNE), 1200, 4, 600)
+    gc.collect()
+    gc.disable()
+    try:
+        if grouped:
+            for group in groups(tasks):
+                compute_group(group)
+        else:
+            compute_chunk(tasks[0])
+        alive = [o for o in gc.get_objects() if isinstance(o, NegotiationRound)]
+    finally:
+        gc.enable()
+    assert alive == []

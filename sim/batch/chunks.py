@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 
 from sim.arrow import to_arrow
 from sim.batch.executors import InProcess, LocalPool
-from sim.batch.memory import keep_freed_memory
+from sim.batch.memory import free_finished_models, keep_freed_memory
 from sim.batch.sizes import CHUNK_SIZE, compiled_for
 from sim.model.outcomes import ROUND_DTYPES, outcome_dtypes
 from sim.model.parameters import RoundSetup, realise
@@ -399,6 +399,7 @@ def compute_chunk(task: ChunkTask) -> ChunkOutcome:
         hint = " (try a smaller --chunk-size in a new folder)" if isinstance(
             error, MemoryError) else ""
         raise ChunkResourceError(f"{task} stopped: {error_text(error)}{hint}") from None
+    free_finished_models()
     tally = Tally.of(frame, Measures.of(task.scenario), failures)
     return ChunkOutcome(
         results=encode_part(labelled(frame, task.labels)),

@@ -34,7 +34,7 @@ from sim.batch.chunks import (
     labelled,
     outcome_rows,
 )
-from sim.batch.memory import keep_freed_memory
+from sim.batch.memory import free_finished_models, keep_freed_memory
 from sim.model.parameters import SHARED_ARRAYS, RoundSetup, realise
 from sim.model.round import NegotiationRound
 from sim.stats.summary import Measures
@@ -113,6 +113,8 @@ def compute_group(group: ChunkGroup) -> tuple[ChunkOutcome, ...]:
         raise ChunkResourceError(f"{group} stopped: {error_text(error)}") from None
     except Exception:  # chunk by chunk, where failing replicates are isolated
         return tuple(compute_chunk(task) for task in group.tasks)
+    model = None  # the last round, freed with the others
+    free_finished_models()
     done = []
     for task, setup, columns in zip(group.tasks, setups, outcomes, strict=True):
         ids = np.arange(task.first, task.first + task.count, dtype=np.int64)

@@ -1,4 +1,5 @@
-"""Freed memory kept for the next chunk, where the C library allows.
+"""Freed memory kept for the next chunk, where the C library allows; and a chunk's
+finished rounds freed at once (``free_finished_models``).
 
 A chunk allocates a few hundred arrays of 16,384 replicates (megabytes each) and frees
 them at its end. glibc hands blocks that large back to the operating system at once
@@ -13,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import gc
 
 #: ``mallopt`` parameters (malloc.h) and glibc's largest mmap threshold on 64 bits.
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
@@ -31,3 +33,15 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     return bool(mallopt(M_MMAP_THRESHOLD, LARGEST)) and bool(mallopt(M_TRIM_THRESHOLD, LARGEST))
+
+
+def free_finished_models() -> None:
+    """Free the rounds a chunk has finished with. A round's Mesa model and its agents
+    refer to each other (``agent.model``, the model's agent set), so only Python's
+    cyclic collector frees them and the chunk's arrays they hold (about 200 MB). The
+    collector runs when enough Python objects have been made, and a chunk makes few:
+    measured, a worker grew from 260 to 600 MB over 40 chunks of the June round, and
+    stayed at 275 MB with this after each. The models are in the young generations
+    at the chunk's end, so collecting those is enough, and takes 0.2 ms (a full
+    collection, 70 ms)."""
+    gc.collect(1)
