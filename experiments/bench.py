@@ -4,7 +4,10 @@ per replicate with Python floats (``experiments/scalar_mesa.py``; identical outc
 the shipped scenarios, tests/test_scalar_mesa.py).
 
 Every figure counts drawing the round's parameters (``realise``, per chunk of 16,384 as
-``negsim run`` does) and running the rounds; no files. Figures are rounds per CPU
+``negsim run`` does) and running the rounds; no files. The process is set up as a
+batch's worker is, for every engine alike: freed memory kept for the next chunk
+(``keep_freed_memory``) and each chunk's rounds freed as it ends
+(``free_finished_models``). Figures are rounds per CPU
 second of this process (pinned to one core), the median of ``--repeats`` repeats that
 take turns, so that a busy machine slows each engine alike; wall-clock rates and the
 load average are printed beside them.
@@ -29,6 +32,7 @@ from pathlib import Path
 from scalar_mesa import run_scalar
 
 from sim.batch.chunks import CHUNK_SIZE, chunk_bounds, chunk_rng
+from sim.batch.memory import free_finished_models, keep_freed_memory
 from sim.model.parameters import realise
 from sim.model.round import NegotiationRound
 from sim.scenario.load import load_scenario
@@ -42,16 +46,19 @@ def compiled_engine(scenario, rounds: int) -> None:
     for k, (_, count) in enumerate(chunk_bounds(rounds, CHUNK_SIZE)):
         setup = realise(scenario, count, chunk_rng(0, k), compiled=True)
         NegotiationRound(setup, compiled=True).run().outcomes()
+        free_finished_models()
 
 
 def numpy_engine(scenario, rounds: int) -> None:
     for k, (_, count) in enumerate(chunk_bounds(rounds, CHUNK_SIZE)):
         NegotiationRound(realise(scenario, count, chunk_rng(0, k))).run().outcomes()
+        free_finished_models()
 
 
 def scalar_mesa(scenario, rounds: int) -> None:
     for k, (_, count) in enumerate(chunk_bounds(rounds, CHUNK_SIZE)):
         run_scalar(realise(scenario, count, chunk_rng(0, k)))
+        free_finished_models()
 
 
 def rate(engine, scenario, rounds: int) -> tuple[float, float]:
@@ -70,6 +77,9 @@ def main() -> None:
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):  # one core, whichever this process is on
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    # as in a batch's worker (sim.batch.chunks.compute_chunk), for every engine alike:
+    # freed memory kept for the next chunk, and each chunk's finished rounds freed
+    keep_freed_memory()
     june = load_scenario(SCENARIO)
     package = with_values(SCENARIO, PACKAGE_PRIVATE)
     runs = {  # name: (engine, scenario, rounds)
