@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -63,8 +64,12 @@ def write_atomically(path: str | Path, content: bytes | str | Callable[[Path], o
                      ) -> None:
     """Write ``content`` to ``path`` atomically: bytes, text (UTF-8), or a function
     that writes the file at the path it is given (``frame.to_parquet``,
-    ``figure.savefig``). The folder must exist."""
+    ``figure.savefig``). The folder must exist. A path that holds something other than
+    a regular file (a device such as ``/dev/null``, a pipe, a socket, a folder; also
+    through a link) is refused before anything is written: the rename would put a
+    file in its place."""
     path = Path(path)
+    _check_replaceable(path)
     try:
         handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                         suffix=".tmp")
@@ -92,6 +97,21 @@ def write_atomically(path: str | Path, content: bytes | str | Callable[[Path], o
     except BaseException:
         _discard(handle, temp)
         raise
+
+
+def _check_replaceable(path: Path) -> None:
+    """``WriteError`` where ``path`` holds something a file must not replace."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return  # nothing there (or a dangling link, which the rename replaces)
+    except OSError as error:
+        raise WriteError(path, _cause_with_loop(error)) from None
+    if stat.S_ISDIR(mode):
+        raise WriteError(path, "is a folder: give a file's path")
+    if not stat.S_ISREG(mode):
+        raise WriteError(path, "is not a regular file (a device, a pipe or a socket): "
+                         "give a file's path")
 
 
 def _discard(handle: int | None, temp: Path) -> None:

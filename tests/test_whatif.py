@@ -188,3 +188,27 @@ def test_every_lever_is_a_valid_key():
             changed = scenario_with(path, setting, moves)
             assert changed.agenda == scenario.agenda, (path, lever.key)
             assert np.isfinite(lever.span) and lever.span > 0
+
+
+def test_a_red_line_on_levels_is_shown_with_the_level_it_admits(capsys, tmp_path):
+    """A red line between two levels admits the next level its side accepts: Southland,
+    which wants the ceasefire's level low, at most the level below (1.12: a local pause);
+    Northland, which wants it high, at least the level above. The command prints the
+    level beside the number; other levers are numbers alone."""
+    from sim.teach.whatif import _value
+
+    found = {lever.key: lever for lever in levers(CLASSROOM_CASE)}
+    south = found["parties.southland.issues.ceasefire.red_line"]
+    north = found["parties.northland.issues.ceasefire.red_line"]
+    assert (south.admits(1.12), south.admits(2.0)) == ("local pause", "general ceasefire")
+    assert (north.admits(1.12), north.admits(1.0)) == ("general ceasefire", "local pause")
+    assert found["parties.southland.exchange_willingness"].admits(0.5) is None
+    assert _value(1.12, south) == "1.12 (local pause)"
+    assert _value([0.0, 1.5], north) == "[0, 1.5] (none to general ceasefire)"
+    assert _value(0.5, found["mediator.pressure"]) == "0.5"
+    assert main(["whatif", str(CLASSROOM), "--target", "ceasefire_agreed >= 0.5", "--runs",
+                 "20", "--figure", str(tmp_path / "whatif.png")]) == 0
+    out = capsys.readouterr().out
+    assert "Southland: red line on ceasefire (level)" in out
+    line = next(x for x in out.splitlines() if "Southland: red line on ceasefire (level)" in x)
+    assert line.rstrip().endswith("(local pause)")

@@ -21,7 +21,8 @@ from typing import Any
 # --set and a lever's move are scenario changes (sim.scenario.overrides); re-exported
 # for the teaching tools that use them beside the levers
 from sim.scenario.overrides import drawn_keys, parse_setting, scenario_with  # noqa: F401
-from sim.scenario.spec import Range, Scenario
+from sim.scenario.spec import IssueSpec, Range, Scenario
+from sim.teach.wording import level_admitted
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,17 @@ class Lever:
     softer: int
     drawn: bool = False
     issue: str | None = None
+    level_issue: IssueSpec | None = None
+
+    def admits(self, value: float) -> str | None:
+        """Where the lever is a red line on an issue's levels (a compound issue's level,
+        an ordinal or yes/no issue; ``level_issue``), the level a value admits: a red
+        line between two levels admits the next one its side accepts
+        (``wording.level_admitted``). None for any other lever."""
+        spec = self.level_issue
+        if spec is None:
+            return None
+        return spec.level_name(level_admitted(spec, value, -self.softer))
 
     @property
     def span(self) -> float:
@@ -99,10 +111,11 @@ def levers(scenario: Scenario) -> tuple[Lever, ...]:
     bounds = {key: (low, high) for key, low, high in scenario.bounds}
     drawn = drawn_keys(scenario)
 
-    def lever(key: str, label: str, value: Range, softer: int, issue: str | None = None):
+    def lever(key: str, label: str, value: Range, softer: int, issue: str | None = None,
+              levels: IssueSpec | None = None):
         low, high = bounds[key]
         return Lever(key, label, None if key in drawn else _as_value(value), low, high,
-                     softer, key in drawn, issue)
+                     softer, key in drawn, issue, levels)
 
     found: list[Lever] = []
     for party in scenario.parties:
@@ -113,7 +126,7 @@ def levers(scenario: Scenario) -> tuple[Lever, ...]:
             if spec.compound:
                 found += [
                     lever(f"{key}.red_line", f"{label} (level)", pos.red_line, -pos.wants,
-                          issue),
+                          issue, spec),
                     lever(f"{key}.conditions_red_line", f"{label} ({spec.scale.label})",
                           pos.conditions_red_line, -pos.conditions_wants, issue)]
                 found += [lever(f"{key}.conditions_red_line_at.{level}",
@@ -121,7 +134,8 @@ def levers(scenario: Scenario) -> tuple[Lever, ...]:
                                 value, -pos.conditions_wants, issue)
                           for level, value in pos.conditions_red_line_at]
             else:
-                found.append(lever(f"{key}.red_line", label, pos.red_line, -pos.wants, issue))
+                found.append(lever(f"{key}.red_line", label, pos.red_line, -pos.wants, issue,
+                                   spec if spec.levelled else None))
         found += [lever(f"{base}.exchange_willingness", f"{party.name}: exchange willingness",
                         party.exchange_willingness, 1),
                   lever(f"{base}.patience", f"{party.name}: patience (minutes)",

@@ -318,17 +318,25 @@ def select_levers(scenario: Scenario, keys: tuple[str, ...]) -> tuple[Lever, ...
 
 
 # --------------------------------------------------------------------------- output
-def _value(value: Any) -> str:
+def _value(value: Any, lever: Lever | None = None) -> str:
+    """A lever's value; on a red line over levels, with the level it admits
+    ('1.12 (local pause)'; a range, 'from' one 'to' another)."""
     if value is None:
         return "drawn"
     if isinstance(value, list):
-        return "[" + ", ".join(f"{v:.3g}" for v in value) + "]"
-    return f"{value:.3g}"
+        shown = "[" + ", ".join(f"{v:.3g}" for v in value) + "]"
+        admits = [lever.admits(v) for v in value] if lever is not None else [None]
+        if admits[0] is None:
+            return shown
+        return f"{shown} ({admits[0]})" if len(set(admits)) == 1 else \
+            f"{shown} ({admits[0]} to {admits[-1]})"
+    admits = lever.admits(value) if lever is not None else None
+    return f"{value:.3g}" if admits is None else f"{value:.3g} ({admits})"
 
 
-def _at(point: Point) -> str:
+def _at(point: Point, lever: Lever | None = None) -> str:
     """Where a lever was moved to: its value, or the shift of a drawn value."""
-    return f"drawn {point.shift:+.3g}" if point.value is None else _value(point.value)
+    return f"drawn {point.shift:+.3g}" if point.value is None else _value(point.value, lever)
 
 
 def format_whatif(result: WhatIf) -> str:
@@ -344,21 +352,25 @@ def format_whatif(result: WhatIf) -> str:
         return "\n".join(lines)
     width = max(len(printable(r.lever.label)) for r in result.results)
     if result.reaching:
-        lines.append(f"{'rank':>4}  {'lever':<{width}}  {'now':>12}  {'change':>18}  "
-                     f"{'to':>12}  {'of range':>8}  {'p then':>7}")
-        for rank, r in enumerate(result.reaching, 1):
+        shown = [(printable(_value(r.lever.value, r.lever)), printable(_at(r.reached, r.lever)))
+                 for r in result.reaching]
+        now_width = max(12, *(len(now) for now, _ in shown))
+        to_width = max(12, *(len(to) for _, to in shown))
+        lines.append(f"{'rank':>4}  {'lever':<{width}}  {'now':>{now_width}}  {'change':>18}  "
+                     f"{'to':>{to_width}}  {'of range':>8}  {'p then':>7}")
+        for rank, (r, (now, to)) in enumerate(zip(result.reaching, shown, strict=True), 1):
             pt, lever = r.reached, r.lever
             change = f"{pt.shift:+.3g} {lever.direction(1 if pt.shift > 0 else -1)}"
-            lines.append(f"{rank:>4}  {printable(lever.label):<{width}}  "
-                         f"{_value(lever.value):>12}  "
-                         f"{change:>18}  {_at(pt):>12}  {100 * r.share:>7.0f}%  "
+            lines.append(f"{rank:>4}  {printable(lever.label):<{width}}  {now:>{now_width}}  "
+                         f"{change:>18}  {to:>{to_width}}  {100 * r.share:>7.0f}%  "
                          f"{percent(pt.p):>7}")
     else:
         lines.append(f"No single lever reaches {target} within its allowed range.")
         if result.results:
             best = result.results[0]
             pt = best.closest(target)
-            lines.append(f"Closest: {printable(best.lever.label)} at {_at(pt)} gives "
+            lines.append(f"Closest: {printable(best.lever.label)} at "
+                         f"{printable(_at(pt, best.lever))} gives "
                          f"{percent(pt.p)}.")
     missed = [r for r in result.results if r.reached is None]
     if missed and result.reaching:
@@ -366,7 +378,7 @@ def format_whatif(result: WhatIf) -> str:
         for r in missed:
             pt = r.closest(target)
             lines.append(f"      {printable(r.lever.label):<{width}}  {percent(pt.p):>7} at "
-                         f"{_at(pt)}")
+                         f"{printable(_at(pt, r.lever))}")
     if any(r.lever.drawn for r in result.results):
         lines += ["", "'drawn': the scenario draws this parameter (from its posterior, or "
                   "shifts it); a change moves every draw by that much, within the allowed "
