@@ -90,13 +90,40 @@ def test_committed_inputs_are_those_the_particles_were_fitted_to(committed):
     assert made["prior_scale"] == 1.0
 
 
+#: The CPU the committed fit was made on (``cpu_signature``): numba compiles for the CPU
+#: it runs on and numpy picks its vector code by the CPU's instruction sets, so another
+#: CPU may round differently, and an ABC fit then keeps other particles.
+MADE_ON = "086a7b35d3a9"
+
+
+def cpu_signature() -> str | None:
+    """The first CPU's model name and instruction-set flags, hashed (Linux); None where
+    ``/proc/cpuinfo`` cannot be read."""
+    try:
+        first = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
+    except OSError:
+        return None
+    fields = dict((k.strip(), v.strip()) for k, _, v in (line.partition(":")
+                                                          for line in first.splitlines()))
+    text = fields.get("model name", "") + " " + " ".join(sorted(fields.get("flags", "").split()))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def test_the_committed_particles_are_what_the_command_fits_today(committed):
     """The fit, rerun with the manifest's settings on today's engine, gives the
-    committed particles to the bit: a change to the engine that moves the fit fails
-    here until the committed files are remade (REMAKE; about 30 s)."""
+    committed particles to the bit on a CPU like the one that made them: a change to
+    the engine that moves the fit fails here until the committed files are remade
+    (REMAKE; about 30 s). On another CPU, each column's mean within 8 standard errors
+    of the committed one (a gross change only: the particles are correlated)."""
     record, prior, _, particles, _ = committed
     fit = fit_track(record.rounds, prior, TrackSettings(**manifest()["settings"]))
-    assert np.array_equal(fit.particles, particles), f"stale: remake with {REMAKE}"
+    if cpu_signature() == MADE_ON:
+        assert np.array_equal(fit.particles, particles), f"stale: remake with {REMAKE}"
+        return
+    error = np.sqrt((fit.particles.var(axis=0) + particles.var(axis=0)) / len(particles))
+    z = np.abs(fit.particles.mean(axis=0) - particles.mean(axis=0)) / error
+    moved = {key: float(v) for key, v in zip(prior.keys, z, strict=True) if v >= 8}
+    assert not moved, f"stale: remake with {REMAKE} (z of the means: {moved})"
 
 
 def test_each_derived_posterior_is_what_the_particles_give(committed):
