@@ -399,14 +399,16 @@ def test_the_page_fits_a_projector(istanbul_server, tmp_path):
             step(page, 1, n)
             if page.locator(".negsim-items img").count() >= 2:
                 break
-        # every chart decoded before it is measured (a loaded machine lags behind)
-        page.wait_for_function("() => [...document.querySelectorAll('.negsim-main img')]"
-                               ".every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
-        page.screenshot(path=str(tmp_path / "projector.png"))
-        layout = page.evaluate("""() => {
+        # measured at a moment when every chart is decoded (a loaded machine lags
+        # behind, and a late re-render can swap a chart for one still loading: the
+        # check and the measurement are one function, polled until it answers)
+        layout = page.wait_for_function("""() => {
+            const main = document.querySelector('.negsim-main');
+            const charts = main ? [...main.querySelectorAll('img')] : [];
+            if (!charts.length || !charts.every(i => i.complete && i.naturalWidth > 0))
+                return null;
             const box = e => { const r = e.getBoundingClientRect();
                                return [r.left, r.top, r.right, r.bottom]; };
-            const main = document.querySelector('.negsim-main');
             return {
               main: box(main), scroll: [main.scrollWidth, main.clientWidth],
               page: [document.documentElement.scrollWidth, window.innerWidth],
@@ -415,7 +417,8 @@ def test_the_page_fits_a_projector(istanbul_server, tmp_path):
               text: document.body.innerText,
               sliders: document.querySelectorAll('.negsim-slider').length,
               values: [...document.querySelectorAll('.negsim-value')].map(e => e.innerText),
-            }; }""")
+            }; }""", timeout=30_000).json_value()
+        page.screenshot(path=str(tmp_path / "projector.png"))
     assert traffic.refused == [] and traffic.failed == []
     left, _, right, _ = layout["main"]
     assert layout["scroll"][0] <= layout["scroll"][1] and layout["page"][0] <= 1280

@@ -30,9 +30,8 @@ from sim.batch.executors.base import (
 )
 
 #: Modules a pool's fork server imports once, so that each worker starts warm: the
-#: compiled engine too (numba), which ``sim.batch.chunks`` imports only where a chunk
-#: is large enough to run on it.
-PRELOAD = ("sim.batch.chunks", "sim.model.compiled")
+#: chunk code, the compiled engine and its machine code (``sim.batch.warm``).
+PRELOAD = ("sim.batch.warm",)
 
 
 #: How long a pool worker has to stop when asked before it is killed.
