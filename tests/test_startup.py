@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.batch.chunks import chunk_rng, outcome_frame, run_chunk
+from sim.batch.chunks import chunk_rng, compile_engine, outcome_frame, run_chunk
 from sim.batch.sizes import COMPILED_FROM, compiled_for
 from sim.cli import batching, main
 from sim.model.parameters import realise
@@ -148,6 +148,22 @@ def test_the_engine_s_machine_code_is_cached_on_disk():
                  f"compile_engine(load_scenario({str(JUNE)!r}))\n"
                  "print(engine_compiled())")
     assert out.split()[-1] == "True"
+
+
+def test_the_fork_server_s_preload_loads_the_machine_code_without_running_a_round():
+    """``sim.batch.warm`` (what a pool's fork server imports before forking workers)
+    loads the cached machine code of the kernels Python calls, so that a worker has it
+    from its start; nothing is run. (The cache exists here: the test command compiles
+    the engine before the tests, and the test above.)"""
+    from sim.batch.executors.local import PRELOAD
+
+    assert PRELOAD == ("sim.batch.warm",)
+    compile_engine(load_scenario(JUNE))  # the cache, whichever test ran first
+    out = python("import sim.batch.warm\n"
+                 "from sim.model import compiled, compiled_round\n"
+                 "print(len(compiled_round.run_replicates.overloads),"
+                 " len(compiled._nash_points.overloads))")
+    assert [int(n) for n in out.split()] == [1, 1]
 
 
 def test_the_machine_code_cache_is_keyed_on_every_module_the_kernels_read():
