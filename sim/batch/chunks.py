@@ -369,7 +369,8 @@ def encode_part(rows: Rows, dictionary: bool = True) -> bytes:
 
 def decode_part(data: bytes, columns: list[str] | None = None) -> pd.DataFrame:
     """The table of a Parquet part's bytes."""
-    return pq.read_table(pa.BufferReader(data), columns=columns).to_pandas()
+    return pq.read_table(pa.BufferReader(data), columns=columns, use_threads=False,
+                         pre_buffer=False).to_pandas()  # a part: one thread (see posterior)
 
 
 def labelled(rows: Rows, labels: tuple[tuple[str, object], ...]) -> Rows:

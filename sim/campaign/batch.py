@@ -65,7 +65,7 @@ def encode(rows: pa.Table) -> bytes:
 
 
 def decode(data: bytes) -> pa.Table:
-    return pq.read_table(pa.BufferReader(data))
+    return pq.read_table(pa.BufferReader(data), use_threads=False, pre_buffer=False)
 
 
 class CampaignRoundError(Exception):

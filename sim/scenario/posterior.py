@@ -88,13 +88,17 @@ def _read_posterior(path: Path, version: tuple | None) -> Posterior:
     del version  # part of the cache key only
     raw = read_file(path, POSTERIOR_LIMIT, what="posterior")
     try:
-        parquet = pq.ParquetFile(pa.BufferReader(raw))
+        # one thread, no read-ahead: a posterior is small, and Arrow's thread pools,
+        # once started, can abort the process as it exits (``terminate called without
+        # an active exception``, apache/arrow#34314; seen here at the end of a command
+        # that had read only a posterior)
+        parquet = pq.ParquetFile(pa.BufferReader(raw), pre_buffer=False)
         names = parquet.schema_arrow.names
         twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
         if twice is not None:
             raise InputError(path, twice, "column appears twice: each parameter has one "
                              "column")
-        table = parquet.read()
+        table = parquet.read(use_threads=False)
     except (pa.ArrowException, OSError, ValueError) as error:
         if isinstance(error, InputError):
             raise
