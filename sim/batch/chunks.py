@@ -42,7 +42,7 @@ from sim.arrow import to_arrow
 from sim.batch.executors import InProcess, LocalPool
 from sim.batch.memory import free_finished_models, keep_freed_memory
 from sim.batch.sizes import CHUNK_SIZE, compiled_for
-from sim.model.outcomes import ROUND_DTYPES, outcome_dtypes
+from sim.model.outcomes import outcome_dtypes
 from sim.model.parameters import RoundSetup, realise
 from sim.model.round import NegotiationRound
 from sim.scenario.spec import Scenario
@@ -52,10 +52,6 @@ from sim.stats.tally import Tally
 if TYPE_CHECKING:  # pandas is imported where a table is made (sim.model.mesa_core)
     import pandas as pd
 
-
-#: Columns of text, which may be missing in every row of a chunk.
-TEXT_COLUMNS = frozenset(name for name, dtype in ROUND_DTYPES.items() if dtype == "str") | {
-    "error"}
 
 #: Longest error message kept in a failure row.
 ERROR_CHARS = 500
@@ -292,9 +288,8 @@ def _no_outcomes(scenario: Scenario) -> dict[str, np.ndarray]:
 def inputs_rows(inputs: Mapping[str, np.ndarray], run_ids: np.ndarray) -> Rows:
     """The inputs of some replicates: ``run_id``, then one float64 column per input,
     named by its scenario key (``RoundSetup.inputs``, in the order they were drawn)."""
-    rows = Rows({"run_id": np.asarray(run_ids, dtype=np.int64)} | {
+    return Rows({"run_id": np.asarray(run_ids, dtype=np.int64)} | {
         key: np.asarray(values, dtype=np.float64) for key, values in inputs.items()})
-    return rows
 
 
 def _failure_rows(run_ids: np.ndarray, seed: int, chunk: int, draw_id, errors) -> Rows:
