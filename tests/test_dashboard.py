@@ -267,6 +267,17 @@ def step(page, times: int, until: int) -> None:
     minute(page, until)
 
 
+def story_with(page, text: str) -> list[str]:
+    """The story's paragraphs once one of them contains ``text``. The header's minute
+    can be drawn before the story's new paragraphs: each paragraph is a widget, and the
+    browser makes their views one by one, so a story read at once can be half drawn
+    (CI under load saw the paragraphs between the latest and the first missing)."""
+    page.wait_for_function(
+        "t => [...document.querySelectorAll('.negsim-story p')]"
+        ".some(p => p.innerText.includes(t))", arg=text, timeout=30_000)
+    return page.locator(".negsim-story p").all_inner_texts()
+
+
 def slider(page, label: str):
     """The slider whose label (in the controls) is ``label``, and its value text."""
     row = page.locator(".negsim-slider", has=page.get_by_text(label, exact=True))
@@ -376,14 +387,14 @@ def test_round_r_of_the_page_is_trace_s_run_r(istanbul_server, capsys):
         page.get_by_text("Round: 7").wait_for(timeout=30_000)
         page.get_by_role("button", name="Reset").click()
         page.get_by_text("round 7 of negsim run --seed 3").wait_for(timeout=30_000)
+        assert main(["trace", str(ISTANBUL), "--seed", "3", "--run", "7", "--json"]) == 0
+        told = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        first = told[0]["text"]
         step(page, 2, 2)
-        story = page.locator(".negsim-story p").all_inner_texts()
+        story = story_with(page, first)
         command = page.locator(".negsim-command").inner_text()
     assert traffic.refused == [] and traffic.failed == []
     assert command == f"negsim trace {ISTANBUL} --seed 3 --run 7"
-    assert main(["trace", str(ISTANBUL), "--seed", "3", "--run", "7", "--json"]) == 0
-    told = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    first = told[0]["text"]
     assert "beta" in first and story[-1] == f"0 {first}"
 
 
@@ -550,10 +561,11 @@ def test_the_page_plays_a_package_round(tmp_path):
                     break
             assert plenary is not None
             step(page, 2, plenary + 2)
+            story = story_with(page, "Regional Council's text:")
             main_text = page.locator(".negsim-main").inner_text()
-            story = page.locator(".negsim-story p").all_inner_texts()
             images = page.locator(".negsim-main img").count()
     assert traffic.refused == [] and traffic.failed == []
     assert "The package under discussion" in main_text
-    assert any("Regional Council's text:" in p for p in story), story
+    text = next(p for p in story if "Regional Council's text:" in p)
+    assert "Upland objects" in text and "Lowland says it still needs" in text, text
     assert images >= 2
