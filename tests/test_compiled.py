@@ -5,6 +5,7 @@ outcomes, every column bit for bit, and leave the agents in the same state."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from test_bargaining import (
 )
 
 from sim.batch.chunks import chunk_rng
-from sim.model import compiled, rules
+from sim.model import compiled_rules, rules
 from sim.model.agents import ItemStatus
 from sim.model.parameters import realise
 from sim.model.round import NegotiationRound
@@ -282,19 +283,72 @@ def test_random_scenarios_give_the_same_outcomes(text, seed):
     assert_same(realise(scenario, 64, np.random.default_rng(seed)))
 
 
-# ------------------------------------------------------------------ the Nash point
-def test_realise_s_nash_points_are_the_compiled_kernel_s():
-    """``compiled.nash_points`` over a chunk equals ``rules.nash_point`` (per replicate on
-    its own lattice) on every issue of every scenario file."""
-    for path in SCENARIOS:
-        setup = realise(load_scenario(path), 2000, chunk_rng(1, 0))
-        expected = np.stack([rules.nash_point(
-            setup.ideal[:, :, i], setup.red_line[:, :, i], setup.wants[:, i], setup.power,
-            setup.zone_lo[:, i], setup.zone_hi[:, i], setup.step[i])
-            for i in range(len(setup.issues))], axis=1)
-        got = compiled.nash_points(setup.ideal, setup.red_line, setup.wants, setup.power,
-                                   setup.zone_lo, setup.zone_hi, setup.step)
-        np.testing.assert_array_equal(got, expected, err_msg=path.name)
+# ------------------------------------------------------------------ realise's kernels
+def assert_same_setup(scenario, n: int, seed: int) -> None:
+    """``realise(..., compiled=True)`` (compound levels, zones and Nash points by the
+    compiled kernels) gives the numpy ``realise``'s setup, every array bit for bit."""
+    ours = realise(scenario, n, chunk_rng(seed, 0))
+    theirs = realise(scenario, n, chunk_rng(seed, 0), compiled=True)
+    for field in fields(ours):
+        a, b = getattr(ours, field.name), getattr(theirs, field.name)
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(b, a, err_msg=field.name, strict=True)
+        elif isinstance(a, dict):
+            assert list(a) == list(b), field.name
+            for key in a:
+                np.testing.assert_array_equal(b[key], a[key], err_msg=key, strict=True)
+        else:
+            assert a == b, field.name
+
+
+@pytest.mark.parametrize("path", SCENARIOS + TRACK, ids=lambda p: p.name)
+def test_realise_s_compiled_kernels_give_the_numpy_setup(path):
+    """On every scenario file and every round of the track record, as filed and under
+    the other protocol with private information (an uninformed mediator: no Nash
+    points drawn up front)."""
+    scenario = load_scenario(path)
+    assert_same_setup(scenario, 2000, 1)
+    other = "package" if scenario.round.protocol.value == "sequential" else "sequential"
+    assert_same_setup(with_values(path, {"round.protocol": other,
+                                         "information.private": True}), 500, 2)
+
+
+def test_the_compiled_nash_point_is_the_scan_s_on_random_zones():
+    """``compiled_rules.nash_point`` climbs from an estimate instead of scoring every
+    grid point; on random zones (two and three sides, the sides' wants either way,
+    zones wider than the grid so that it zooms, bounds a point or two past a red line
+    where a score is -inf, a mediator's own stakes, a side with no power, satiated
+    sides tying over a run of points) it picks ``rules.nash_point``'s point."""
+    rng = np.random.default_rng(5)
+    ks, scores = np.empty(256, np.int64), np.empty(256)
+    n = 400
+    for trial in range(60):
+        parties = 3 if trial % 4 == 3 else 2
+        step = float(rng.choice([1.0, 0.05, 0.25, 10.0]))
+        scale = 40.0 if trial % 3 == 0 else 1.0  # wider than the grid of 256: a zoom
+        ideal = rng.uniform(-50, 50, (n, parties)) * step * scale
+        red = rng.uniform(-50, 50, (n, parties)) * step * scale
+        power = rng.uniform(0.05, 3.0, (n, parties))
+        kind = rng.random(n)
+        power[kind < 0.05, 0] = 0.0  # a NaN score (0 * -inf): the scan's middle
+        ties = (kind > 0.05) & (kind < 0.25)  # ideals inside the zone: satiated sides tie
+        ideal[ties] = 0.5 * (red[ties, :1] + red[ties, 1:2])
+        wants = np.where(ideal > red, 1.0, -1.0)
+        lo = np.max(np.where(wants > 0, red, -np.inf), axis=1)
+        hi = np.min(np.where(wants < 0, red, np.inf), axis=1)
+        lo = np.where(np.isfinite(lo), lo, ideal.min(axis=1))
+        hi = np.where(np.isfinite(hi), hi, ideal.max(axis=1))
+        k_lo = np.ceil(lo / step - rules.EPS).astype(np.int64) - rng.integers(0, 3, n)
+        k_hi = np.floor(hi / step + rules.EPS).astype(np.int64) + rng.integers(0, 3, n)
+        pull = float(rng.uniform(0.0, 2.0)) if trial % 2 else 0.0
+        pull_ideal, pull_span = float(rng.uniform(-50, 50) * step), 100.0 * step
+        expected = rules.nash_point(ideal, red, wants, power, k_lo, k_hi, step,
+                                    pull=np.full(n, pull), pull_ideal=pull_ideal,
+                                    pull_span=pull_span)
+        got = np.array([compiled_rules.nash_point(
+            ideal[r], red[r], wants[r], power[r], k_lo[r], k_hi[r], step, pull, pull_ideal,
+            pull_span, ks, scores) for r in range(n)])
+        np.testing.assert_array_equal(got, expected, err_msg=f"trial {trial}")
 
 
 def test_a_recorded_round_runs_on_numpy():

@@ -162,8 +162,9 @@ def test_the_fork_server_s_preload_loads_the_machine_code_without_running_a_roun
     out = python("import sim.batch.warm\n"
                  "from sim.model import compiled, compiled_round\n"
                  "print(len(compiled_round.run_replicates.overloads),"
-                 " len(compiled._nash_points.overloads))")
-    assert [int(n) for n in out.split()] == [1, 1]
+                 " len(compiled._zones_and_nash.overloads),"
+                 " len(compiled._compound_levels.overloads))")
+    assert [int(n) for n in out.split()] == [1, 1, 1]
 
 
 def test_the_machine_code_cache_is_keyed_on_every_module_the_kernels_read():

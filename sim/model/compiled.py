@@ -4,9 +4,9 @@ The Mesa model and its agents are built as for the numpy engine — they hold th
 arrays — and ``run_compiled`` hands those arrays to ``compiled_round.run_replicates``,
 which runs each replicate from its opening to its end (a finished replicate costs
 nothing more) and writes the outcomes and the agents' state back into the same arrays.
-The outcomes equal the numpy engine's (tests/test_compiled.py). ``nash_points`` is
-``rules.nash_point`` over a chunk, one replicate at a time on its own lattice, for
-``realise``.
+The outcomes equal the numpy engine's (tests/test_compiled.py). For ``realise``:
+``zones_and_nash_points``, the zones and ``rules.nash_point`` over a chunk, one replicate
+at a time on its own lattice; ``compound_levels``, the level of a compound issue.
 
 Numba caches the machine code on disk (``cache=True``): the first run on a machine
 compiles for about a minute, every later process loads it (``compiled()`` says which).
@@ -20,7 +20,18 @@ from collections import namedtuple
 import numpy as np
 
 from sim.model import compiled_round
-from sim.model.compiled_rules import MAX_ISSUES, kernel, nash_point
+from sim.model.compiled_package import zones
+from sim.model.compiled_rules import (
+    MAX_ISSUES,
+    NAN,
+    acceptable,
+    ceil_index,
+    floor_index,
+    kernel,
+    maximum,
+    minimum,
+    nash_point,
+)
 from sim.scenario.spec import Format, ProposalRule
 
 #: What every replicate of the chunk shares (scalars and per-issue arrays).
@@ -64,14 +75,15 @@ def cached_on_disk() -> bool:
 
 def load_machine_code() -> int:
     """Load the machine code numba's disk cache holds for the kernels Python calls
-    (``run_replicates``, ``_nash_points``), every signature it holds; return how many.
+    (``run_replicates``, ``_zones_and_nash``, ``_compound_levels``), every signature it
+    holds; return how many.
     A pool's fork server does this before forking its workers (``sim.batch.warm``), so
     that each worker starts with it instead of loading it at its first chunk (0.3-0.4 s
     a worker). Reads numba's own index of its cache (``Dispatcher._cache``), as
     ``cached_on_disk`` does; a numba that keeps it otherwise loads nothing here, and
     each worker loads its code at its first call, as before."""
     loaded = 0
-    for dispatcher in (compiled_round.run_replicates, _nash_points):
+    for dispatcher in (compiled_round.run_replicates, _zones_and_nash, _compound_levels):
         try:
             index = dispatcher._cache._cache_file._load_index()
         except (AttributeError, OSError, TypeError, ValueError):
@@ -160,11 +172,17 @@ def run_compiled(model) -> None:
 
 
 @kernel
-def _nash_points(ideal, red_line, wants, power, k_lo, k_hi, step, out, ks, scores,
-                 column_ideal, column_red, column_wants) -> None:
+def _zones_and_nash(ideal, red_line, wants, power, minimum_, maximum_, step, compound, level,
+                    with_nash: bool, k_lo, k_hi, out, ks, scores, column_ideal, column_red,
+                    column_wants) -> None:
     n, parties, issues = ideal.shape
     for r in range(n):
+        zones(red_line[r], wants, minimum_, maximum_, step, compound, level[r], k_lo[r],
+              k_hi[r])
         for i in range(issues):
+            if not with_nash:
+                out[r, i] = NAN
+                continue
             for p in range(parties):
                 column_ideal[p] = ideal[r, p, i]
                 column_red[p] = red_line[r, p, i]
@@ -173,13 +191,62 @@ def _nash_points(ideal, red_line, wants, power, k_lo, k_hi, step, out, ks, score
                                    k_hi[r, i], step[i], 0.0, 0.0, 1.0, ks, scores)
 
 
-def nash_points(ideal: np.ndarray, red_line: np.ndarray, wants: np.ndarray, power: np.ndarray,
-                k_lo: np.ndarray, k_hi: np.ndarray, step: np.ndarray) -> np.ndarray:
-    """``rules.nash_point`` of every replicate ``(n, P, I)`` on every issue, each on its own
-    lattice: ``(n, I)``, NaN where there is no zone."""
-    out = np.empty(k_lo.shape)
-    parties = ideal.shape[1]
-    _nash_points(_floats(ideal), _floats(red_line), _floats(wants), _floats(power), _ints(k_lo),
-                 _ints(k_hi), _floats(step), out, np.empty(256, np.int64), np.empty(256),
-                 np.empty(parties), np.empty(parties), np.empty(parties))
-    return out
+def zones_and_nash_points(ideal: np.ndarray, red_line: np.ndarray, wants: np.ndarray,
+                          power: np.ndarray, minimum: np.ndarray, maximum: np.ndarray,
+                          step: np.ndarray, compound: np.ndarray, level: np.ndarray,
+                          with_nash: bool = True) -> tuple:
+    """``realise``'s zones (``parameters._zones``: lattice bounds ``(n, I)`` of each
+    item's zone, none on a compound issue with no level) and, with ``with_nash``, the
+    ``rules.nash_point`` of every replicate ``(n, P, I)`` on every issue, each on its
+    own lattice (``(n, I)``, NaN where there is no zone; all NaN without
+    ``with_nash``): ``(k_lo, k_hi, nash)``."""
+    n, parties, issues = ideal.shape
+    k_lo, k_hi, out = (np.empty((n, issues), np.int64), np.empty((n, issues), np.int64),
+                       np.empty((n, issues)))
+    _zones_and_nash(_floats(ideal), _floats(red_line), _floats(wants), _floats(power),
+                    _floats(minimum), _floats(maximum), _floats(step),
+                    np.require(compound, np.bool_, ("C", "W")), _ints(level), bool(with_nash),
+                    k_lo, k_hi, out, np.empty(256, np.int64), np.empty(256), np.empty(parties),
+                    np.empty(parties), np.empty(parties))
+    return k_lo, k_hi, out
+
+
+@kernel
+def _compound_levels(level_ideal, level_red, level_wants, cond_red, cond_wants, minimum_: float,
+                     maximum_: float, step: float, shown: int, level, red) -> None:
+    n, parties, levels = cond_red.shape
+    for r in range(n):
+        chosen = 0
+        for at in range(1, levels + 1):
+            ok = True
+            top = level_ideal[r, 0]
+            lo = cond_red[r, 0, at - 1] if cond_wants[0] > 0 else minimum_
+            hi = cond_red[r, 0, at - 1] if cond_wants[0] < 0 else maximum_
+            for p in range(parties):
+                ok = ok and acceptable(float(at), level_red[r, p], level_wants[p], 1.0)
+                top = maximum(top, level_ideal[r, p])
+                if p > 0:
+                    lo = maximum(lo, cond_red[r, p, at - 1] if cond_wants[p] > 0 else minimum_)
+                    hi = minimum(hi, cond_red[r, p, at - 1] if cond_wants[p] < 0 else maximum_)
+            ok = ok and top >= at
+            if ok and ceil_index(lo, step) <= floor_index(hi, step):
+                chosen = at
+        level[r] = chosen
+        column = (shown if chosen == 0 else chosen) - 1
+        for p in range(parties):
+            red[r, p] = cond_red[r, p, column]
+
+
+def compound_levels(level_ideal: np.ndarray, level_red_line: np.ndarray,
+                    level_wants: np.ndarray, conditions_red_line: np.ndarray,
+                    conditions_wants: np.ndarray, minimum: float, maximum: float, step: float,
+                    shown: int) -> tuple:
+    """``rules.compound_level`` of every replicate and, at the level chosen (``shown``
+    where none is), the conditions red lines ``(n, P)``: ``(level, red)``, as
+    ``parameters._choose_levels`` sets them."""
+    n, parties = level_red_line.shape
+    level, red = np.empty(n, np.int64), np.empty((n, parties))
+    _compound_levels(_floats(level_ideal), _floats(level_red_line), _floats(level_wants),
+                     _floats(conditions_red_line), _floats(conditions_wants), float(minimum),
+                     float(maximum), float(step), int(shown), level, red)
+    return level, red

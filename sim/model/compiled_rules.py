@@ -321,30 +321,137 @@ LOG_SATIATED = math.log(SATIATED)
 
 
 @kernel
+def nash_score(x: float, ideal, red_line, wants, power, pull: float, pull_ideal: float,
+               pull_span: float) -> float:
+    """``rules.nash_point``'s objective at ``x`` (one replicate, one issue)."""
+    score = 0.0
+    for p in range(ideal.shape[0]):
+        span = maximum(abs(ideal[p] - red_line[p]), EPS)
+        u = minimum(wants[p] * (x - red_line[p]) / span, 1.0) + EPS
+        # at or past its ideal: the log of 1 + EPS, the same number, once
+        term = LOG_SATIATED if u == SATIATED else math.log(maximum(u, 0.0))
+        score += power[p] * term
+    if pull != 0.0:
+        score = score - pull * abs(x - pull_ideal) / pull_span
+    return score
+
+
+@kernel
+def _regular(ideal, red_line, power, step: float, pull: float, pull_ideal: float,
+             pull_span: float) -> bool:
+    """Whether no Nash score can be NaN (every power positive and finite, every
+    position finite), so that ``climb`` may stand for the scan of the whole grid."""
+    for p in range(ideal.shape[0]):
+        if not (0.0 < power[p] < INF and abs(ideal[p]) < INF and abs(red_line[p]) < INF):
+            return False
+    # a mediator's stakes subtract a distance: concave only with a positive weight
+    stakes = pull == 0.0 or (0.0 < pull < INF and 0.0 < pull_span < INF
+                             and abs(pull_ideal) < INF)
+    return abs(step) < INF and stakes
+
+
+@kernel
+def climb(ks, points: int, start: int, step: float, ideal, red_line, wants, power,
+          pull: float, pull_ideal: float, pull_span: float) -> np.int64:
+    """``pick`` over the grid ``ks[:points]`` without scoring all of it: from the grid
+    point ``start``, uphill to the best score, then out to the first and last points
+    within ``1e-12`` of it; -1 where ``start`` scores -inf (the caller scans the grid).
+
+    ``start`` is not on a repeat of the grid's last point (``grid``'s tail), whose
+    neighbours tie without being the best.
+
+    The same point as the scan, because the score is concave in ``x``: a sum of
+    ``power * log`` of concave utilities (each linear, capped at its ideal) and, for a
+    mediator with stakes, minus a distance. A concave function sampled at increasing
+    points rises to its best and then falls, and is flat only at its best, so a point
+    where neither neighbour scores higher is the best, and the points within 1e-12 of
+    it are one run around it. Floating point can break a tie of two neighbours only
+    within a rounding error (about 1e-15 here), far inside the 1e-12 of a tie, so the
+    run found is the scan's but where a score lies within a rounding error of the
+    run's edge, as for ``log`` (the module's docstring). A score of -inf lies only
+    past a side's red line, at the grid's ends; the walk never steps onto one."""
+    def score(j):
+        return nash_score(ks[j] * step, ideal, red_line, wants, power, pull, pull_ideal,
+                          pull_span)
+
+    j = start
+    best = score(j)
+    if best == -INF:
+        return -1
+    # the neighbours' scores are kept: -inf stands for no neighbour
+    right = score(j + 1) if j + 1 < points else -INF
+    left = -INF
+    if right > best:  # uphill to the right
+        while True:
+            left, best, j = best, right, j + 1
+            right = score(j + 1) if j + 1 < points else -INF
+            if right <= best:
+                break
+    else:
+        left = score(j - 1) if j > 0 else -INF
+        while left > best:  # uphill to the left
+            right, best, j = best, left, j - 1
+            left = score(j - 1) if j > 0 else -INF
+    floor = best - 1e-12
+    first = j
+    if left >= floor:
+        first = j - 1
+        while first > 0 and score(first - 1) >= floor:
+            first -= 1
+    last = j
+    if right >= floor:
+        last = j + 1
+        while last + 1 < points and score(last + 1) >= floor:
+            last += 1
+    return ks[(first + last) // 2]
+
+
+@kernel
+def _estimate(ideal, red_line, wants, power) -> float:
+    """Where to start ``climb``: for two sides wanting opposite ways, the continuous
+    Nash point of their linear utilities, ``x = (w1 r2 + w2 r1) / (w1 + w2)`` (the
+    weighted log objective's stationary point); else the middle of the red lines.
+    Only a starting point: the climb finds the best from anywhere."""
+    if ideal.shape[0] == 2 and wants[0] * wants[1] < 0:
+        return (power[0] * red_line[1] + power[1] * red_line[0]) / (power[0] + power[1])
+    total = 0.0
+    for p in range(ideal.shape[0]):
+        total += red_line[p]
+    return total / ideal.shape[0]
+
+
+@kernel
 def nash_point(ideal, red_line, wants, power, k_lo: np.int64, k_hi: np.int64, step: float,
                pull: float, pull_ideal: float, pull_span: float, ks, scores) -> float:
     """``rules.nash_point`` of one replicate on one issue, on its own lattice (grid of
     256, zoomed): ``ideal, red_line, wants, power`` over the parties; ``ks, scores``
-    scratch of 256."""
+    scratch of 256. Each grid is searched by ``climb`` from the point nearest
+    ``_estimate`` (about five scores, where the scan took one a grid point: the June
+    round's exchange zone holds some 18 points), or scanned whole where a score could
+    be NaN or the climb starts on -inf."""
     if k_lo > k_hi:
         return NAN
-    parties = ideal.shape[0]
+    regular = _regular(ideal, red_line, power, step, pull, pull_ideal, pull_span)
+    guess = _estimate(ideal, red_line, wants, power) / step if regular else 0.0
     lo, hi = k_lo, k_hi
     while True:
         points, stride = grid(lo, hi, 256, ks)
-        for j in range(points):
-            x = ks[j] * step
-            score = 0.0
-            for p in range(parties):
-                span = maximum(abs(ideal[p] - red_line[p]), EPS)
-                u = minimum(wants[p] * (x - red_line[p]) / span, 1.0) + EPS
-                # at or past its ideal: the log of 1 + EPS, the same number, once
-                term = LOG_SATIATED if u == SATIATED else math.log(maximum(u, 0.0))
-                score += power[p] * term
-            if pull != 0.0:
-                score = score - pull * abs(x - pull_ideal) / pull_span
-            scores[j] = score
-        chosen = pick(scores, ks, points)
+        chosen = np.int64(-1)
+        if regular:
+            # the grid's last points can repeat ``hi`` (``grid``): start at or before
+            # its first, where the walk cannot stall on a run of repeats below the best
+            width = hi - lo if hi > lo else 0
+            distinct = min(points, (width + stride - 1) // stride + 1)
+            start = np.rint((guess - lo) / stride)
+            start = 0.0 if not start > 0 else (distinct - 1.0 if start > distinct - 1
+                                               else start)
+            chosen = climb(ks, points, to_int(start), step, ideal, red_line, wants, power,
+                           pull, pull_ideal, pull_span)
+        if chosen < 0:
+            for j in range(points):
+                scores[j] = nash_score(ks[j] * step, ideal, red_line, wants, power, pull,
+                                       pull_ideal, pull_span)
+            chosen = pick(scores, ks, points)
         if stride <= 1:
             return chosen * step
         lo = max(k_lo, chosen - stride)

@@ -262,15 +262,23 @@ def _draw_party(draw: _Drawer, party: Party, p: int, specs: tuple[IssueSpec, ...
 
 
 def _choose_levels(positions: _Positions, specs: tuple[IssueSpec, ...], step: np.ndarray,
-                   minimum: np.ndarray, maximum: np.ndarray, n: int) -> np.ndarray:
+                   minimum: np.ndarray, maximum: np.ndarray, n: int, compiled: bool = False
+                   ) -> np.ndarray:
     """The level of each compound issue and, at it, the conditions red lines (where no
-    level can be agreed: those of ``contested_from_level``, for the figures)."""
+    level can be agreed: those of ``contested_from_level``, for the figures).
+    ``compiled``: by ``sim.model.compiled.compound_levels`` (the same levels and lines)."""
     level = np.zeros((n, len(specs)), dtype=np.int64)
     for c, (level_ideal, level_red, level_wants, cond_red) in positions.compound.items():
+        shown = min(specs[c].contested_from_level, specs[c].top_level)
+        if compiled:
+            from sim.model.compiled import compound_levels
+            level[:, c], positions.red[:, :, c] = compound_levels(
+                level_ideal, level_red, level_wants, cond_red, positions.wants[:, c],
+                minimum[c], maximum[c], step[c], shown)
+            continue
         level[:, c] = rules.compound_level(level_ideal, level_red, level_wants, cond_red,
                                            positions.wants[:, c], minimum[c], maximum[c],
                                            step[c])
-        shown = min(specs[c].contested_from_level, specs[c].top_level)
         column = np.where(level[:, c] == 0, shown, level[:, c]) - 1
         at_level = np.take_along_axis(cond_red, column[:, None, None], 2)
         positions.red[:, :, c] = at_level[:, :, 0]
@@ -352,8 +360,9 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator,
 
     Parameters come from ``values`` where given (arrays of length ``n`` by scenario
     key), else from the scenario's posterior (one particle per replicate, recorded as
-    ``draw_id``), else from the scenario's own values and ranges. ``compiled``: the Nash
-    points by the compiled kernel (``sim.model.compiled.nash_points``, the same points)."""
+    ``draw_id``), else from the scenario's own values and ranges. ``compiled``: the
+    compound levels, zones and Nash points by compiled kernels (``sim.model.compiled``:
+    the same numbers, tests/test_compiled.py)."""
     draw_id = np.full(n, -1, dtype=np.int64)
     if values is None and scenario.posterior is not None:
         draw_id, values = scenario.posterior.sample(n, rng)
@@ -380,7 +389,7 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator,
         discount=np.empty((n, n_parties)), bluff=np.empty((n, n_parties)), compound={})
     for p, party in enumerate(parties):
         _draw_party(draw, party, p, specs, positions)
-    level = _choose_levels(positions, specs, step, minimum, maximum, n)
+    level = _choose_levels(positions, specs, step, minimum, maximum, n, compiled)
     ideal, red, wants = positions.ideal, positions.red, positions.wants
 
     # The round's own randomness: temperament of the day, walk-out thresholds, openings.
@@ -389,7 +398,6 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator,
     opening = np.round(draw(scenario.round.opening_minutes, "round.opening_minutes"))
     beliefs = _beliefs(scenario, rng, ideal, red, wants, minimum, maximum)
 
-    k_lo, k_hi = _zones(red, wants, minimum, maximum, step, level, compound)
     deadline = scenario.round.deadline_minutes
     horizon = rules.concession_horizon(deadline, rules.discount_rate(positions.discount))
     power = rules.nash_powers(positions.power, horizon, deadline)
@@ -397,16 +405,18 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator,
     # (an uninformed one reckons its own from its beliefs, ``beliefs.reckon``; a package
     # round drafts the package's, ``package.target``): NaN where no mediator reads it
     informed = scenario.mediator.informed or not scenario.information.private
-    if not informed or scenario.round.protocol is not Protocol.SEQUENTIAL:
-        nash = np.full(k_lo.shape, np.nan)
-    elif compiled:
+    by_item = informed and scenario.round.protocol is Protocol.SEQUENTIAL
+    if compiled:
         # imported here: numba's start-up is paid only by the runs that use it
-        from sim.model.compiled import nash_points
-        nash = nash_points(ideal, red, wants, power, k_lo, k_hi, step)
+        from sim.model.compiled import zones_and_nash_points
+        k_lo, k_hi, nash = zones_and_nash_points(ideal, red, wants, power, minimum, maximum,
+                                                 step, compound, level, by_item)
     else:
+        k_lo, k_hi = _zones(red, wants, minimum, maximum, step, level, compound)
         nash = np.stack([
             rules.nash_point(ideal[:, :, i], red[:, :, i], wants[:, i], power,
-                             k_lo[:, i], k_hi[:, i], step[i]) for i in range(n_issues)], axis=1)
+                             k_lo[:, i], k_hi[:, i], step[i]) for i in range(n_issues)],
+            axis=1) if by_item else np.full(k_lo.shape, np.nan)
     salience = positions.salience
     weight = salience / np.maximum(salience.sum(axis=2, keepdims=True), rules.EPS)
 
