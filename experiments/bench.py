@@ -10,7 +10,8 @@ batch's worker is, for every engine alike: freed memory kept for the next chunk
 (``free_finished_models``). Figures are rounds per CPU
 second of this process (pinned to one core), the median of ``--repeats`` repeats that
 take turns, so that a busy machine slows each engine alike; wall-clock rates and the
-load average are printed beside them.
+load average are printed beside them, and each repeat's own ratio of the compiled engine
+to the baseline with their median (the machine drifts between repeats).
 
 It also prints, for the numpy and the compiled engines, the rate of the package
 protocol with private information (the same round with ``round.protocol = "package"``
@@ -113,6 +114,12 @@ def main() -> None:
               f"(issue 12: within 3x)")
     x, y = median["compiled"], median["scalar Mesa"]
     print(f"compiled / numpy engine: {x / median['numpy']:.1f}x")
+    # the machine's speed drifts between repeats, and the Python-bound baseline more
+    # than the compiled engine: each repeat's own ratio (engines run side by side in
+    # time) beside the ratio of the medians that the BENCH line gives
+    paired = [a / b for a, b in zip(cpu["compiled"], cpu["scalar Mesa"], strict=True)]
+    print("compiled / scalar Mesa, each repeat: " + ", ".join(f"{r:.1f}" for r in paired)
+          + f" (median {statistics.median(paired):.1f}x)")
     print(f"BENCH rounds_per_s={x:.0f} baseline_rounds_per_s={y:.1f} ratio={x / y:.1f}")
 
 
