@@ -167,6 +167,24 @@ def test_the_fork_server_s_preload_loads_the_machine_code_without_running_a_roun
     assert [int(n) for n in out.split()] == [1, 1, 1]
 
 
+def test_compile_engine_compiles_the_compound_level_kernel_for_any_scenario():
+    """A scenario with no compound issue (river basin) never calls
+    ``compiled.compound_levels``; ``compile_engine`` compiles it all the same, with the
+    types ``realise`` gives it (one signature after both), so that a later batch of a
+    compound scenario finds it compiled instead of each worker compiling it."""
+    river = ROOT / "scenarios" / "river-basin.toml"
+    assert not any(issue.compound for issue in load_scenario(river).agenda_issues)
+    out = python("from sim.batch.chunks import chunk_rng, compile_engine\n"
+                 "from sim.model import compiled\n"
+                 "from sim.model.parameters import realise\n"
+                 "from sim.scenario.load import load_scenario\n"
+                 f"compile_engine(load_scenario({str(river)!r}))\n"
+                 "print(len(compiled._compound_levels.signatures))\n"
+                 f"realise(load_scenario({str(JUNE)!r}), 3, chunk_rng(0, 0), compiled=True)\n"
+                 "print(len(compiled._compound_levels.signatures))\n")
+    assert out.split() == ["1", "1"]
+
+
 def test_the_machine_code_cache_is_keyed_on_every_module_the_kernels_read():
     """Numba checks only a cached function's own file: the cache directory is named by
     a digest of the engine's sources (``compiled_rules.ENGINE_SOURCES``), so every

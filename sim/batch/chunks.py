@@ -191,9 +191,14 @@ def engine_compiled() -> bool:
 def compile_engine(scenario: Scenario) -> None:
     """Compile (and cache on disk) the compiled engine's kernels, by running one
     replicate of ``scenario``: a pool's workers then load them instead of each
-    compiling them."""
+    compiling them. The compound-level kernel too, which a scenario with no compound
+    issue does not call (``compiled.compile_compound_levels``): a later batch of one
+    that has would otherwise compile it in every worker, unannounced."""
+    from sim.model.compiled import compile_compound_levels
+
     setup = realise(scenario, 1, chunk_rng(0, 0), compiled=True)
     NegotiationRound(setup, compiled=True).run()
+    compile_compound_levels()
 
 
 @dataclass(frozen=True)

@@ -237,6 +237,13 @@ def _compound_levels(level_ideal, level_red, level_wants, cond_red, cond_wants, 
             red[r, p] = cond_red[r, p, column]
 
 
+def compile_compound_levels() -> None:
+    """Compile (or load) ``compound_levels``'s kernel, on one replicate of two sides and
+    one level: the types it always takes (``compile_engine``)."""
+    compound_levels(np.zeros((1, 2)), np.zeros((1, 2)), np.ones(2), np.zeros((1, 2, 1)),
+                    np.ones(2), 0.0, 1.0, 1.0, 1)
+
+
 def compound_levels(level_ideal: np.ndarray, level_red_line: np.ndarray,
                     level_wants: np.ndarray, conditions_red_line: np.ndarray,
                     conditions_wants: np.ndarray, minimum: float, maximum: float, step: float,
