@@ -25,12 +25,10 @@ from sim.model.compiled_rules import (
     MAX_ISSUES,
     NAN,
     acceptable,
-    ceil_index,
-    floor_index,
     kernel,
     maximum,
-    minimum,
     nash_point,
+    zone_bounds,
 )
 from sim.scenario.spec import Format, ProposalRule
 
@@ -220,16 +218,12 @@ def _compound_levels(level_ideal, level_red, level_wants, cond_red, cond_wants, 
         for at in range(1, levels + 1):
             ok = True
             top = level_ideal[r, 0]
-            lo = cond_red[r, 0, at - 1] if cond_wants[0] > 0 else minimum_
-            hi = cond_red[r, 0, at - 1] if cond_wants[0] < 0 else maximum_
             for p in range(parties):
                 ok = ok and acceptable(float(at), level_red[r, p], level_wants[p], 1.0)
                 top = maximum(top, level_ideal[r, p])
-                if p > 0:
-                    lo = maximum(lo, cond_red[r, p, at - 1] if cond_wants[p] > 0 else minimum_)
-                    hi = minimum(hi, cond_red[r, p, at - 1] if cond_wants[p] < 0 else maximum_)
-            ok = ok and top >= at
-            if ok and ceil_index(lo, step) <= floor_index(hi, step):
+            k_lo, k_hi = zone_bounds(cond_red[r, :, at - 1], cond_wants, minimum_, maximum_,
+                                     step)
+            if ok and top >= at and k_lo <= k_hi:
                 chosen = at
         level[r] = chosen
         column = (shown if chosen == 0 else chosen) - 1

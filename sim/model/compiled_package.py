@@ -17,9 +17,7 @@ from sim.model.compiled_rules import (
     EPS,
     INF,
     NAN,
-    ceil_index,
     clip,
-    floor_index,
     grid,
     kernel,
     maximum,
@@ -29,6 +27,7 @@ from sim.model.compiled_rules import (
     nash_point,
     pick,
     utility,
+    zone_bounds,
 )
 from sim.model.package import FLOOR, GRID, SWEEPS
 from sim.model.rules import LEVEL_TOL
@@ -183,15 +182,9 @@ def compromise(target_x, k_lo, k_hi, step, span, wants, weight, ideal, red_line,
 def zones(limit, wants, minimum_, maximum_, step, compound, level, k_lo, k_hi) -> None:
     """``beliefs._zones`` for one replicate: the lattice bounds of each issue's zone of
     the limits ``(P, I)``, none on a compound issue with no level put."""
-    parties, issues = wants.shape
-    for i in range(issues):
-        lo = limit[0, i] if wants[0, i] > 0 else minimum_[i]
-        hi = limit[0, i] if wants[0, i] < 0 else maximum_[i]
-        for p in range(1, parties):
-            lo = maximum(lo, limit[p, i] if wants[p, i] > 0 else minimum_[i])
-            hi = minimum(hi, limit[p, i] if wants[p, i] < 0 else maximum_[i])
-        k_lo[i] = ceil_index(lo, step[i])
-        k_hi[i] = floor_index(hi, step[i])
+    for i in range(wants.shape[1]):
+        k_lo[i], k_hi[i] = zone_bounds(limit[:, i], wants[:, i], minimum_[i], maximum_[i],
+                                       step[i])
         if compound[i] and level[i] == 0:
             k_hi[i] = k_lo[i] - 1
 

@@ -214,6 +214,19 @@ def floor_index(x: float, step: float) -> np.int64:
 
 
 @kernel
+def zone_bounds(limit, wants, minimum_: float, maximum_: float, step: float) -> tuple:
+    """``rules.zone_of_agreement`` then ``rules.lattice_bounds`` over the sides
+    (``limit``, ``wants``: ``(P,)``): the lattice bounds ``(k_lo, k_hi)`` of one issue's
+    zone, which holds a point where ``k_lo <= k_hi``."""
+    lo = limit[0] if wants[0] > 0 else minimum_
+    hi = limit[0] if wants[0] < 0 else maximum_
+    for p in range(1, limit.shape[0]):
+        lo = maximum(lo, limit[p] if wants[p] > 0 else minimum_)
+        hi = minimum(hi, limit[p] if wants[p] < 0 else maximum_)
+    return ceil_index(lo, step), floor_index(hi, step)
+
+
+@kernel
 def round_toward_ideal(x: float, wants: float, step: float) -> float:
     """``rules.round_toward_ideal``: a stated offer on the lattice, on the ideal's side."""
     if wants > 0:
@@ -426,7 +439,7 @@ def nash_point(ideal, red_line, wants, power, k_lo: np.int64, k_hi: np.int64, st
     """``rules.nash_point`` of one replicate on one issue, on its own lattice (grid of
     256, zoomed): ``ideal, red_line, wants, power`` over the parties; ``ks, scores``
     scratch of 256. Each grid is searched by ``climb`` from the point nearest
-    ``_estimate`` (about five scores, where the scan took one a grid point: the June
+    ``_estimate`` (about three scores, where the scan took one a grid point: the June
     round's exchange zone holds some 18 points), or scanned whole where a score could
     be NaN or the climb starts on -inf."""
     if k_lo > k_hi:
