@@ -155,15 +155,20 @@ def test_quiet_stretches_end_where_a_minute_would_differ():
     (``compiled_round._quiet_until``); each way such a stretch must end is exercised
     here and gives the numpy engine's outcomes: a walk-out when frustration passes a
     side's patience while the other accepts, an item timed out, one parked (no zone;
-    a linkage unmet), offers crossing, and a side coming round to the text."""
-    text = two_sides("sequential", TWO_ITEMS, A_RANGE + A_Y, B_RANGE + B_Y,
-                     noise=0.3, patience=120, item_minutes=40)
-    text = text.replace("opening_minutes = 0", "opening_minutes = [0, 12]")
-    setup = realise(parse_scenario(text, "quiet.toml"), 3000, chunk_rng(0, 0))
-    frame = assert_same(setup)
-    assert (frame["walkout_party"] == "a").any() and (frame["walkout_party"] == "b").any()
-    model = NegotiationRound(setup, compiled=True).run()
-    statuses = set(np.unique(model.status).tolist())  # ItemStatus values
+    a linkage unmet), offers crossing, and a side coming round to the text. With a
+    deadline of 20 minutes every side has conceded fully before the second item, whose
+    stretches are then found without a probe (``_conceded``), with the offers apart
+    (no zone) and crossed (a linkage unmet)."""
+    statuses = set()  # ItemStatus values
+    for deadline in (60, 20):
+        text = two_sides("sequential", TWO_ITEMS, A_RANGE + A_Y, B_RANGE + B_Y,
+                         noise=0.3, patience=120, item_minutes=40, deadline=deadline)
+        text = text.replace("opening_minutes = 0", "opening_minutes = [0, 12]")
+        setup = realise(parse_scenario(text, "quiet.toml"), 3000, chunk_rng(0, 0))
+        frame = assert_same(setup)
+        assert (frame["walkout_party"] == "a").any() and (frame["walkout_party"] == "b").any()
+        model = NegotiationRound(setup, compiled=True).run()
+        statuses |= set(np.unique(model.status).tolist())
     assert {ItemStatus.AGREED, ItemStatus.PARKED, ItemStatus.TIMED_OUT} <= statuses
 
 
@@ -317,8 +322,9 @@ def test_the_compiled_nash_point_is_the_scan_s_on_random_zones():
     """``compiled_rules.nash_point`` climbs from an estimate instead of scoring every
     grid point; on random zones (two and three sides, the sides' wants either way,
     zones wider than the grid so that it zooms, bounds a point or two past a red line
-    where a score is -inf, a mediator's own stakes, a side with no power, satiated
-    sides tying over a run of points) it picks ``rules.nash_point``'s point."""
+    where a score is -inf, zones of one point, a mediator's own stakes, a side with no
+    power, satiated sides tying over a run of points) it picks ``rules.nash_point``'s
+    point."""
     rng = np.random.default_rng(5)
     ks, scores = np.empty(256, np.int64), np.empty(256)
     n = 400
@@ -340,6 +346,7 @@ def test_the_compiled_nash_point_is_the_scan_s_on_random_zones():
         hi = np.where(np.isfinite(hi), hi, ideal.max(axis=1))
         k_lo = np.ceil(lo / step - rules.EPS).astype(np.int64) - rng.integers(0, 3, n)
         k_hi = np.floor(hi / step + rules.EPS).astype(np.int64) + rng.integers(0, 3, n)
+        k_hi = np.where(rng.random(n) < 0.1, k_lo, k_hi)  # zones of one point, taken unscored
         pull = float(rng.uniform(0.0, 2.0)) if trial % 2 else 0.0
         pull_ideal, pull_span = float(rng.uniform(-50, 50) * step), 100.0 * step
         expected = rules.nash_point(ideal, red, wants, power, k_lo, k_hi, step,

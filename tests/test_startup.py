@@ -215,8 +215,27 @@ def test_the_machine_code_cache_is_keyed_on_every_module_the_kernels_read():
 
 
 def test_a_worker_keeps_freed_memory_for_its_next_chunk_where_glibc_allows():
+    """A worker's later chunks reuse the memory its first ones freed: once three June
+    chunks of 16,384 have run (the heap grows over them), the next two fault in almost
+    no page between them (counted by the kernel, ``ru_minflt``; measured: 2 to 40). With
+    the heap's free top trimmed above 32 MiB, as before, each faulted about 6,350 pages
+    back in; with neither setting, more."""
     import platform
 
     from sim.batch.memory import keep_freed_memory
 
     assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("the C library's own allocator")
+    faults = int(python(
+        "import resource\n"
+        "from sim.batch.chunks import compute_chunk, ChunkTask\n"
+        "from sim.scenario.load import load_scenario\n"
+        f"scenario = load_scenario({str(JUNE)!r})\n"
+        "def chunk(k):\n"
+        "    compute_chunk(ChunkTask(scenario, 0, k, 16384 * k, 16384, f'part-{k}'))\n"
+        "chunk(0); chunk(1); chunk(2)\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "chunk(3); chunk(4)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)\n"))
+    assert faults < 500

@@ -299,6 +299,17 @@ def _still_quiet(r, item, end, pressure, proposal, sh, rp, pic, sc) -> bool:
 
 
 @inlined
+def _conceded(r, t, pressure, sh, rp) -> bool:
+    """Whether at minute ``t`` every side's concession clock has run out (``_stated``'s
+    share of its horizon clipped to 1): its aspiration is its limit and its offer fixed."""
+    since = t - rp.opening_minutes[r]
+    for p in range(sh.wants.shape[0]):
+        if clip(since / rp.horizon[r, p] * (1.0 + pressure), 0.0, 1.0) != 1.0:
+            return False
+    return True
+
+
+@inlined
 def _quiet_until(r, t, item, minutes_on_item, pressure, proposal, window, sh, rp, pic,
                  sc) -> int:
     """The last minute of a stretch after minute ``t`` in which nothing but frustration
@@ -309,23 +320,38 @@ def _quiet_until(r, t, item, minutes_on_item, pressure, proposal, window, sh, rp
     (``rules.concession_fraction`` is non-decreasing in time, and so the offers'
     crossing and each answer once turned stay so), so if at a minute the offers have not
     crossed and every answer is as at ``t``, every minute between is as ``t`` was
-    (``_still_quiet``). The stretch tried is ``window`` minutes; if it does not hold, the
-    last minute that does is found by bisection. Either way its minutes cost a few
-    concession curves a side, not one a side each. The stretch ends before the item's
-    time is up, before an item with no zone is parked, and within the round."""
+    (``_still_quiet``). The stretch tried first is ``window`` minutes; while one holds the
+    next tried is twice as long (an exponential search: a long quiet stretch costs a
+    probe for each doubling, not a minute run in full after each window), and between
+    the last that held and the first that did not, the last quiet minute is found by
+    bisection. Either way its minutes cost a few concession curves a side, not one a
+    side each. The stretch ends before the item's time is up, before an item with no
+    zone is parked, and within the round.
+
+    Where every side has conceded fully, at ``t`` and at the stretch's last minute, every
+    minute between is ``t`` again, offers crossed or not (an item held up by a linkage
+    unmet: the June round's leaders' meeting): the share of the horizon is monotone in
+    the minute, so clipped to 1 at both ends it is 1 between, and no probe is needed."""
     limit = t + (sh.item_minutes - 1 - minutes_on_item) - 1  # spent < item_minutes
     zone_open = pic.zone_lo[r, item] <= pic.zone_hi[r, item]  # the offers not crossed
     for p in range(sh.wants.shape[0]):
         zone_open = zone_open and sc.linked[p]
     if not zone_open:  # no zone seen, or a linkage unmet: parked once explored
         limit = min(limit, t + (sh.exploration_minutes - 1 - minutes_on_item) - 1)
-    end = min(t + window, limit, sh.max_minutes - 1)
+    last = min(limit, sh.max_minutes - 1)
+    if last > t and _conceded(r, t, pressure, sh, rp) and _conceded(r, last, pressure, sh, rp):
+        return last
+    end = min(t + window, last)
     _, _, o_lo, o_hi = _overlap(r, item, sc.offers, sh, pic)
     if end <= t + 1 or o_lo <= o_hi:  # a stretch of one minute, or the offers crossed
         return t
-    if _still_quiet(r, item, end, pressure, proposal, sh, rp, pic, sc):
-        return end
-    quiet, loud = t, end  # quiet at t (this minute), not at end: bisect
+    quiet = t
+    while _still_quiet(r, item, end, pressure, proposal, sh, rp, pic, sc):
+        quiet = end
+        if end >= last:
+            return end
+        end = min(t + 2 * (end - t), last)
+    loud = end  # quiet at ``quiet``, not at ``end``: bisect
     while loud - quiet > 1:
         middle = (quiet + loud) // 2
         if _still_quiet(r, item, middle, pressure, proposal, sh, rp, pic, sc):

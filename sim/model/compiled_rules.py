@@ -444,6 +444,8 @@ def nash_point(ideal, red_line, wants, power, k_lo: np.int64, k_hi: np.int64, st
     be NaN or the climb starts on -inf."""
     if k_lo > k_hi:
         return NAN
+    if k_lo == k_hi:  # a zone of one point: the scan's pick whatever it scores (NaN too)
+        return k_lo * step
     regular = _regular(ideal, red_line, power, step, pull, pull_ideal, pull_span)
     guess = _estimate(ideal, red_line, wants, power) / step if regular else 0.0
     lo, hi = k_lo, k_hi
