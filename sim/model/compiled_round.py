@@ -162,18 +162,25 @@ def _package_linkage_met(r, party, text, drafted, sh, rp, st) -> bool:
 
 # ------------------------------------------------------------------- item by item
 @inlined
+def _share(r, p, since, pressure, rp) -> float:
+    """The clock of side ``p``'s concession curve at ``since`` minutes: the share of its
+    horizon gone, sped by ``pressure``, clipped to ``[0, 1]``."""
+    return clip(since / rp.horizon[r, p] * (1.0 + pressure), 0.0, 1.0)
+
+
+@inlined
 def _stated(r, p, item, since, pressure, sh, rp, sc) -> tuple:
-    """Side ``p``'s aspiration on ``item`` at ``since`` minutes and the offer it states
+    """Side ``p``'s aspiration on ``item`` at ``since`` minutes, the offer it states
     (``Delegation.aspiration``, ``Delegation.offer``; 1 / concession computed once a
-    replicate, in ``sc.inverse``)."""
-    fraction = power(clip(since / rp.horizon[r, p] * (1.0 + pressure), 0.0, 1.0),
-                     sc.inverse[p])
+    replicate, in ``sc.inverse``) and its clock (``_share``)."""
+    share = _share(r, p, since, pressure, rp)
+    fraction = power(share, sc.inverse[p])
     ideal, limit = rp.ideal[r, p, item], rp.limit[r, p, item]
     aspiration = ideal + (limit - ideal) * clip(fraction, 0.0, 1.0)
     wants = sh.wants[p, item]
     stated = aspiration + wants * (rp.bluff[r, p] * sh.span[item])
     stated = minimum(stated, ideal) if wants > 0 else maximum(stated, ideal)
-    return aspiration, round_toward_ideal(stated, wants, sh.step[item])
+    return aspiration, round_toward_ideal(stated, wants, sh.step[item]), share
 
 
 @inlined
@@ -218,13 +225,16 @@ def _truncate(r, p, i, text, sh, rp, pic) -> None:
 @inlined
 def _item_minute(r, t, item, minutes_on_item, since, pressure, sh, rp, pic, bel, st, sc):
     """A minute on the current item (``NegotiationRound._item_talks``): offers, the
-    mediator's text, the answers, its decision. Returns ``(agreed, status, proposal)``;
-    the answers and saliences in ``sc``."""
+    mediator's text, the answers, its decision. Returns ``(agreed, status, proposal,
+    crossed, conceded)``: whether the offers crossed, whether every side's clock has run
+    out (``_quiet_until`` reads both); the answers and saliences in ``sc``."""
     parties = sh.wants.shape[0]
     asp, offers, answers, salience = sc.aspiration, sc.offers, sc.answers, sc.salience
     step = sh.step[item]
+    conceded = True
     for p in range(parties):
-        asp[p], offers[p] = _stated(r, p, item, since, pressure, sh, rp, sc)
+        asp[p], offers[p], share = _stated(r, p, item, since, pressure, sh, rp, sc)
+        conceded = conceded and share == 1.0
         salience[p] = rp.salience[r, p, item]
     # the mediator's text (Mediator.propose)
     k_lo, k_hi = pic.zone_lo[r, item], pic.zone_hi[r, item]
@@ -280,7 +290,7 @@ def _item_minute(r, t, item, minutes_on_item, since, pressure, sh, rp, pic, bel,
             for q in range(parties):
                 if q != d:
                     _observe(r, d, q, item, offers[q], sh, rp, bel)
-    return agreed, status, proposal
+    return agreed, status, proposal, crossed, conceded
 
 
 @inlined
@@ -291,7 +301,7 @@ def _still_quiet(r, item, end, pressure, proposal, sh, rp, pic, sc) -> bool:
     ahead = sc.need  # scratch: the offers at minute ``end``
     later = end - rp.opening_minutes[r]  # as _run_one computes the minute's ``since``
     for p in range(sh.wants.shape[0]):
-        aspiration, ahead[p] = _stated(r, p, item, later, pressure, sh, rp, sc)
+        aspiration, ahead[p], _ = _stated(r, p, item, later, pressure, sh, rp, sc)
         if _answers(r, p, item, proposal, aspiration, sc.linked[p], sh, rp) != sc.answers[p]:
             return False
     _, _, o_lo, o_hi = _overlap(r, item, ahead, sh, pic)
@@ -304,14 +314,14 @@ def _conceded(r, t, pressure, sh, rp) -> bool:
     share of its horizon clipped to 1): its aspiration is its limit and its offer fixed."""
     since = t - rp.opening_minutes[r]
     for p in range(sh.wants.shape[0]):
-        if clip(since / rp.horizon[r, p] * (1.0 + pressure), 0.0, 1.0) != 1.0:
+        if _share(r, p, since, pressure, rp) != 1.0:
             return False
     return True
 
 
 @inlined
-def _quiet_until(r, t, item, minutes_on_item, pressure, proposal, window, sh, rp, pic,
-                 sc) -> int:
+def _quiet_until(r, t, item, minutes_on_item, pressure, proposal, window, crossed, conceded,
+                 sh, rp, pic, sc) -> int:
     """The last minute of a stretch after minute ``t`` in which nothing but frustration
     can change (``t`` if there is none), for a round whose minute reads no beliefs and
     moves none (an informed mediator, nobody weighing leaving, the Nash rule): the text
@@ -331,7 +341,8 @@ def _quiet_until(r, t, item, minutes_on_item, pressure, proposal, window, sh, rp
     Where every side has conceded fully, at ``t`` and at the stretch's last minute, every
     minute between is ``t`` again, offers crossed or not (an item held up by a linkage
     unmet: the June round's leaders' meeting): the share of the horizon is monotone in
-    the minute, so clipped to 1 at both ends it is 1 between, and no probe is needed."""
+    the minute, so clipped to 1 at both ends it is 1 between, and no probe is needed.
+    ``crossed`` and ``conceded``: minute ``t``'s, as ``_item_minute`` found them."""
     limit = t + (sh.item_minutes - 1 - minutes_on_item) - 1  # spent < item_minutes
     zone_open = pic.zone_lo[r, item] <= pic.zone_hi[r, item]  # the offers not crossed
     for p in range(sh.wants.shape[0]):
@@ -339,11 +350,10 @@ def _quiet_until(r, t, item, minutes_on_item, pressure, proposal, window, sh, rp
     if not zone_open:  # no zone seen, or a linkage unmet: parked once explored
         limit = min(limit, t + (sh.exploration_minutes - 1 - minutes_on_item) - 1)
     last = min(limit, sh.max_minutes - 1)
-    if last > t and _conceded(r, t, pressure, sh, rp) and _conceded(r, last, pressure, sh, rp):
+    if last > t and conceded and _conceded(r, last, pressure, sh, rp):
         return last
     end = min(t + window, last)
-    _, _, o_lo, o_hi = _overlap(r, item, sc.offers, sh, pic)
-    if end <= t + 1 or o_lo <= o_hi:  # a stretch of one minute, or the offers crossed
+    if end <= t + 1 or crossed:  # a stretch of one minute, or the offers crossed
         return t
     quiet = t
     while _still_quiet(r, item, end, pressure, proposal, sh, rp, pic, sc):
@@ -615,11 +625,11 @@ def _run_one(r, sh, rp, pic, bel, st, sc) -> int:
             pressure = st.package_pressure[r]
             agreed = _package_minute(r, t, minutes_on_item, since, pressure, sh, rp, pic, bel,
                                      st, sc)
-            status, proposal = PENDING, NAN
+            status, proposal, crossed, conceded = PENDING, NAN, False, False
         else:
             pressure = rp.pressure[r, item]
-            agreed, status, proposal = _item_minute(r, t, item, minutes_on_item, since,
-                                                    pressure, sh, rp, pic, bel, st, sc)
+            agreed, status, proposal, crossed, conceded = _item_minute(
+                r, t, item, minutes_on_item, since, pressure, sh, rp, pic, bel, st, sc)
         walked = _leaving(r, item, since, pressure, agreed, proposal, sh, rp, pic, bel, st,
                           sc) >= 0
         if sh.package:
@@ -647,7 +657,7 @@ def _run_one(r, sh, rp, pic, bel, st, sc) -> int:
                 item_start = t + 1
             elif quiet:  # the minutes after t in which only frustration moves
                 end = _quiet_until(r, t, item, minutes_on_item, pressure, proposal, window,
-                                   sh, rp, pic, sc)
+                                   crossed, conceded, sh, rp, pic, sc)
                 window = min(2 * window, 64) if end >= t + window else max(window // 2, 4)
                 while t < end:  # each as _leaving would have it, until one would leave
                     leaving = False
