@@ -8,10 +8,12 @@ heap is trimmed above the trim threshold (128 kB). So the next chunk's arrays fa
 their pages in anew. Two settings keep the memory of one chunk for the next:
 - the mmap threshold at glibc's largest (32 MiB), so that a chunk's arrays come from
   the heap (measured: 9.7 against 8.5 µs a round);
-- the trim threshold at 1 GiB, so that the heap's free top stays. At 32 MiB a June
-  chunk still faulted about 8,650 pages (34 MB) back in, and on this virtual machine
-  that was a quarter of the compiled engine's time (7.2 against 5.5 µs a round, one
-  process; 0.5 faults a chunk after).
+- the trim threshold at 1 GiB, so that the heap's free top stays. At 32 MiB whether
+  a chunk's memory stayed depended on how the heap happened to be laid out: in some
+  processes a June chunk faulted some 6,350 to 8,650 pages (25 to 34 MB) back in,
+  chunk after chunk (measured in one: 7.2 against 5.5 µs a round, on this virtual
+  machine), in others none. With 1 GiB no process trims its heap between chunks
+  (tests/test_startup.py counts the faults).
 A process's peak is what it was: the memory kept is what its chunks use again.
 """
 
