@@ -5,6 +5,8 @@ outcomes, every column bit for bit, and leave the agents in the same state."""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import fields
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from test_bargaining import (
 )
 
 from sim.batch.chunks import chunk_rng
-from sim.model import compiled_rules, rules
+from sim.model import compiled_round, compiled_rules, rules
 from sim.model.agents import ItemStatus
 from sim.model.parameters import realise
 from sim.model.round import NegotiationRound
@@ -362,3 +364,40 @@ def test_a_recorded_round_runs_on_numpy():
     setup = realise(load_scenario(SCENARIOS[0]), 1, chunk_rng(0, 0))
     with pytest.raises(ValueError, match="numpy engine"):
         NegotiationRound(setup, record=True, compiled=True)
+
+
+def test_the_minute_loop_lets_other_threads_run(monkeypatch):
+    """The kernel lets go of Python's lock while it runs (``nogil``): a batch's pool
+    threads hand the workers their chunks meanwhile (``sim.batch.executors.local``).
+    A thread taking the time as often as it can leaves no gap as long as half the
+    kernel's run; holding the lock, the kernel would leave one as long as its run."""
+    june = load_scenario(ROOT / "scenarios" / "june-20-30-2025.toml")
+    NegotiationRound(realise(june, 100, chunk_rng(0, 0), compiled=True), compiled=True).run()
+    setup = realise(june, 65_536, chunk_rng(0, 1), compiled=True)
+    window = []
+    real = compiled_round.run_replicates
+
+    def timed(*args):
+        window.append(time.perf_counter())
+        minute = real(*args)
+        window.append(time.perf_counter())
+        return minute
+
+    monkeypatch.setattr(compiled_round, "run_replicates", timed)
+    ticks, done = [], threading.Event()
+
+    def tick():
+        while not done.is_set():
+            ticks.append(time.perf_counter())
+
+    thread = threading.Thread(target=tick)
+    thread.start()
+    try:
+        NegotiationRound(setup, compiled=True).run()
+    finally:
+        done.set()
+        thread.join()
+    start, end = window
+    inside = [start, *(t for t in ticks if start < t < end), end]
+    assert end - start > 0.02  # the kernel ran long enough to tell
+    assert max(np.diff(inside)) < (end - start) / 2

@@ -153,8 +153,10 @@ class LocalPool:
     thread per worker starts it (``Process.start`` waits for the fork server; this
     process does not) and then receives its replies as they come, handing the worker
     its next task at once: a worker never waits for this process to finish a chunk of
-    its own. A worker holds one task at a time, so when the tasks run out none is
-    left waiting behind a busy worker while this process has nothing to do.
+    its own (the compiled engine lets go of Python's lock while it runs, ``nogil``; the
+    numpy engine's large array operations do too). A worker holds one task at a time,
+    so when the tasks run out none is left waiting behind a busy worker while this
+    process has nothing to do.
     """
 
     def __init__(self, workers: int, compute_here: bool = True) -> None:
