@@ -120,6 +120,7 @@ def negsim_run(rounds: int, *options: str, proportional: bool = False) -> Measur
 
 def throughput(rounds: int, repeats: int) -> None:
     engine, plain, plotted = [], [], []
+    engine_rounds_per_second(200)  # numba imported and its machine code loaded, once
     for _ in range(repeats):
         engine.append(engine_rounds_per_second(min(rounds, 200_000)) * 60)
         plain.append(rounds / negsim_run(rounds, "--no-plots").seconds * 60)
