@@ -7,9 +7,11 @@ Three benchmarks of the June 20-30 round, each ending with its ``BENCH`` line:
   the figures), against the baseline of the same run: the single-core compiled
   engine in this process, times the cores — what a pool without any
   overhead would reach;
-- ``speedup``: ``--workers 2`` against ``--workers 1`` (in-process), same rounds;
-  beside them, two ``--workers 1`` runs of half the rounds at once: the speed-up a
-  pool without any overhead would reach on this machine at that moment;
+- ``speedup``: ``--workers 2`` against ``--workers 1`` (in-process), same rounds
+  (``--speedup-rounds``, 3 million: at 1 million each process's second of start-up
+  holds even two independent runs of half the rounds below 1.7x); beside them, two
+  ``--workers 1`` runs of half the rounds at once: the speed-up a pool without any
+  overhead would reach on this machine at that moment;
 - ``memory``: peak memory of ``negsim run --runs 10000000`` (figures included): the
   sum over its process tree (the command, the fork server, the workers), sampled
   every 0.2 s, as PSS (shared pages counted once) and as RSS (counted in every
@@ -20,7 +22,7 @@ Figures are medians of ``--repeats`` timings, measured in the same run. The mach
 is shared: the load average at the start is printed beside them.
 
     python experiments/bench_batch.py [--only throughput|speedup|memory] [--rounds 1000000]
-        [--repeats 3] [--memory-rounds 10000000]
+        [--speedup-rounds 3000000] [--repeats 3] [--memory-rounds 10000000]
 """
 
 from __future__ import annotations
@@ -193,7 +195,8 @@ def memory(rounds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("throughput", "speedup", "memory"))
-    parser.add_argument("--rounds", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=1_000_000, help="throughput")
+    parser.add_argument("--speedup-rounds", type=int, default=3_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--memory-rounds", type=int, default=10_000_000)
     args = parser.parse_args()
@@ -202,7 +205,7 @@ def main() -> None:
     if args.only in (None, "throughput"):
         throughput(args.rounds, args.repeats)
     if args.only in (None, "speedup"):
-        speedup(args.rounds, args.repeats)
+        speedup(args.speedup_rounds, args.repeats)
     if args.only in (None, "memory"):
         memory(args.memory_rounds)
 
