@@ -7,6 +7,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import shlex
 import signal
 import time
@@ -284,6 +285,16 @@ def slider(page, label: str):
     return row.get_by_role("slider"), row.locator(".negsim-value")
 
 
+def reads(locator, text: str | re.Pattern) -> None:
+    """Wait until ``locator`` reads ``text``. A change redraws several widgets, and the
+    browser makes their views one by one: another widget's new text (the pending note,
+    the moved list) can be on the page before this one's (CI saw a slider's value still
+    read "0.2 (file)" once "Sliders moved" was shown)."""
+    from playwright.sync_api import expect
+
+    expect(locator).to_have_text(text, timeout=30_000)
+
+
 def moved_list(page) -> str:
     return page.locator(".negsim-moved-list").inner_text()
 
@@ -343,14 +354,14 @@ def test_a_moved_slider_changes_that_parameter_alone(classroom_server, tmp_path)
         knob.first.focus()
         page.keyboard.press("End")  # all the way: Northland accepts any conditions
         page.get_by_text("Sliders moved: press Reset to apply them.").wait_for(timeout=30_000)
-        assert value.first.inner_text() == "1.00 (moved)"
+        reads(value.first, "1.00 (moved)")
         page.get_by_role("button", name="Reset").click()
         minute(page, 0)
         page.wait_for_function("() => document.querySelector('.negsim-moved-list')"
                                ".innerText.startsWith('Sliders moved')", timeout=30_000)
         assert moved_list(page) == f"Sliders moved: {NORTH_CEASEFIRE} = 1"
-        assert page.locator(".negsim-command").inner_text().endswith(
-            f"--seed 0 --run 0 --set {NORTH_CEASEFIRE}=1")
+        reads(page.locator(".negsim-command"), re.compile(
+            re.escape(f" --seed 0 --run 0 --set {NORTH_CEASEFIRE}=1") + "$"))
         step(page, 1, 1)
         after_1 = chart.get_attribute("src")
         step(page, 1, 2)
@@ -392,9 +403,8 @@ def test_round_r_of_the_page_is_trace_s_run_r(istanbul_server, capsys):
         first = told[0]["text"]
         step(page, 2, 2)
         story = story_with(page, first)
-        command = page.locator(".negsim-command").inner_text()
+        reads(page.locator(".negsim-command"), f"negsim trace {ISTANBUL} --seed 3 --run 7")
     assert traffic.refused == [] and traffic.failed == []
-    assert command == f"negsim trace {ISTANBUL} --seed 3 --run 7"
     assert "beta" in first and story[-1] == f"0 {first}"
 
 
