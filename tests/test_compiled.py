@@ -71,12 +71,15 @@ def assert_same(setup) -> pd.DataFrame:
                                       err_msg=key)
     np.testing.assert_array_equal(theirs_m.target, ours_m.target)
     np.testing.assert_array_equal(theirs_m.target_value, ours_m.target_value)
-    # what each side says it needs: its aspiration, through a power (numpy's SIMD pow
-    # and the C library's may differ in the last bit; no decision hinges on it). The
-    # power's last bit is of a fraction near 1, so a demand near 0 (a side conceded to
-    # its reservation) may differ by that bit absolutely: 1.1e-16, not relatively
-    np.testing.assert_allclose(compiled_model.demands, numpy_model.demands, rtol=1e-13,
-                               atol=1e-15)
+    # what each side says it needs: a utility in [0, 1], its aspiration, through the
+    # concession curve's power: numpy's ``**``, the kernel's ``concession_power``, within
+    # (5e-15 * inverse + 4e-16) of it relatively, so of a fraction at most 1 absolutely
+    # (test_the_concession_power_is_the_power_within_its_rounding); numpy's SIMD pow
+    # adds its last bit, 1.1e-16 of a fraction near 1 (a demand near 0: a side conceded
+    # to its reservation)
+    inverse = 1.0 / np.min(setup.concession) if setup.concession.size else 1.0
+    np.testing.assert_allclose(compiled_model.demands, numpy_model.demands, rtol=0.0,
+                               atol=5e-15 * inverse + 1e-15)
     return pd.DataFrame(ours)
 
 
@@ -318,6 +321,51 @@ def test_realise_s_compiled_kernels_give_the_numpy_setup(path):
     other = "package" if scenario.round.protocol.value == "sequential" else "sequential"
     assert_same_setup(with_values(path, {"round.protocol": other,
                                          "information.private": True}), 500, 2)
+
+
+def test_the_concession_power_is_the_power_within_its_rounding():
+    """``concession_power`` (the concession curve's power as the exp of a table's log
+    plus the rate's) against 40-digit arithmetic of ``(since * (1 + pressure) /
+    horizon) ** inverse`` on random clocks over the loader's ranges: within
+    ``(5e-15 * inverse + 4e-16)`` relatively, as its docstring says; exactly 0 and 1
+    where the clock is 0 or has run out, and C's ``pow`` past the table's minutes; and
+    non-decreasing minute by minute once clipped, which the quiet stretches' search
+    relies on."""
+    from decimal import Decimal, localcontext
+
+    rng = np.random.default_rng(11)
+    table = compiled_rules.LOG_MINUTES.size
+    worst = 0.0
+    with localcontext() as exact:
+        exact.prec = 40
+        for _ in range(3000):
+            since = float(rng.integers(0, table + 200))
+            pressure = float(rng.choice([0.0, rng.uniform(0.0, 3.0)]))
+            horizon = float(np.exp(rng.uniform(0.0, np.log(1e6))))
+            inverse = 1.0 / (rng.uniform(0.05, 20.0) * rng.lognormal(0.0, 0.5))
+            log_rate = np.log((1.0 + pressure) / horizon)
+            share = min(max(since / horizon * (1.0 + pressure), 0.0), 1.0)
+            ours = compiled_rules.concession_power(share, since, log_rate, inverse)
+            if share in (0.0, 1.0) or since >= table:
+                assert ours == compiled_rules.power(share, inverse), (since, share)
+                assert share != 1.0 or ours == 1.0
+                continue
+            truth = (Decimal(since) * (1 + Decimal(pressure)) / Decimal(horizon))
+            truth = (truth.ln() * Decimal(inverse)).exp()
+            if truth < Decimal("1e-300"):  # the double's range: both underflow alike
+                continue
+            error = abs(Decimal(ours) / truth - 1)
+            assert error <= Decimal(5e-15 * inverse + 4e-16), (since, share, inverse, error)
+            worst = max(worst, float(error) / (5e-15 * inverse + 4e-16))
+    assert worst > 0.01  # the bound is of the rounding's size, not of no error at all
+    for trial in range(40):  # minute by minute, one rate and one exponent
+        horizon = float(rng.uniform(1.0, 4000.0))
+        pressure, inverse = float(rng.uniform(0.0, 2.0)), float(1.0 / rng.uniform(0.05, 20.0))
+        log_rate = np.log((1.0 + pressure) / horizon)
+        fractions = [min(max(compiled_rules.concession_power(
+            min(max(t / horizon * (1.0 + pressure), 0.0), 1.0), t, log_rate, inverse),
+            0.0), 1.0) for t in np.arange(0.0, min(horizon / (1.0 + pressure) + 3, table))]
+        assert fractions[0] == 0.0 and np.all(np.diff(fractions) >= 0.0), trial
 
 
 def test_the_compiled_nash_point_is_the_scan_s_on_random_zones():

@@ -15,6 +15,7 @@ round's state and outcomes.
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -27,6 +28,7 @@ from sim.model.compiled_rules import (
     acceptable,
     ceil_index,
     clip,
+    concession_power,
     floor_index,
     inlined,
     kernel,
@@ -35,7 +37,6 @@ from sim.model.compiled_rules import (
     minimum,
     minutes_to_accept,
     nan_to_num,
-    power,
     round_toward_ideal,
     row_sum,
     staying_value,
@@ -54,7 +55,7 @@ SAME, CHANGED, ENDED = 0, 1, 2
 Scratch = namedtuple("Scratch", [
     # by party
     "aspiration", "offers", "answers", "salience", "deciding", "frustrated", "need",
-    "inverse", "linked",
+    "inverse", "log_rate", "rate_for", "linked",
     "needed", "allowed", "total", "rest", "column_ideal", "column_red", "column_wants",
     # by issue
     "text", "status", "drafted", "values", "weights", "chances", "utilities", "expected",
@@ -69,7 +70,7 @@ def scratch(parties: int, issues: int) -> Scratch:
     """The kernel's working arrays for one replicate (reused by every replicate)."""
     by_party = {name: np.empty(parties) for name in (
         "aspiration", "offers", "salience", "need", "needed", "allowed", "total", "rest",
-        "column_ideal", "column_red", "column_wants", "inverse")}
+        "column_ideal", "column_red", "column_wants", "inverse", "log_rate", "rate_for")}
     by_party |= {name: np.empty(parties, np.bool_) for name in (
         "answers", "deciding", "frustrated", "linked")}
     by_issue = {name: np.empty(issues) for name in (
@@ -169,12 +170,25 @@ def _share(r, p, since, pressure, rp) -> float:
 
 
 @inlined
+def _fraction(r, p, since, pressure, rp, sc) -> tuple:
+    """Side ``p``'s concession fraction at ``since`` minutes and its clock (``_share``):
+    ``rules.concession_fraction`` by ``concession_power``. The log of the clock's rate,
+    ``(1 + pressure) / horizon``, is kept in ``sc.log_rate`` for the pressure it was
+    taken at (``sc.rate_for``, NaN at a replicate's start): taken again only when the
+    pressure changes (a new item, the package's pressure moving)."""
+    share = _share(r, p, since, pressure, rp)
+    if sc.rate_for[p] != pressure:
+        sc.rate_for[p] = pressure
+        sc.log_rate[p] = math.log((1.0 + pressure) / rp.horizon[r, p])
+    return concession_power(share, since, sc.log_rate[p], sc.inverse[p]), share
+
+
+@inlined
 def _stated(r, p, item, since, pressure, sh, rp, sc) -> tuple:
     """Side ``p``'s aspiration on ``item`` at ``since`` minutes, the offer it states
     (``Delegation.aspiration``, ``Delegation.offer``; 1 / concession computed once a
     replicate, in ``sc.inverse``) and its clock (``_share``)."""
-    share = _share(r, p, since, pressure, rp)
-    fraction = power(share, sc.inverse[p])
+    fraction, share = _fraction(r, p, since, pressure, rp, sc)
     ideal, limit = rp.ideal[r, p, item], rp.limit[r, p, item]
     aspiration = ideal + (limit - ideal) * clip(fraction, 0.0, 1.0)
     wants = sh.wants[p, item]
@@ -409,8 +423,7 @@ def _package_minute(r, t, minutes_on_item, since, pressure, sh, rp, pic, bel, st
     agreed = any_drafted
     objected = False
     for p in range(parties):
-        fraction = power(clip(since / rp.horizon[r, p] * (1.0 + pressure), 0.0, 1.0),
-                         sc.inverse[p])
+        fraction, _ = _fraction(r, p, since, pressure, rp, sc)
         reserve = rp.reserve[r, p]
         aspiration = reserve + (1.0 - reserve) * (1.0 - clip(fraction, 0.0, 1.0))
         inside = True
@@ -607,6 +620,7 @@ def _run_one(r, sh, rp, pic, bel, st, sc) -> int:
     issues = sh.wants.shape[1]
     for p in range(sh.wants.shape[0]):
         sc.inverse[p] = 1.0 / rp.concession[r, p]
+        sc.rate_for[p] = NAN
     start = rp.plenary_start[r]
     t = 0 if start <= 0 else (sh.max_minutes if start != start else int(np.ceil(start)))
     position, item, item_start = 0, 0, t
