@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 import numpy as np
 
@@ -348,6 +349,11 @@ class Scenario:
         }
 
 
+#: Steps up from a guide table's entry before the searches left bisect
+#: (``Posterior.sample``): on the committed posteriors 99.1-100% of searches end within 3.
+GUIDED_STEPS = 3
+
+
 @dataclass(frozen=True)
 class Posterior:
     path: str
@@ -357,6 +363,36 @@ class Posterior:
     weights: np.ndarray  # (particles,), sums to 1, read-only
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-        """``n`` draws (with replacement, by weight): their particle ids and values."""
-        ids = rng.choice(len(self.weights), size=n, p=self.weights)
+        """``n`` draws (with replacement, by weight): their particle ids and values.
+
+        The ids are ``rng.choice(len(weights), n, p=weights)``'s, bit for bit: numpy
+        draws ``rng.random(n)`` and finds each in the weights' cumulative sum
+        (``searchsorted``, side right); so does this, but it starts each search where a
+        guide table says (Chen and Asau 1974; Devroye 1986, III.2.4) instead of
+        bisecting 2,000 particles, a mispredicted branch a step: 0.08 -> 0.02 µs a
+        replicate, 2% of the compiled engine's June round (tests/test_posterior_sample.py)."""
+        u = rng.random(n)
+        cdf, cells, guide, crowd = self._guide
+        # the cell of u holds guide[m] <= answer <= guide[m + 1]: step up while the
+        # cumulative sum is still <= u (never past the answer, < len(cdf) as u < 1);
+        # the few left after GUIDED_STEPS (a cell crowded with light particles) bisect
+        ids = guide[(u * cells).astype(np.int64)]
+        for _ in range(min(crowd, GUIDED_STEPS)):
+            ids += cdf[ids] <= u
+        if crowd > GUIDED_STEPS:
+            left = np.flatnonzero(cdf[ids] <= u)
+            ids[left] = cdf.searchsorted(u[left], side="right")
         return ids, {key: self.particles[ids, j] for j, key in enumerate(self.keys)}
+
+    @cached_property
+    def _guide(self) -> tuple[np.ndarray, int, np.ndarray, int]:
+        """``(cdf, cells, guide, crowd)``: the cumulative sum as ``Generator.choice``
+        makes it (``cumsum``, then divided by its last); ``cells``, a power of two at
+        least four times the particles (so that ``u * cells`` and ``m / cells`` are
+        exact); ``guide[m]``, how many sums are at most ``m / cells``; ``crowd``, the
+        most sums in one cell: the steps a search can take from its guide."""
+        cdf = self.weights.cumsum()
+        cdf /= cdf[-1]
+        cells = 1 << (4 * len(cdf) - 1).bit_length()
+        guide = cdf.searchsorted(np.arange(cells + 1) / cells, side="right")
+        return cdf, cells, guide, int(np.diff(guide).max())
