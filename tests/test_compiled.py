@@ -291,12 +291,14 @@ def random_scenario(draw) -> str:
 def test_random_scenarios_give_the_same_outcomes(text, seed):
     scenario = parse_scenario(text, "random.toml")
     assert_same(realise(scenario, 64, np.random.default_rng(seed)))
+    assert_same_setup(scenario, 64, seed)
 
 
 # ------------------------------------------------------------------ realise's kernels
 def assert_same_setup(scenario, n: int, seed: int) -> None:
-    """``realise(..., compiled=True)`` (compound levels, zones and Nash points by the
-    compiled kernels) gives the numpy ``realise``'s setup, every array bit for bit."""
+    """``realise(..., compiled=True)`` (plain issues' positions, compound levels, zones
+    and Nash points by the compiled kernels) gives the numpy ``realise``'s setup, every
+    array bit for bit."""
     ours = realise(scenario, n, chunk_rng(seed, 0))
     theirs = realise(scenario, n, chunk_rng(seed, 0), compiled=True)
     for field in fields(ours):
@@ -321,6 +323,41 @@ def test_realise_s_compiled_kernels_give_the_numpy_setup(path):
     other = "package" if scenario.round.protocol.value == "sequential" else "sequential"
     assert_same_setup(with_values(path, {"round.protocol": other,
                                          "information.private": True}), 500, 2)
+
+
+@pytest.mark.parametrize("levelled", [False, True])
+@pytest.mark.parametrize("rule", ["plain", "exchange", "contested"])
+@pytest.mark.parametrize("wants", [1, -1])
+def test_plain_positions_are_the_numpy_chain_s(levelled, rule, wants):
+    """``compiled.plain_positions`` against ``_level``, ``_same_side`` and
+    ``rules.effective_red_line`` as ``parameters._draw_party`` chains them, bit for bit,
+    for every rule and direction: red lines past the ideal, levels at a half (rounded
+    to even), willingness and momentum outside [0, 1], NaN."""
+    from sim.model.compiled import plain_positions
+    from sim.model.parameters import _same_side
+
+    rng = np.random.default_rng(4)
+    n, parties, issues, p, i = 4000, 2, 3, 1, 2
+    ideal_drawn = rng.choice([0.5, 1.5, 2.5, -0.5], n) if levelled else rng.uniform(-2, 2, n)
+    red_drawn = np.where(rng.random(n) < 0.5, rng.uniform(-2, 2, n), rng.choice(
+        [0.5, 2.5, -1.5], n))
+    willingness, momentum = rng.uniform(-0.5, 1.5, n), rng.uniform(-0.5, 1.5, n)
+    for a in (ideal_drawn, red_drawn, willingness, momentum):
+        a[rng.random(n) < 0.02] = np.nan
+    ideal, red = np.full((n, parties, issues), 7.0), np.full((n, parties, issues), 7.0)
+    plain_positions(ideal_drawn, red_drawn, willingness, momentum, wants, levelled,
+                    rule == "exchange", rule == "contested", p, i, ideal, red)
+    expected_ideal = np.round(ideal_drawn) if levelled else ideal_drawn
+    nominal = _same_side(np.round(red_drawn) if levelled else red_drawn, expected_ideal,
+                         wants)
+    expected_red = rules.effective_red_line(expected_ideal, nominal, wants, willingness,
+                                            momentum, rule == "exchange",
+                                            rule == "contested")
+    np.testing.assert_array_equal(ideal[:, p, i], expected_ideal, strict=True)
+    np.testing.assert_array_equal(red[:, p, i], expected_red, strict=True)
+    others = np.ones((n, parties, issues), bool)
+    others[:, p, i] = False
+    assert np.all(ideal[others] == 7.0) and np.all(red[others] == 7.0)  # its cell alone
 
 
 def test_the_concession_power_is_the_power_within_its_rounding():

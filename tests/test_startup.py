@@ -163,15 +163,17 @@ def test_the_fork_server_s_preload_loads_the_machine_code_without_running_a_roun
                  "from sim.model import compiled, compiled_round\n"
                  "print(len(compiled_round.run_replicates.overloads),"
                  " len(compiled._zones_and_nash.overloads),"
-                 " len(compiled._compound_levels.overloads))")
-    assert [int(n) for n in out.split()] == [1, 1, 1]
+                 " len(compiled._compound_levels.overloads),"
+                 " len(compiled._plain_positions.overloads))")
+    assert [int(n) for n in out.split()] == [1, 1, 1, 1]
 
 
 def test_compile_engine_compiles_the_compound_level_kernel_for_any_scenario():
     """A scenario with no compound issue (river basin) never calls
     ``compiled.compound_levels``; ``compile_engine`` compiles it all the same, with the
     types ``realise`` gives it (one signature after both), so that a later batch of a
-    compound scenario finds it compiled instead of each worker compiling it."""
+    compound scenario finds it compiled instead of each worker compiling it. The plain
+    issues' positions kernel too: one signature after both."""
     river = ROOT / "scenarios" / "river-basin.toml"
     assert not any(issue.compound for issue in load_scenario(river).agenda_issues)
     out = python("from sim.batch.chunks import chunk_rng, compile_engine\n"
@@ -179,10 +181,12 @@ def test_compile_engine_compiles_the_compound_level_kernel_for_any_scenario():
                  "from sim.model.parameters import realise\n"
                  "from sim.scenario.load import load_scenario\n"
                  f"compile_engine(load_scenario({str(river)!r}))\n"
-                 "print(len(compiled._compound_levels.signatures))\n"
+                 "print(len(compiled._compound_levels.signatures),"
+                 " len(compiled._plain_positions.signatures))\n"
                  f"realise(load_scenario({str(JUNE)!r}), 3, chunk_rng(0, 0), compiled=True)\n"
-                 "print(len(compiled._compound_levels.signatures))\n")
-    assert out.split() == ["1", "1"]
+                 "print(len(compiled._compound_levels.signatures),"
+                 " len(compiled._plain_positions.signatures))\n")
+    assert out.split() == ["1", "1", "1", "1"]
 
 
 def test_the_machine_code_cache_is_keyed_on_every_module_the_kernels_read():

@@ -193,12 +193,15 @@ def compile_engine(scenario: Scenario) -> None:
     replicate of ``scenario``: a pool's workers then load them instead of each
     compiling them. The compound-level kernel too, which a scenario with no compound
     issue does not call (``compiled.compile_compound_levels``): a later batch of one
-    that has would otherwise compile it in every worker, unannounced."""
-    from sim.model.compiled import compile_compound_levels
+    that has would otherwise compile it in every worker, unannounced; and the plain
+    issues' positions (``compiled.compile_plain_positions``), for an agenda of compound
+    issues alone."""
+    from sim.model.compiled import compile_compound_levels, compile_plain_positions
 
     setup = realise(scenario, 1, chunk_rng(0, 0), compiled=True)
     NegotiationRound(setup, compiled=True).run()
     compile_compound_levels()
+    compile_plain_positions()
 
 
 @dataclass(frozen=True)

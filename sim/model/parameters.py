@@ -212,8 +212,9 @@ class _Positions:
 
 
 def _draw_party(draw: _Drawer, party: Party, p: int, specs: tuple[IssueSpec, ...],
-                into: _Positions) -> None:
-    """Party ``p``'s dispositions and positions on each item, in the scenario's order."""
+                into: _Positions, compiled: bool = False) -> None:
+    """Party ``p``'s dispositions and positions on each item, in the scenario's order.
+    ``compiled``: a plain issue's positions by ``sim.model.compiled.plain_positions``."""
     key = f"parties.{party.key}"
     into.concession[:, p] = draw(party.concession, f"{key}.concession")
     into.patience[:, p] = draw(party.patience, f"{key}.patience")
@@ -251,6 +252,13 @@ def _draw_party(draw: _Drawer, party: Party, p: int, specs: tuple[IssueSpec, ...
                         into.ideal[:, p, i], declared, pos.conditions_wants, willingness,
                         momentum, exchange=False, contested=True)
                 cond_red[:, p, level - 1] = declared
+        elif compiled:  # the same numbers in one pass (sim.model.compiled.plain_positions)
+            from sim.model.compiled import plain_positions
+            into.wants[p, i] = pos.wants
+            ideal = draw(pos.ideal, f"{at}.ideal")
+            plain_positions(ideal, draw(pos.red_line, f"{at}.red_line"), willingness,
+                            momentum, pos.wants, spec.levelled, spec.exchange, spec.contested,
+                            p, i, into.ideal, into.red)
         else:
             into.wants[p, i] = pos.wants
             into.ideal[:, p, i] = _level(draw(pos.ideal, f"{at}.ideal"), spec)
@@ -388,7 +396,7 @@ def realise(scenario: Scenario, n: int, rng: np.random.Generator,
         power=np.empty((n, n_parties)), batna=np.empty((n, n_parties)),
         discount=np.empty((n, n_parties)), bluff=np.empty((n, n_parties)), compound={})
     for p, party in enumerate(parties):
-        _draw_party(draw, party, p, specs, positions)
+        _draw_party(draw, party, p, specs, positions, compiled)
     level = _choose_levels(positions, specs, step, minimum, maximum, n, compiled)
     ideal, red, wants = positions.ideal, positions.red, positions.wants
 
