@@ -11,7 +11,9 @@ batch's worker is, for every engine alike: freed memory kept for the next chunk
 second of this process (pinned to one core), the median of ``--repeats`` repeats that
 take turns, so that a busy machine slows each engine alike; wall-clock rates and the
 load average are printed beside them, and each repeat's own ratio of the compiled engine
-to the baseline with their median (the machine drifts between repeats).
+to the baseline with their median (the machine drifts between repeats: on this 2-core
+machine the baseline's rate moved by 10-25% from one repeat of 1,000 rounds to the next,
+hence 2,000 rounds a repeat and five repeats by default).
 
 It also prints, for the numpy and the compiled engines, the rate of the package
 protocol with private information (the same round with ``round.protocol = "package"``
@@ -19,7 +21,7 @@ and ``information.private = true``: an uninformed mediator who caucuses) against
 sequential protocol's (issue 12: within 3x).
 
     python experiments/bench.py [--rounds 200000] [--numpy-rounds 50000]
-        [--baseline-rounds 1000] [--repeats 3]
+        [--baseline-rounds 2000] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -73,8 +75,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200_000, help="compiled engine")
     parser.add_argument("--numpy-rounds", type=int, default=50_000)
-    parser.add_argument("--baseline-rounds", type=int, default=1_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--baseline-rounds", type=int, default=2_000)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):  # one core, whichever this process is on
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
