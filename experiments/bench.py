@@ -1,7 +1,7 @@
 """Rounds per second of the June 20-30 round, one core: the compiled engine, the numpy
 engine and an honest baseline — a plain scalar Mesa model of the same rules, one model
 per replicate with Python floats (``experiments/scalar_mesa.py``; identical outcomes on
-the shipped scenarios, tests/test_scalar_mesa.py).
+the shipped scenarios it implements, June among them: tests/test_scalar_mesa.py).
 
 Every figure counts drawing the round's parameters (``realise``, per chunk of 16,384 as
 ``negsim run`` does) and running the rounds; no files. The process is set up as a

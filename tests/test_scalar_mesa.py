@@ -1,6 +1,8 @@
 """The benchmark's baseline (experiments/scalar_mesa.py: one plain Mesa model per
 replicate, Python floats) is the same model: identical outcomes to the numpy engine on
-every shipped scenario, so that experiments/bench.py compares like with like."""
+every shipped scenario of what it implements (sequential rounds, public information, no
+levers: bench.py's June round among them), so that experiments/bench.py compares like
+with like."""
 
 from __future__ import annotations
 
