@@ -8,8 +8,10 @@ Three benchmarks of the June 20-30 round, each ending with its ``BENCH`` line:
   engine in this process, times the cores — what a pool without any
   overhead would reach;
 - ``speedup``: ``--workers 2`` against ``--workers 1`` (in-process), same rounds
-  (``--speedup-rounds``, 3 million: at 1 million each process's second of start-up
-  holds even two independent runs of half the rounds below 1.7x); beside them, two
+  (``--speedup-rounds``, 10 million, the issue's batch: with the engine at 15-18
+  million rounds a minute a core, 3 million take 9 s on two workers, and a second
+  process's start-up held even two independent runs of half the rounds at 1.77-1.93x;
+  at 1 million, below 1.7x); beside them, two
   ``--workers 1`` runs of half the rounds at once: the speed-up a pool without any
   overhead would reach on this machine at that moment;
 - ``memory``: peak memory of ``negsim run --runs 10000000`` (figures included): the
@@ -22,7 +24,7 @@ Figures are medians of ``--repeats`` timings, measured in the same run. The mach
 is shared: the load average at the start is printed beside them.
 
     python experiments/bench_batch.py [--only throughput|speedup|memory] [--rounds 1000000]
-        [--speedup-rounds 3000000] [--repeats 3] [--memory-rounds 10000000]
+        [--speedup-rounds 10000000] [--repeats 3] [--memory-rounds 10000000]
 """
 
 from __future__ import annotations
@@ -213,7 +215,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("throughput", "speedup", "memory"))
     parser.add_argument("--rounds", type=int, default=1_000_000, help="throughput")
-    parser.add_argument("--speedup-rounds", type=int, default=3_000_000)
+    parser.add_argument("--speedup-rounds", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--memory-rounds", type=int, default=10_000_000)
     args = parser.parse_args()
