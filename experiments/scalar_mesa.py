@@ -9,8 +9,9 @@ informed mediator, frustration and — where a side has a BATNA — the decision
 It takes each replicate's parameters from a ``RoundSetup`` realised for the chunk (drawn
 once, vectorised, as every engine does; the mediator's zones and Nash points too, as
 ``beliefs.believed`` finds them), so that its outcomes can be held to the engines'
-(tests/test_scalar_mesa.py: identical on every shipped scenario it implements). A scenario needing
-more (packages, private information, levers) raises ``NotImplementedError``.
+(tests/test_scalar_mesa.py: identical on every shipped scenario it implements). A
+scenario needing more (packages, private information, levers) raises
+``NotImplementedError``.
 """
 
 from __future__ import annotations

@@ -221,12 +221,6 @@ def concession_power(share: float, since: float, log_rate: float, inverse: float
 
 
 @kernel
-def concession_fraction(elapsed_share: float, concession: float) -> float:
-    """``rules.concession_fraction``: Faratin's ``(t / T) ** (1 / beta)``."""
-    return power(clip(elapsed_share, 0.0, 1.0), 1.0 / concession)
-
-
-@kernel
 def utility(x: float, ideal: float, red_line: float, wants: float) -> float:
     """``rules.utility``: 0 at the red line, 1 at the ideal, satiated past it; where the
     red line is the ideal, 1 on its acceptable side and -1 past it."""
